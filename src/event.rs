@@ -1,0 +1,453 @@
+//! Owned events: what a hook copies out of the host's objects before it returns.
+//!
+//! An [`Event`] keeps every text field in one byte arena (`data`) with an end offset per
+//! [`Field`], so that copying an event costs one buffer and no per-field allocation. Events
+//! are boxed and recycled through a pool by the pipeline (see `worker`), so the producer side
+//! allocates nothing in the steady state.
+//!
+//! Fields must be pushed in increasing [`Field`] order; a field that is never pushed is empty.
+
+/// Marker appended to a field or text that was cut at its bound.
+pub const TRUNCATED_MARKER: &[u8] = b"[truncated]";
+
+/// What happened: one variant per hook, plus the records that have no hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `log_reception`: one recipient of a message was accepted.
+    Reception,
+    /// `log_attempt`: a delivery attempt is about to start.
+    Attempt,
+    /// `log_transient_failure`: an attempt failed and the message stays queued.
+    TransientFailure,
+    /// `log_permanent_failure`: 5xx reply or expiry; the message is given up.
+    PermanentFailure,
+    /// `log_delivery`: the remote host accepted the message.
+    Delivery,
+    /// `log_rejection`: an inbound session or transaction was refused.
+    Rejection,
+    /// `log_error`: a diagnostic text of the MTA.
+    Error,
+    /// `mtalog_acct_log`: authentication / authorization record.
+    Acct,
+    /// `mtalog_import_log`: spool import result.
+    Import,
+}
+
+impl Kind {
+    /// Every kind, in stats order.
+    pub const ALL: [Kind; 9] = [
+        Kind::Reception,
+        Kind::Attempt,
+        Kind::TransientFailure,
+        Kind::PermanentFailure,
+        Kind::Delivery,
+        Kind::Rejection,
+        Kind::Error,
+        Kind::Acct,
+        Kind::Import,
+    ];
+
+    /// Index of this kind in [`Kind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// A short lower-case name for messages and stats.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Reception => "reception",
+            Kind::Attempt => "attempt",
+            Kind::TransientFailure => "transient_failure",
+            Kind::PermanentFailure => "permanent_failure",
+            Kind::Delivery => "delivery",
+            Kind::Rejection => "rejection",
+            Kind::Error => "error",
+            Kind::Acct => "acct",
+            Kind::Import => "import",
+        }
+    }
+}
+
+/// A point in time: seconds and microseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Timestamp {
+    /// Whole seconds since 1970-01-01T00:00:00Z.
+    pub sec: i64,
+    /// Microseconds, 0..=999_999.
+    pub usec: u32,
+}
+
+impl Timestamp {
+    /// Builds a timestamp, folding out-of-range microseconds into the seconds.
+    pub fn new(sec: i64, usec: i64) -> Timestamp {
+        let sec = sec.saturating_add(usec.div_euclid(1_000_000));
+        Timestamp {
+            sec,
+            usec: usec.rem_euclid(1_000_000) as u32,
+        }
+    }
+
+    /// The current wall-clock time.
+    pub fn now() -> Timestamp {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Timestamp {
+                sec: d.as_secs() as i64,
+                usec: d.subsec_micros(),
+            },
+            Err(_) => Timestamp::default(),
+        }
+    }
+
+    /// Is this the "unknown" value (0.0)?
+    pub fn is_unset(self) -> bool {
+        self.sec == 0 && self.usec == 0
+    }
+
+    /// Microseconds since the epoch.
+    pub fn as_micros(self) -> i128 {
+        self.sec as i128 * 1_000_000 + self.usec as i128
+    }
+
+    /// `self - earlier` in microseconds, never negative.
+    pub fn micros_since(self, earlier: Timestamp) -> u64 {
+        let d = self.as_micros() - earlier.as_micros();
+        if d <= 0 {
+            0
+        } else {
+            d.min(u64::MAX as i128) as u64
+        }
+    }
+}
+
+/// Text fields of an event, in the order they must be pushed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Field {
+    // message
+    /// MTA message id (per recipient), e.g. `60/00-31337-EF0F3556`.
+    MsgId,
+    /// Batch id (shared by the recipients of one transaction).
+    BatchId,
+    /// Connection id of the message.
+    ConnId,
+    /// Envelope sender (MAIL FROM), empty for the null reverse path.
+    MailFrom,
+    /// Envelope recipient (RCPT TO).
+    RcptTo,
+    /// Original recipient (ORCPT).
+    Orcpt,
+    /// The Message-ID header, with or without angle brackets.
+    MessageIdHeader,
+    /// MultiVIP binding group.
+    BindingGroup,
+    /// MultiVIP binding.
+    Binding,
+    /// Spool file path of the message.
+    SpoolPath,
+    /// Authenticated user of the message's submission.
+    AuthUser,
+    // domain
+    /// Destination domain name.
+    DomainName,
+    /// MX host name of the attempt.
+    MxHost,
+    /// MX IP address of the attempt.
+    MxIp,
+    /// SMTP command the reply answered (e.g. `RCPT TO`).
+    SmtpCommand,
+    // accept construct
+    /// Client IP.
+    PeerIp,
+    /// Client reverse-DNS name.
+    PeerName,
+    /// HELO/EHLO argument.
+    Helo,
+    /// Reception protocol name (`esmtp`, `smtp`, `rest`, ...).
+    Protocol,
+    /// Local listener IP.
+    LocalIp,
+    /// Connection id of the accept construct.
+    AcceptConnId,
+    /// SMTP AUTH user of the session.
+    AcceptAuthUser,
+    // validate context
+    /// MAIL FROM known at rejection time.
+    VMailFrom,
+    /// RCPT TO known at rejection time.
+    VRcptTo,
+    /// Name of the last validation module.
+    VModule,
+    /// Pathway name.
+    VPathway,
+    /// Pathway group name.
+    VPathwayGroup,
+    /// Connection context as `key=value,...`.
+    VCtxConn,
+    /// Message context as `key=value,...`.
+    VCtxMess,
+    // acctlog / importlog
+    /// acctlog: listener endpoint.
+    AcctListener,
+    /// acctlog: peer `ip:port`.
+    AcctPeer,
+    /// acctlog: user name.
+    AcctUser,
+    /// acctlog: console command (Z records).
+    AcctCommand,
+    /// acctlog: granting role (Z records).
+    AcctRole,
+    /// importlog: message id in the live spool.
+    ImportNewId,
+    /// importlog: base directory of the imported spool.
+    ImportDir,
+    /// The hook's note, the error text or the rejection text (always last).
+    Note,
+}
+
+/// Number of [`Field`] values.
+pub const FIELD_COUNT: usize = Field::Note as usize + 1;
+
+/// Bit flags of an event.
+pub mod flags {
+    /// TLS was used (message or session).
+    pub const TLS: u8 = 1;
+    /// ESMTP (EHLO) was used.
+    pub const ESMTP: u8 = 2;
+    /// The delivery was a transfer to another cluster node (ec_logger `X`).
+    pub const TRANSFER: u8 = 4;
+    /// The event carried an accept construct (reception/rejection context known).
+    pub const HAS_ACCEPT: u8 = 8;
+    /// The hook's `note` argument was present (not NULL).
+    pub const HAS_NOTE: u8 = 16;
+    /// The host reported a reception time.
+    pub const HAS_RECEIVED: u8 = 32;
+}
+
+/// One owned event. Numeric fields are plain members; text fields live in the arena.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// What happened.
+    pub kind: Kind,
+    /// When it happened (the hook's `now`, or the clock when `now` was NULL).
+    pub time: Timestamp,
+    /// Reception time of the message (unset = unknown).
+    pub received: Timestamp,
+    /// Message size in bytes.
+    pub size: u64,
+    /// Bytes transferred in this attempt.
+    pub bytes_sent: u64,
+    /// Number of earlier attempts.
+    pub retries: u32,
+    /// Number of envelope recipients of the message (0 = unknown).
+    pub nrcpt: u32,
+    /// Connection stage at failure (ec_logger table, 0..=22).
+    pub stage: i32,
+    /// Rejection phase (`MC_STATE_*` value) or acctlog/importlog result.
+    pub phase: i32,
+    /// SMTP reply code of a rejection, or acctlog type byte.
+    pub code: i32,
+    /// Client port.
+    pub peer_port: u16,
+    /// Local listener port.
+    pub local_port: u16,
+    /// MX port.
+    pub mx_port: u16,
+    /// [`flags`] bits.
+    pub flags: u8,
+    data: Vec<u8>,
+    ends: [u32; FIELD_COUNT],
+    last: u8,
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Event::new(Kind::Error)
+    }
+}
+
+impl Event {
+    /// An empty event of `kind` at time 0.
+    pub fn new(kind: Kind) -> Event {
+        Event {
+            kind,
+            time: Timestamp::default(),
+            received: Timestamp::default(),
+            size: 0,
+            bytes_sent: 0,
+            retries: 0,
+            nrcpt: 0,
+            stage: 0,
+            phase: 0,
+            code: 0,
+            peer_port: 0,
+            local_port: 0,
+            mx_port: 0,
+            flags: 0,
+            data: Vec::new(),
+            ends: [0; FIELD_COUNT],
+            last: 0,
+        }
+    }
+
+    /// Resets every member so the box can be reused; keeps the arena's capacity.
+    pub fn reset(&mut self, kind: Kind) {
+        let data = std::mem::take(&mut self.data);
+        *self = Event::new(kind);
+        self.data = data;
+        self.data.clear();
+    }
+
+    /// Capacity of the arena (used by the pool to drop oversized buffers).
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
+    }
+
+    fn open_field(&mut self, field: Field) -> bool {
+        let idx = field as usize;
+        if idx < self.last as usize {
+            // Out of order: ignore rather than corrupt earlier fields.
+            return false;
+        }
+        let end = self.data.len() as u32;
+        for e in &mut self.ends[self.last as usize..idx] {
+            *e = end;
+        }
+        self.last = idx as u8;
+        true
+    }
+
+    fn close_field(&mut self, field: Field) {
+        let idx = field as usize;
+        self.ends[idx] = self.data.len() as u32;
+        self.last = idx as u8 + 1;
+    }
+
+    /// Stores `bytes` as `field`, cut to `max` bytes with [`TRUNCATED_MARKER`] appended
+    /// when longer. Fields must be pushed in increasing order; an out-of-order push is
+    /// ignored. Returns whether the value was truncated.
+    pub fn push(&mut self, field: Field, bytes: &[u8], max: usize) -> bool {
+        if !self.open_field(field) {
+            return false;
+        }
+        let truncated = bytes.len() > max;
+        if truncated {
+            self.data.extend_from_slice(&bytes[..max]);
+            self.data.extend_from_slice(TRUNCATED_MARKER);
+        } else {
+            self.data.extend_from_slice(bytes);
+        }
+        self.close_field(field);
+        truncated
+    }
+
+    /// Stores the concatenation of `parts` as `field`, without a bound.
+    pub fn push_parts(&mut self, field: Field, parts: &[&[u8]]) {
+        if !self.open_field(field) {
+            return;
+        }
+        for p in parts {
+            self.data.extend_from_slice(p);
+        }
+        self.close_field(field);
+    }
+
+    /// The bytes of `field` (empty when never pushed).
+    pub fn get(&self, field: Field) -> &[u8] {
+        let idx = field as usize;
+        if idx >= self.last as usize {
+            return &[];
+        }
+        let start = if idx == 0 {
+            0
+        } else {
+            self.ends[idx - 1] as usize
+        };
+        &self.data[start..self.ends[idx] as usize]
+    }
+
+    /// Is a flag set?
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// Builds an event from `(field, value)` pairs in any order (tests and tools).
+pub fn build(kind: Kind, mut fields: Vec<(Field, &[u8])>) -> Event {
+    fields.sort_by_key(|(f, _)| *f);
+    let mut ev = Event::new(kind);
+    for (f, v) in fields {
+        ev.push(f, v, usize::MAX);
+    }
+    ev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip_and_missing_fields_are_empty() {
+        let mut ev = Event::new(Kind::Delivery);
+        ev.push(Field::MsgId, b"60/00-31337-EF0F3556", 100);
+        ev.push(Field::RcptTo, b"bob@dest.example", 100);
+        ev.push(Field::Note, b"250 ok", 100);
+        assert_eq!(ev.get(Field::MsgId), b"60/00-31337-EF0F3556");
+        assert_eq!(ev.get(Field::BatchId), b"");
+        assert_eq!(ev.get(Field::MailFrom), b"");
+        assert_eq!(ev.get(Field::RcptTo), b"bob@dest.example");
+        assert_eq!(ev.get(Field::MxIp), b"");
+        assert_eq!(ev.get(Field::Note), b"250 ok");
+    }
+
+    #[test]
+    fn out_of_order_push_is_ignored() {
+        let mut ev = Event::new(Kind::Delivery);
+        ev.push(Field::RcptTo, b"b", 100);
+        ev.push(Field::MsgId, b"a", 100);
+        assert_eq!(ev.get(Field::RcptTo), b"b");
+        assert_eq!(ev.get(Field::MsgId), b"");
+    }
+
+    #[test]
+    fn long_fields_are_cut_with_a_marker() {
+        let mut ev = Event::new(Kind::Delivery);
+        assert!(ev.push(Field::Note, b"abcdef", 3));
+        assert_eq!(ev.get(Field::Note), b"abc[truncated]");
+    }
+
+    #[test]
+    fn reset_keeps_capacity() {
+        let mut ev = Event::new(Kind::Delivery);
+        ev.push(Field::Note, &[b'x'; 1000], 4096);
+        let cap = ev.capacity();
+        ev.reset(Kind::Reception);
+        assert_eq!(ev.capacity(), cap);
+        assert_eq!(ev.get(Field::Note), b"");
+        assert_eq!(ev.kind, Kind::Reception);
+    }
+
+    #[test]
+    fn timestamps_fold_and_subtract() {
+        assert_eq!(
+            Timestamp::new(10, 1_500_000),
+            Timestamp {
+                sec: 11,
+                usec: 500_000
+            }
+        );
+        assert_eq!(
+            Timestamp::new(10, -1),
+            Timestamp {
+                sec: 9,
+                usec: 999_999
+            }
+        );
+        let a = Timestamp { sec: 100, usec: 0 };
+        let b = Timestamp {
+            sec: 101,
+            usec: 250_000,
+        };
+        assert_eq!(b.micros_since(a), 1_250_000);
+        assert_eq!(a.micros_since(b), 0);
+    }
+}
