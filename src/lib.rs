@@ -5,5 +5,8 @@
 pub mod config;
 pub mod event;
 pub mod format;
+pub mod logger;
+pub mod sink;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod worker;

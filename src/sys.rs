@@ -44,8 +44,107 @@ pub fn free_space(path: &std::path::Path) -> Option<u64> {
     Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
+/// The uid of a user name (`log_owner`).
+pub fn user_id(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0 as libc::c_char; 16384];
+    // SAFETY: an all-zero `passwd` is a valid value of this plain C struct.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut res: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf` is as long as we say.
+    let r = unsafe { libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut res) };
+    (r == 0 && !res.is_null()).then_some(pw.pw_uid)
+}
+
+/// The gid of a group name (`log_group`).
+pub fn group_id(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0 as libc::c_char; 16384];
+    // SAFETY: an all-zero `group` is a valid value of this plain C struct.
+    let mut gr: libc::group = unsafe { std::mem::zeroed() };
+    let mut res: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf` is as long as we say.
+    let r = unsafe { libc::getgrnam_r(c.as_ptr(), &mut gr, buf.as_mut_ptr(), buf.len(), &mut res) };
+    (r == 0 && !res.is_null()).then_some(gr.gr_gid)
+}
+
+/// A cell holding at most one boxed value that readers borrow without a lock, and that can
+/// be set again (after `fork()` the child replaces its pipeline). A value once set is never
+/// freed while the cell lives: a replaced value is parked in a process-wide list, because a
+/// reader may still hold a reference to it (and, in a forked child, its locks may be held by
+/// threads that no longer exist, so it must not be dropped either).
+pub struct SwapCell<T> {
+    ptr: std::sync::atomic::AtomicPtr<T>,
+}
+
+static RETIRED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+impl<T> SwapCell<T> {
+    /// An empty cell.
+    pub const fn empty() -> SwapCell<T> {
+        SwapCell {
+            ptr: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The current value.
+    #[inline]
+    pub fn get(&self) -> Option<&T> {
+        let p = self.ptr.load(std::sync::atomic::Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `set` and is freed only in
+        // `drop`, which takes `&mut self`, so it outlives the `&self` borrow.
+        unsafe { p.as_ref() }
+    }
+
+    /// Stores `v`; a previous value is retired (kept alive, never dropped).
+    pub fn set(&self, v: T) {
+        let new = Box::into_raw(Box::new(v));
+        let old = self.ptr.swap(new, std::sync::atomic::Ordering::AcqRel);
+        if !old.is_null() {
+            let mut r = RETIRED.try_lock();
+            if let Ok(list) = r.as_mut() {
+                list.push(old as usize);
+            }
+        }
+    }
+}
+
+impl<T> Drop for SwapCell<T> {
+    fn drop(&mut self) {
+        let p = *self.ptr.get_mut();
+        if !p.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` and no borrow can outlive `&mut self`.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+// SAFETY: the cell hands out `&T` to any thread, which is sound when `T: Sync`; moving the
+// cell moves ownership of a `T`, which needs `T: Send`.
+unsafe impl<T: Send + Sync> Sync for SwapCell<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for SwapCell<T> {}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn swap_cell_keeps_replaced_values_alive() {
+        let c = super::SwapCell::empty();
+        assert!(c.get().is_none());
+        c.set(1u32);
+        let first = c.get().unwrap();
+        c.set(2u32);
+        assert_eq!(*first, 1);
+        assert_eq!(*c.get().unwrap(), 2);
+    }
+
+    #[test]
+    fn user_and_group_names() {
+        assert_eq!(super::user_id("root"), Some(0));
+        assert_eq!(super::group_id("root"), Some(0));
+        assert_eq!(super::user_id("no-such-user-mtalog"), None);
+    }
+
     #[test]
     fn hostname_is_never_empty() {
         assert!(!super::hostname().is_empty());

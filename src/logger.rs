@@ -1,0 +1,863 @@
+//! The core logger: configuration, the producer side of the pipeline, control operations
+//! and statistics. Safe Rust; the C ABI in `ffi` is a thin layer over this.
+//!
+//! Producer side (the MTA's threads): take a recycled [`Event`] box from the pool, fill it,
+//! push it onto a bounded crossbeam channel. No formatting, I/O, locks or (in the steady
+//! state) allocation. The writer thread (`worker`) does everything else.
+
+use std::ffi::CString;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError, bounded};
+
+use crate::config::{self, ConfigError, Entry, Fsync, Options, Overflow};
+use crate::event::{Event, Kind};
+use crate::format::{self, FormatContext, Level, Target};
+use crate::sink::{OpenPolicy, SharedFile, errno_of};
+use crate::sys::SwapCell;
+use crate::worker::{self, Control, Msg};
+
+/// Errors of the core API; `ffi` maps them to negative errno codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Bad configuration (`-EINVAL`).
+    Config(ConfigError),
+    /// An operating-system error with its errno and a message naming the file.
+    Os(i32, String),
+    /// `log_init` on a logger that is already running (`-EALREADY`).
+    AlreadyRunning,
+    /// The logger is not running: not initialised yet, or closed (`-ECANCELED`).
+    NotRunning,
+    /// The writer did not finish in time (`-ETIMEDOUT`).
+    TimedOut(String),
+    /// The operation does not apply to this logger kind (`-ENOTSUP`).
+    NotSupported(String),
+    /// Invalid argument (`-EINVAL`).
+    Invalid(String),
+    /// The writer thread failed (`-ENOTRECOVERABLE`).
+    Failed(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(e) => e.fmt(f),
+            Error::Os(_, m) => f.write_str(m),
+            Error::AlreadyRunning => f.write_str("logger is already initialised"),
+            Error::NotRunning => f.write_str("logger is not running (not initialised, or closed)"),
+            Error::TimedOut(m) | Error::NotSupported(m) | Error::Invalid(m) | Error::Failed(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl Error {
+    /// The positive errno value this error stands for.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Invalid(_) => libc::EINVAL,
+            Error::Os(e, _) => *e,
+            Error::AlreadyRunning => libc::EALREADY,
+            Error::NotRunning => libc::ECANCELED,
+            Error::TimedOut(_) => libc::ETIMEDOUT,
+            Error::NotSupported(_) => libc::ENOTSUP,
+            Error::Failed(_) => libc::ENOTRECOVERABLE,
+        }
+    }
+
+    fn io(e: std::io::Error) -> Error {
+        Error::Os(errno_of(&e), e.to_string())
+    }
+}
+
+/// Options every logger kind has (beyond its own paths and format options).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Channel capacity in events (`queue_size`, default 65536).
+    pub queue_size: usize,
+    /// What a full queue does (`overflow`, default `block`).
+    pub overflow: Overflow,
+    /// Longest wait of a hook in block mode (`block_timeout`, default 0 = no bound).
+    pub block_timeout: Option<Duration>,
+    /// Bound of `log_close` (`close_timeout`, default 30 s).
+    pub close_timeout: Duration,
+    /// Longest time a line stays in the writer's buffer (`flush_interval`, default 1 s).
+    pub flush_interval: Duration,
+    /// fsync policy (`fsync`, default `close`).
+    pub fsync: Fsync,
+    /// Longest field or note in bytes (`max_field`, default 4096).
+    pub max_field: usize,
+    /// Level of unmarked `log_error` texts (`error_default_level`, default `error`).
+    pub error_default_level: Level,
+    /// Which event kinds are logged (the `log_*` filters), indexed by `Kind::index`.
+    pub filters: [bool; 9],
+    /// How files are opened.
+    pub policy: OpenPolicy,
+    /// Heartbeat interval of the kind, if any.
+    pub heartbeat: Option<Duration>,
+    /// Whether acctlog/importlog records are accepted.
+    pub records: bool,
+    /// Reopen a file whose path was renamed or removed (`reopen_on_rename`, default off).
+    pub reopen_on_rename: bool,
+}
+
+/// Default queue capacity.
+pub const DEFAULT_QUEUE_SIZE: usize = 65536;
+/// Default `max_field`.
+pub const DEFAULT_MAX_FIELD: usize = 4096;
+
+fn parse_id(
+    o: &mut Options<'_>,
+    key: &str,
+    by_name: fn(&str) -> Option<u32>,
+) -> Result<Option<u32>, ConfigError> {
+    match o.entry(&[key]) {
+        None => Ok(None),
+        Some(e) => match e.value.parse::<u32>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => by_name(&e.value)
+                .map(Some)
+                .ok_or_else(|| config::err(e, format!("unknown {key} '{}'", e.value))),
+        },
+    }
+}
+
+impl Settings {
+    /// Reads the common options (and marks them used).
+    pub fn parse(o: &mut Options<'_>) -> Result<Settings, ConfigError> {
+        let queue_size = o.uint("queue_size", DEFAULT_QUEUE_SIZE as u64, 16, 1 << 24)? as usize;
+        let overflow =
+            [Overflow::Block, Overflow::Drop][o.choice("overflow", &["block", "drop"], 0)?];
+        let block_timeout = o.duration(&["block_timeout"], Duration::ZERO)?;
+        let close_timeout = o.duration(&["close_timeout"], Duration::from_secs(30))?;
+        let flush_interval = o.duration(&["flush_interval"], Duration::from_secs(1))?;
+        let fsync = [Fsync::None, Fsync::Close, Fsync::Interval]
+            [o.choice("fsync", &["none", "close", "interval"], 1)?];
+        let max_field = o.size(&["max_field"], DEFAULT_MAX_FIELD as u64)?;
+        if !(16..=1 << 20).contains(&max_field) {
+            let e = o.entry(&["max_field"]).expect("present when not default");
+            return Err(config::err(e, "must be between 16 and 1048576 bytes"));
+        }
+        let level = match o.entry(&["error_default_level"]) {
+            None => Level::Error,
+            Some(e) => Level::parse(&e.value).ok_or_else(|| {
+                config::err(
+                    e,
+                    format!(
+                        "expected debug|info|notice|warning|error|critical|fatal|panic, got '{}'",
+                        e.value
+                    ),
+                )
+            })?,
+        };
+        let mut filters = [true; 9];
+        for (kind, key, default) in [
+            (Kind::Reception, "log_receptions", true),
+            (Kind::Attempt, "log_attempts", false),
+            (Kind::TransientFailure, "log_transient_failures", true),
+            (Kind::PermanentFailure, "log_permanent_failures", true),
+            (Kind::Delivery, "log_deliveries", true),
+            (Kind::Rejection, "log_rejections", true),
+            (Kind::Error, "log_errors", true),
+        ] {
+            filters[kind.index()] = o.boolean(key, default)?;
+        }
+        let follow_symlinks = o.boolean("follow_symlinks", false)?;
+        let owner = parse_id(o, "log_owner", crate::sys::user_id)?;
+        let group = parse_id(o, "log_group", crate::sys::group_id)?;
+        let reopen_on_rename = o.boolean("reopen_on_rename", false)?;
+        Ok(Settings {
+            queue_size,
+            overflow,
+            block_timeout: (!block_timeout.is_zero()).then_some(block_timeout),
+            close_timeout,
+            flush_interval: flush_interval.max(Duration::from_millis(1)),
+            fsync,
+            max_field: max_field as usize,
+            error_default_level: level,
+            filters,
+            policy: OpenPolicy {
+                follow_symlinks,
+                owner,
+                group,
+            },
+            heartbeat: None,
+            records: false,
+            reopen_on_rename,
+        })
+    }
+}
+
+/// Counters, updated with relaxed atomics. Producers touch only the drop and input-error
+/// counters (rare paths); the hot path updates nothing shared but the channel.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Events taken off the queue by the writer.
+    pub dequeued: AtomicU64,
+    /// Events whose lines are in their files.
+    pub written: AtomicU64,
+    /// Events dropped, per kind.
+    pub dropped: [AtomicU64; 9],
+    /// Bytes written to files.
+    pub bytes_written: AtomicU64,
+    /// Write faults (a fault that persists over retries counts once).
+    pub write_errors: AtomicU64,
+    /// Reopens done.
+    pub reopens: AtomicU64,
+    /// Bad calls from the host (NULL arguments, bad lengths, calls in the wrong state).
+    pub input_errors: AtomicU64,
+    /// Events not logged because their `log_*` filter is off.
+    pub filtered: AtomicU64,
+    /// Values cut at `max_field` (or texts at the 64 KiB bound).
+    pub truncated: AtomicU64,
+    /// Rotations done.
+    pub rotations: AtomicU64,
+    /// Panics caught.
+    pub panics: AtomicU64,
+}
+
+/// A consistent copy of the counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Events accepted onto the queue (written, queued, or lost at close).
+    pub accepted: u64,
+    /// Events whose lines are in their files.
+    pub written: u64,
+    /// Events dropped, in total.
+    pub dropped: u64,
+    /// Events dropped, per kind (indexed by `Kind::index`).
+    pub dropped_by_kind: [u64; 9],
+    /// Bytes written.
+    pub bytes_written: u64,
+    /// Write faults.
+    pub write_errors: u64,
+    /// Events on the queue now.
+    pub queue_depth: u64,
+    /// Reopens done.
+    pub reopens: u64,
+    /// Bad calls from the host.
+    pub input_errors: u64,
+    /// Events filtered out by `log_*` options.
+    pub filtered: u64,
+    /// Values truncated.
+    pub truncated: u64,
+    /// Rotations done.
+    pub rotations: u64,
+    /// Panics caught.
+    pub panics: u64,
+}
+
+/// State shared by the producers, the control side and the writer.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Counters.
+    pub stats: Stats,
+    /// The writer is asleep and wants an unpark for new work.
+    pub parked: AtomicBool,
+    /// Control side gave up waiting: the writer stops retrying and exits.
+    pub abort: AtomicBool,
+    /// The writer thread failed (panicked).
+    pub failed: AtomicBool,
+}
+
+/// One running pipeline: the channel, the event pool, the writer thread.
+pub struct Pipeline {
+    pub(crate) tx: Sender<Msg>,
+    pool: Receiver<Box<Event>>,
+    thread: Thread,
+    join: Mutex<Option<JoinHandle<()>>>,
+    /// The options in effect.
+    pub settings: Arc<Settings>,
+}
+
+const NEW: u8 = 0;
+const RUNNING: u8 = 1;
+const CLOSED: u8 = 2;
+
+/// A logger instance.
+pub struct Logger {
+    kind: &'static str,
+    description: &'static str,
+    name: String,
+    state: AtomicU8,
+    pipe: SwapCell<Pipeline>,
+    shared: Arc<Shared>,
+    ctl: Mutex<()>,
+    last_error: Mutex<CString>,
+    entries: Mutex<Vec<Entry>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl fmt::Debug for Logger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Logger")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl Logger {
+    /// A logger of `kind` named `name`, not yet initialised. `None` for an unknown kind.
+    pub fn new(kind: &str, name: &str) -> Option<Logger> {
+        let k = format::kind(kind)?;
+        Some(Logger {
+            kind: k.0,
+            description: k.1,
+            name: name.to_owned(),
+            state: AtomicU8::new(NEW),
+            pipe: SwapCell::empty(),
+            shared: Arc::new(Shared::default()),
+            ctl: Mutex::new(()),
+            last_error: Mutex::new(CString::default()),
+            entries: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Creates and initialises a logger in one step (the Rust API).
+    pub fn open(kind: &str, name: &str, config: &str) -> Result<Logger, Error> {
+        let l = Logger::new(kind, name)
+            .ok_or_else(|| Error::Invalid(format!("unknown logger kind '{kind}'")))?;
+        l.init(config)?;
+        Ok(l)
+    }
+
+    /// The kind (`ec_logger`, ...), a static string.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The kind's one-line description, a static string.
+    pub fn description(&self) -> &'static str {
+        self.description
+    }
+
+    /// The instance name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The shared counters.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Is the logger running (initialised and not closed)?
+    pub fn is_running(&self) -> bool {
+        self.state.load(Ordering::Acquire) == RUNNING
+    }
+
+    /// Records the text of a failed control call for `mtalog_last_error`.
+    pub fn set_last_error(&self, msg: &str) {
+        let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+        *lock(&self.last_error) = c;
+    }
+
+    /// Runs `f` with the last error text.
+    pub fn with_last_error<R>(&self, f: impl FnOnce(&CString) -> R) -> R {
+        f(&lock(&self.last_error))
+    }
+
+    /// Counts a bad call from the host.
+    pub fn input_error(&self) {
+        self.shared
+            .stats
+            .input_errors
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn record<T>(&self, r: Result<T, Error>) -> Result<T, Error> {
+        if let Err(e) = &r {
+            self.set_last_error(&format!("{} '{}': {e}", self.kind, self.name));
+        }
+        r
+    }
+
+    /// `log_init`: parses `config` (one stanza or its body), opens the files and starts the
+    /// writer.
+    pub fn init(&self, config: &str) -> Result<(), Error> {
+        let _g = lock(&self.ctl);
+        let r = self.init_locked(config);
+        self.record(r)
+    }
+
+    fn init_locked(&self, config: &str) -> Result<(), Error> {
+        match self.state.load(Ordering::Acquire) {
+            NEW => {}
+            RUNNING => return Err(Error::AlreadyRunning),
+            _ => return Err(Error::NotRunning),
+        }
+        let entries = config::parse_init(config, self.kind, &self.name)?;
+        let pipe = self.build(&entries)?;
+        *lock(&self.entries) = entries;
+        self.pipe.set(pipe);
+        self.state.store(RUNNING, Ordering::Release);
+        Ok(())
+    }
+
+    fn build(&self, entries: &[Entry]) -> Result<Pipeline, Error> {
+        let mut o = Options::new(entries);
+        let mut settings = Settings::parse(&mut o)?;
+        let setup_fn = format::kind(self.kind).expect("kind checked at new").2;
+        let ctx = FormatContext::current(settings.error_default_level);
+        let setup = setup_fn(&mut o, &ctx)?;
+        o.finish()?;
+        settings.heartbeat = setup.heartbeat;
+        settings.records = setup.records;
+        let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
+        for spec in &setup.files {
+            let f = SharedFile::open(&spec.path, spec.mode, &settings.policy).map_err(Error::io)?;
+            files.push((spec.target, f));
+        }
+        self.shared.abort.store(false, Ordering::Relaxed);
+        self.shared.failed.store(false, Ordering::Relaxed);
+        let settings = Arc::new(settings);
+        let (tx, rx) = bounded::<Msg>(settings.queue_size);
+        let (pool_tx, pool_rx) = bounded::<Box<Event>>(settings.queue_size.min(8192));
+        let w = worker::Writer::new(
+            rx,
+            pool_tx,
+            Arc::clone(&self.shared),
+            Arc::clone(&settings),
+            setup.formatter,
+            files,
+        );
+        let handle = std::thread::Builder::new()
+            .name("mtalog-writer".into())
+            .spawn(move || w.run())
+            .map_err(|e| {
+                Error::Os(
+                    e.raw_os_error().unwrap_or(libc::EAGAIN),
+                    format!("cannot start the writer thread: {e}"),
+                )
+            })?;
+        Ok(Pipeline {
+            tx,
+            pool: pool_rx,
+            thread: handle.thread().clone(),
+            join: Mutex::new(Some(handle)),
+            settings,
+        })
+    }
+
+    /// The settings in effect (after init).
+    pub fn settings(&self) -> Option<&Settings> {
+        self.pipe.get().map(|p| &*p.settings)
+    }
+
+    // ------------------------------------------------------------------ producer side
+
+    /// Starts an event of `kind`: `None` when the logger is not running (counted as an
+    /// input error) or the kind is filtered out. The box comes from the pool when one is
+    /// free.
+    #[inline]
+    pub fn begin(&self, kind: Kind) -> Option<Box<Event>> {
+        if self.state.load(Ordering::Acquire) != RUNNING {
+            self.input_error();
+            return None;
+        }
+        let p = self.pipe.get()?;
+        if !p.settings.filters[kind.index()] {
+            self.shared.stats.filtered.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let mut ev = p.pool.try_recv().unwrap_or_default();
+        ev.reset(kind);
+        Some(ev)
+    }
+
+    /// The bound for fields of events (`max_field`).
+    #[inline]
+    pub fn max_field(&self) -> usize {
+        self.pipe
+            .get()
+            .map_or(DEFAULT_MAX_FIELD, |p| p.settings.max_field)
+    }
+
+    /// Queues a filled event. Follows the overflow policy; never formats or does I/O.
+    /// Returns whether the event was queued (a drop is counted).
+    #[inline]
+    pub fn submit(&self, ev: Box<Event>) -> bool {
+        let Some(p) = self.pipe.get() else {
+            self.input_error();
+            return false;
+        };
+        let kind = ev.kind;
+        let r = match p.tx.try_send(Msg::Event(ev)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(m)) if p.settings.overflow == Overflow::Block => {
+                self.wake(p, true);
+                match p.settings.block_timeout {
+                    None => p.tx.send(m).map_err(|_| ()),
+                    Some(t) => p.tx.send_timeout(m, t).map_err(|e| match e {
+                        SendTimeoutError::Timeout(_) | SendTimeoutError::Disconnected(_) => (),
+                    }),
+                }
+            }
+            Err(_) => Err(()),
+        };
+        self.wake(p, false);
+        match r {
+            Ok(()) => true,
+            Err(()) => {
+                self.shared.stats.dropped[kind.index()].fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Unparks the writer if it sleeps (or always, when `force`).
+    #[inline]
+    fn wake(&self, p: &Pipeline, force: bool) {
+        fence(Ordering::SeqCst);
+        if force || self.shared.parked.load(Ordering::Relaxed) {
+            self.shared.parked.store(false, Ordering::Relaxed);
+            p.thread.unpark();
+        }
+    }
+
+    // ------------------------------------------------------------------ control side
+
+    fn control<T>(
+        &self,
+        make: impl FnOnce(Sender<T>) -> Control,
+        timeout: Duration,
+    ) -> Result<T, Error> {
+        let p = self.pipe.get().ok_or(Error::NotRunning)?;
+        let (ack_tx, ack_rx) = bounded(1);
+        let deadline = Instant::now() + timeout;
+        p.tx.send_timeout(Msg::Control(make(ack_tx)), timeout)
+            .map_err(|e| match e {
+                SendTimeoutError::Timeout(_) => {
+                    Error::TimedOut(format!("the queue stayed full for {timeout:?}"))
+                }
+                SendTimeoutError::Disconnected(_) => {
+                    Error::Failed("the writer thread is gone".into())
+                }
+            })?;
+        self.wake(p, true);
+        ack_rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| Error::TimedOut(format!("the writer did not answer within {timeout:?}")))
+    }
+
+    /// `log_reopen` / `reopen logs`: ordered with the events queued before it; reopens every
+    /// file by name.
+    pub fn reopen(&self) -> Result<(), Error> {
+        let _g = lock(&self.ctl);
+        let r = if self.state.load(Ordering::Acquire) != RUNNING {
+            Err(Error::NotRunning)
+        } else {
+            let t = self
+                .pipe
+                .get()
+                .map_or(Duration::from_secs(30), |p| p.settings.close_timeout);
+            self.control(Control::Reopen, t).and_then(|r| r)
+        };
+        self.record(r)
+    }
+
+    /// Writes out everything queued before this call (lines reach the files).
+    pub fn flush(&self) -> Result<(), Error> {
+        let _g = lock(&self.ctl);
+        if self.state.load(Ordering::Acquire) != RUNNING {
+            return self.record(Err(Error::NotRunning));
+        }
+        let t = self
+            .pipe
+            .get()
+            .map_or(Duration::from_secs(30), |p| p.settings.close_timeout);
+        let r = self.control(Control::Flush, t).and_then(|r| r);
+        self.record(r)
+    }
+
+    /// `log_close`: drains the queue, flushes, fsyncs (unless `fsync = none`), joins the
+    /// writer. Bounded by `close_timeout`; on timeout the writer is told to give up, what
+    /// was not written is counted as dropped and reported, and `TimedOut` is returned.
+    pub fn close(&self) -> Result<(), Error> {
+        let _g = lock(&self.ctl);
+        let r = self.close_locked();
+        self.record(r)
+    }
+
+    fn close_locked(&self) -> Result<(), Error> {
+        if self.state.load(Ordering::Acquire) != RUNNING {
+            self.input_error();
+            return Err(Error::NotRunning);
+        }
+        self.state.store(CLOSED, Ordering::Release);
+        let p = self.pipe.get().ok_or(Error::NotRunning)?;
+        let timeout = p.settings.close_timeout;
+        let start = Instant::now();
+        let r = self.control(Control::Shutdown, timeout);
+        let result = match r {
+            Ok(r) => r,
+            Err(e) => {
+                self.shared.abort.store(true, Ordering::SeqCst);
+                p.thread.unpark();
+                Err(match e {
+                    Error::TimedOut(_) => Error::TimedOut(format!(
+                        "close did not finish within {:?}; unwritten events were counted as dropped",
+                        timeout
+                    )),
+                    other => other,
+                })
+            }
+        };
+        let handle = lock(&p.join).take();
+        if let Some(h) = handle {
+            // The writer exits promptly once told to (abort flag or Shutdown).
+            if h.join().is_err() {
+                self.shared.stats.panics.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let _ = start;
+        result
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        let s = &self.shared.stats;
+        let depth = self.pipe.get().map_or(0, |p| p.tx.len() as u64);
+        let dropped_by_kind: [u64; 9] =
+            std::array::from_fn(|i| s.dropped[i].load(Ordering::Relaxed));
+        let dequeued = s.dequeued.load(Ordering::Relaxed);
+        StatsSnapshot {
+            accepted: dequeued + depth,
+            written: s.written.load(Ordering::Relaxed),
+            dropped: dropped_by_kind.iter().sum(),
+            dropped_by_kind,
+            bytes_written: s.bytes_written.load(Ordering::Relaxed),
+            write_errors: s.write_errors.load(Ordering::Relaxed),
+            queue_depth: depth,
+            reopens: s.reopens.load(Ordering::Relaxed),
+            input_errors: s.input_errors.load(Ordering::Relaxed),
+            filtered: s.filtered.load(Ordering::Relaxed),
+            truncated: s.truncated.load(Ordering::Relaxed),
+            rotations: s.rotations.load(Ordering::Relaxed),
+            panics: s.panics.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The console: `help`, `reopen logs`, `stats` (also as `KIND:NAME <command>`). Returns
+    /// the reply text, or an error with a reply text for unknown commands.
+    pub fn console(&self, command: &str) -> Result<String, (Error, String)> {
+        let mut cmd = command.trim();
+        if let Some((head, rest)) = cmd.split_once(char::is_whitespace) {
+            if let Some((k, n)) = head.split_once(':') {
+                if k == self.kind && n == self.name {
+                    cmd = rest.trim();
+                }
+            }
+        }
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        match words.as_slice() {
+            ["help"] => Ok(
+                "reopen logs\n\tClose and reopen log files\nstats\n\tShow logger statistics\n"
+                    .to_owned(),
+            ),
+            ["reopen", "logs"] => match self.reopen() {
+                Ok(()) => Ok("Log files reopened\n".to_owned()),
+                Err(e) => {
+                    let msg = format!("reopen failed: {e}\n");
+                    Err((e, msg))
+                }
+            },
+            ["stats"] => {
+                let s = self.stats();
+                let mut out = String::new();
+                use std::fmt::Write as _;
+                let _ = writeln!(out, "accepted: {}", s.accepted);
+                let _ = writeln!(out, "written: {}", s.written);
+                let _ = writeln!(out, "dropped: {}", s.dropped);
+                for k in Kind::ALL {
+                    let _ = writeln!(
+                        out,
+                        "dropped_{}: {}",
+                        k.name(),
+                        s.dropped_by_kind[k.index()]
+                    );
+                }
+                let _ = writeln!(out, "bytes_written: {}", s.bytes_written);
+                let _ = writeln!(out, "write_errors: {}", s.write_errors);
+                let _ = writeln!(out, "queue_depth: {}", s.queue_depth);
+                let _ = writeln!(out, "reopens: {}", s.reopens);
+                let _ = writeln!(out, "input_errors: {}", s.input_errors);
+                Ok(out)
+            }
+            _ => {
+                let msg = format!("unknown command '{cmd}'; try 'help'\n");
+                self.set_last_error(msg.trim_end());
+                Err((Error::Invalid(msg.clone()), msg))
+            }
+        }
+    }
+}
+
+impl Drop for Logger {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = self.close();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Field;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("mtalog-logger-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn cfg(d: &std::path::Path, extra: &str) -> String {
+        format!(
+            "mainlog = \"{0}/mainlog.ec\"\nrejectlog = \"{0}/rejectlog.ec\"\npaniclog = \"{0}/paniclog.ec\"\nheartbeat = 0\n{extra}",
+            d.display()
+        )
+    }
+
+    fn delivery(l: &Logger, i: u64) {
+        let mut ev = l.begin(Kind::Delivery).unwrap();
+        ev.time.sec = 1_700_000_000 + i as i64;
+        ev.push(Field::MsgId, format!("id{i}").as_bytes(), 100);
+        ev.push(Field::DomainName, b"d.example", 100);
+        assert!(l.submit(ev));
+    }
+
+    #[test]
+    fn writes_lines_and_counts() {
+        let d = dir("basic");
+        let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+        for i in 0..1000 {
+            delivery(&l, i);
+        }
+        l.close().unwrap();
+        let text = std::fs::read_to_string(d.join("mainlog.ec")).unwrap();
+        assert_eq!(text.lines().count(), 1000);
+        assert!(
+            text.starts_with("1700000000@id0@id0@00/00-00000-00000000@D@d.example@0@@@0@0.00@\n")
+        );
+        let s = l.stats();
+        assert_eq!((s.accepted, s.written, s.dropped), (1000, 1000, 0));
+        assert_eq!(s.bytes_written, text.len() as u64);
+        assert_eq!(l.close().unwrap_err(), Error::NotRunning);
+        assert!(l.begin(Kind::Delivery).is_none());
+    }
+
+    #[test]
+    fn reopen_is_ordered_with_events() {
+        let d = dir("reopen");
+        let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+        for i in 0..100 {
+            delivery(&l, i);
+        }
+        std::fs::rename(d.join("mainlog.ec"), d.join("mainlog.ec.1")).unwrap();
+        l.reopen().unwrap();
+        for i in 100..150 {
+            delivery(&l, i);
+        }
+        l.close().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.join("mainlog.ec.1"))
+                .unwrap()
+                .lines()
+                .count(),
+            100
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("mainlog.ec"))
+                .unwrap()
+                .lines()
+                .count(),
+            50
+        );
+    }
+
+    #[test]
+    fn filters_and_config_errors() {
+        let d = dir("filters");
+        let l = Logger::open("ec_logger", "t", &cfg(&d, "log_deliveries = false\n")).unwrap();
+        assert!(l.begin(Kind::Delivery).is_none());
+        assert!(l.begin(Kind::Reception).is_some());
+        assert!(l.begin(Kind::Attempt).is_none());
+        l.close().unwrap();
+        let e = Logger::open("ec_logger", "t", &cfg(&d, "bogus = 1\n")).unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        assert!(
+            e.to_string()
+                .contains("line 5, key 'bogus': unknown option"),
+            "{e}"
+        );
+        let e = Logger::open("ec_logger", "t", "mainlog = /nonexistent-dir/x\n").unwrap_err();
+        assert_eq!(e.errno(), libc::ENOENT);
+    }
+
+    #[test]
+    fn drop_mode_counts_drops_when_the_writer_cannot_keep_up() {
+        let d = dir("drop");
+        let l = Logger::open(
+            "ec_logger",
+            "t",
+            &cfg(&d, "overflow = drop\nqueue_size = 16\n"),
+        )
+        .unwrap();
+        let mut queued = 0;
+        for i in 0..100_000 {
+            let mut ev = l.begin(Kind::Delivery).unwrap();
+            ev.time.sec = i;
+            if l.submit(ev) {
+                queued += 1;
+            }
+        }
+        l.close().unwrap();
+        let s = l.stats();
+        assert_eq!(s.accepted, queued);
+        assert_eq!(s.dropped, 100_000 - queued);
+        assert_eq!(s.dropped_by_kind[Kind::Delivery.index()], s.dropped);
+        let text = std::fs::read_to_string(d.join("mainlog.ec")).unwrap();
+        assert_eq!(text.lines().count() as u64, queued);
+        if s.dropped > 0 {
+            let panic = std::fs::read_to_string(d.join("paniclog.ec")).unwrap();
+            assert!(panic.contains("events dropped"), "{panic}");
+        }
+    }
+
+    #[test]
+    fn console_commands() {
+        let d = dir("console");
+        let l = Logger::open("ec_logger", "c1", &cfg(&d, "")).unwrap();
+        assert!(
+            l.console("help")
+                .unwrap()
+                .starts_with("reopen logs\n\tClose and reopen log files\n")
+        );
+        assert_eq!(
+            l.console("ec_logger:c1 reopen logs").unwrap(),
+            "Log files reopened\n"
+        );
+        assert!(l.console("stats").unwrap().contains("reopens: 1\n"));
+        assert!(l.console("frobnicate").is_err());
+        l.close().unwrap();
+    }
+}

@@ -1,0 +1,458 @@
+//! The writer thread: drains the channel in batches, formats into per-file buffers, writes
+//! them in large blocks, and answers control messages in order with the events.
+//!
+//! Idle strategy: after the queue runs empty the writer writes what it has, then polls with
+//! short sleeps for a while (producers wake nobody during bursts), and only then parks with
+//! the `parked` flag set, so that the first event after a long quiet spell pays one unpark.
+//!
+//! Faults: a failed write keeps the bytes and is retried with back-off; while it lasts the
+//! writer takes nothing off the queue, so the overflow policy applies to the producers. The
+//! fault is reported once to the paniclog and the stats, and once more when it clears.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{Ordering, fence};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use crate::config::Fsync;
+use crate::event::{Event, Field, Kind, Timestamp};
+use crate::format::{Formatter, Out, TARGET_COUNT, Target};
+use crate::logger::{Error, Settings, Shared};
+use crate::sink::{SharedFile, errno_of};
+
+/// Size at which a buffer is written out even when more events are waiting.
+pub const WRITE_CHUNK: usize = 64 * 1024;
+/// Largest event arena that goes back to the pool (larger ones are freed).
+const POOL_MAX_CAPACITY: usize = 16 * 1024;
+/// Messages handled between timer checks.
+const BATCH: usize = 1024;
+/// How long the writer polls after the last event before it parks.
+const POLL_PHASE: Duration = Duration::from_millis(20);
+
+/// What travels through the channel.
+pub enum Msg {
+    /// An event to format and write.
+    Event(Box<Event>),
+    /// A control request, answered through its sender.
+    Control(Control),
+}
+
+/// Control requests, ordered with the events queued before them.
+pub enum Control {
+    /// Reopen every file by name.
+    Reopen(Sender<Result<(), Error>>),
+    /// Write out everything queued so far.
+    Flush(Sender<Result<(), Error>>),
+    /// Write out, fsync, and exit.
+    Shutdown(Sender<Result<(), Error>>),
+}
+
+/// The writer's state (owned by its thread).
+pub struct Writer {
+    rx: Receiver<Msg>,
+    pool: Sender<Box<Event>>,
+    shared: Arc<Shared>,
+    settings: Arc<Settings>,
+    formatter: Box<dyn Formatter>,
+    files: Vec<(Target, Arc<SharedFile>)>,
+    route: [Option<usize>; TARGET_COUNT],
+    out: Out,
+    unflushed: [u64; 9],
+    fault: Option<String>,
+    reported_drops: u64,
+    last_flush: Instant,
+    last_sync: Instant,
+    last_rename_check: Instant,
+    next_heartbeat: Option<Instant>,
+    synced: bool,
+}
+
+impl Writer {
+    /// Builds the writer; `files` are already open.
+    pub fn new(
+        rx: Receiver<Msg>,
+        pool: Sender<Box<Event>>,
+        shared: Arc<Shared>,
+        settings: Arc<Settings>,
+        formatter: Box<dyn Formatter>,
+        files: Vec<(Target, Arc<SharedFile>)>,
+    ) -> Writer {
+        let mut route = [None; TARGET_COUNT];
+        for (i, (t, _)) in files.iter().enumerate() {
+            route[*t as usize] = Some(i);
+        }
+        let now = Instant::now();
+        Writer {
+            rx,
+            pool,
+            next_heartbeat: settings.heartbeat.map(|h| now + h),
+            shared,
+            settings,
+            formatter,
+            files,
+            route,
+            out: Out::default(),
+            unflushed: [0; 9],
+            fault: None,
+            reported_drops: 0,
+            last_flush: now,
+            last_sync: now,
+            last_rename_check: now,
+            synced: true,
+        }
+    }
+
+    /// The thread body: the loop inside a panic guard. A panic marks the logger failed and
+    /// drops the receiver, so producers see a closed channel (counted as drops) instead of
+    /// blocking forever.
+    pub fn run(mut self) {
+        let r = catch_unwind(AssertUnwindSafe(|| self.run_loop()));
+        if r.is_err() {
+            self.shared.failed.store(true, Ordering::SeqCst);
+            self.shared.stats.panics.fetch_add(1, Ordering::Relaxed);
+            let mut ev = Event::new(Kind::Error);
+            ev.time = Timestamp::now();
+            ev.push(
+                Field::Note,
+                b"critical: mtalog: the writer thread failed; this logger stopped writing",
+                usize::MAX,
+            );
+            self.out.clear();
+            self.formatter.format(&ev, &mut self.out);
+            let _ = self.try_write_all();
+        }
+    }
+
+    fn run_loop(&mut self) {
+        self.headers();
+        let mut last_event = Instant::now();
+        let mut poll = Duration::from_micros(50);
+        loop {
+            let mut n = 0;
+            while n < BATCH {
+                match self.rx.try_recv() {
+                    Ok(Msg::Event(ev)) => {
+                        n += 1;
+                        self.event(ev);
+                    }
+                    Ok(Msg::Control(c)) => {
+                        n += 1;
+                        if self.control(c) {
+                            return;
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        // Every producer is gone (the logger was dropped without close).
+                        self.write_out();
+                        self.sync_all();
+                        return;
+                    }
+                }
+            }
+            if self.shared.abort.load(Ordering::Relaxed) {
+                self.abandon();
+                return;
+            }
+            let now = Instant::now();
+            self.timers(now);
+            if n > 0 {
+                last_event = now;
+                poll = Duration::from_micros(50);
+                continue;
+            }
+            if self.dirty() {
+                self.write_out();
+            }
+            if now.duration_since(last_event) < POLL_PHASE {
+                std::thread::park_timeout(poll);
+                poll = (poll * 2).min(Duration::from_millis(1));
+                continue;
+            }
+            self.shared.parked.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if !self.rx.is_empty() || self.shared.abort.load(Ordering::Relaxed) {
+                self.shared.parked.store(false, Ordering::Relaxed);
+                continue;
+            }
+            std::thread::park_timeout(self.sleep_budget(now));
+            self.shared.parked.store(false, Ordering::Relaxed);
+        }
+    }
+
+    fn sleep_budget(&self, now: Instant) -> Duration {
+        let mut d = Duration::from_secs(1);
+        if let Some(h) = self.next_heartbeat {
+            d = d.min(h.saturating_duration_since(now));
+        }
+        if self.settings.fsync == Fsync::Interval && !self.synced {
+            d = d.min(self.settings.flush_interval);
+        }
+        d.max(Duration::from_millis(1))
+    }
+
+    fn dirty(&self) -> bool {
+        self.out.bufs.iter().any(|b| !b.is_empty())
+    }
+
+    fn headers(&mut self) {
+        let now = Timestamp::now();
+        for i in 0..self.files.len() {
+            let (t, f) = (self.files[i].0, Arc::clone(&self.files[i].1));
+            if f.is_empty().unwrap_or(false) {
+                self.formatter.file_header(t, now, self.out.buf(t));
+            }
+        }
+    }
+
+    fn event(&mut self, ev: Box<Event>) {
+        self.shared.stats.dequeued.fetch_add(1, Ordering::Relaxed);
+        let kind = ev.kind;
+        self.formatter.format(&ev, &mut self.out);
+        self.unflushed[kind.index()] += 1;
+        if ev.capacity() <= POOL_MAX_CAPACITY {
+            let _ = self.pool.try_send(ev);
+        }
+        if self.out.bufs.iter().any(|b| b.len() >= WRITE_CHUNK) {
+            self.write_out();
+        }
+    }
+
+    /// Handles a control request; returns true when the writer must exit.
+    fn control(&mut self, c: Control) -> bool {
+        match c {
+            Control::Flush(ack) => {
+                let ok = self.write_out();
+                let _ = ack.send(if ok { Ok(()) } else { Err(self.fault_error()) });
+                false
+            }
+            Control::Reopen(ack) => {
+                let r = self.reopen();
+                let _ = ack.send(r);
+                false
+            }
+            Control::Shutdown(ack) => {
+                let ok = self.write_out();
+                if ok {
+                    self.sync_all();
+                }
+                let _ = ack.send(if ok { Ok(()) } else { Err(self.fault_error()) });
+                if !ok {
+                    self.abandon();
+                }
+                true
+            }
+        }
+    }
+
+    fn fault_error(&self) -> Error {
+        Error::TimedOut(self.fault.clone().unwrap_or_else(|| "write failed".into()))
+    }
+
+    fn reopen(&mut self) -> Result<(), Error> {
+        if !self.write_out() {
+            return Err(self.fault_error());
+        }
+        let mut first_err = None;
+        for i in 0..self.files.len() {
+            let (t, f) = (self.files[i].0, Arc::clone(&self.files[i].1));
+            match f.reopen() {
+                Ok(true) => {
+                    if f.is_empty().unwrap_or(false) {
+                        self.formatter
+                            .file_header(t, Timestamp::now(), self.out.buf(t));
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let msg = format!(
+                        "reopen of {} failed: {e}; still writing to the old file",
+                        f.path().display()
+                    );
+                    self.report("error", &msg);
+                    if first_err.is_none() {
+                        first_err = Some(Error::Os(errno_of(&e), msg));
+                    }
+                }
+            }
+        }
+        self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
+        match first_err {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    fn timers(&mut self, now: Instant) {
+        if let (Some(at), Some(every)) = (self.next_heartbeat, self.settings.heartbeat) {
+            if now >= at {
+                self.formatter.heartbeat(Timestamp::now(), &mut self.out);
+                self.next_heartbeat = Some(now + every);
+            }
+        }
+        if self.dirty() && now.duration_since(self.last_flush) >= self.settings.flush_interval {
+            self.write_out();
+        }
+        if self.settings.fsync == Fsync::Interval
+            && !self.synced
+            && now.duration_since(self.last_sync) >= self.settings.flush_interval
+        {
+            self.sync_all();
+        }
+        if self.settings.reopen_on_rename
+            && now.duration_since(self.last_rename_check) >= Duration::from_secs(1)
+        {
+            self.last_rename_check = now;
+            if self.files.iter().any(|(_, f)| f.path_moved()) {
+                let _ = self.reopen();
+            }
+        }
+    }
+
+    fn sync_all(&mut self) {
+        if self.settings.fsync == Fsync::None {
+            return;
+        }
+        for (_, f) in &self.files {
+            let _ = f.sync();
+        }
+        self.synced = true;
+        self.last_sync = Instant::now();
+    }
+
+    /// Appends an mtalog diagnostic to the paniclog buffer, in the kind's error format.
+    fn report(&mut self, severity: &str, msg: &str) {
+        let mut ev = Event::new(Kind::Error);
+        ev.time = Timestamp::now();
+        let text = format!("{severity}: mtalog: {msg}");
+        ev.push(Field::Note, text.as_bytes(), usize::MAX);
+        let mut tmp = Out::default();
+        self.formatter.format(&ev, &mut tmp);
+        for (i, b) in tmp.bufs.iter().enumerate() {
+            self.out.bufs[i].extend_from_slice(b);
+        }
+    }
+
+    fn try_write_all(&mut self) -> Result<(), (String, std::io::Error)> {
+        for t in Target::ALL {
+            let buf = &mut self.out.bufs[t as usize];
+            if buf.is_empty() {
+                continue;
+            }
+            let Some(i) = self.route[t as usize] else {
+                buf.clear();
+                continue;
+            };
+            let f = &self.files[i].1;
+            while !buf.is_empty() {
+                match f.write(buf) {
+                    Ok(n) => {
+                        self.shared
+                            .stats
+                            .bytes_written
+                            .fetch_add(n as u64, Ordering::Relaxed);
+                        buf.drain(..n);
+                    }
+                    Err(e) => return Err((f.path().display().to_string(), e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every buffer out, retrying with back-off on faults. Returns false only when
+    /// the control side gave up (abort) while a fault lasted.
+    fn write_out(&mut self) -> bool {
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            match self.try_write_all() {
+                Ok(()) => break,
+                Err((path, e)) => {
+                    if self.fault.is_none() {
+                        self.shared
+                            .stats
+                            .write_errors
+                            .fetch_add(1, Ordering::Relaxed);
+                        let msg =
+                            format!("write to {path} failed: {e}; keeping events and retrying");
+                        self.fault = Some(msg.clone());
+                        self.report("error", &msg);
+                    }
+                    if self.shared.abort.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    std::thread::park_timeout(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+        let written: u64 = self.unflushed.iter().sum();
+        self.shared
+            .stats
+            .written
+            .fetch_add(written, Ordering::Relaxed);
+        self.unflushed = [0; 9];
+        self.last_flush = Instant::now();
+        self.synced = false;
+        if let Some(f) = self.fault.take() {
+            self.report("notice", &format!("writing resumed after: {f}"));
+            return self.write_out();
+        }
+        let dropped: u64 = self
+            .shared
+            .stats
+            .dropped
+            .iter()
+            .map(|d| d.load(Ordering::Relaxed))
+            .sum();
+        if dropped > self.reported_drops {
+            let mut detail = String::new();
+            for k in Kind::ALL {
+                let n = self.shared.stats.dropped[k.index()].load(Ordering::Relaxed);
+                if n > 0 {
+                    if !detail.is_empty() {
+                        detail.push_str(", ");
+                    }
+                    detail.push_str(&format!("{}={n}", k.name()));
+                }
+            }
+            let n = dropped - self.reported_drops;
+            self.reported_drops = dropped;
+            self.report(
+                "warning",
+                &format!("{n} events dropped (queue full or closed; totals: {detail})"),
+            );
+            return self.write_out();
+        }
+        true
+    }
+
+    /// The control side gave up: count what will never be written as dropped, tell the
+    /// paniclog if it still works, and exit.
+    fn abandon(&mut self) {
+        for (i, n) in self.unflushed.iter().enumerate() {
+            self.shared.stats.dropped[i].fetch_add(*n, Ordering::Relaxed);
+        }
+        self.unflushed = [0; 9];
+        let mut lost = 0u64;
+        while let Ok(m) = self.rx.try_recv() {
+            match m {
+                Msg::Event(ev) => {
+                    self.shared.stats.dropped[ev.kind.index()].fetch_add(1, Ordering::Relaxed);
+                    lost += 1;
+                }
+                Msg::Control(Control::Flush(a) | Control::Reopen(a) | Control::Shutdown(a)) => {
+                    let _ = a.send(Err(Error::NotRunning));
+                }
+            }
+        }
+        self.out.clear();
+        self.report(
+            "critical",
+            &format!("closing without writing {lost} queued events and the buffered lines"),
+        );
+        let _ = self.try_write_all();
+    }
+}
