@@ -313,7 +313,7 @@ impl Postfix {
     /// Reception: client/pickup, cleanup and qmgr lines.
     pub fn reception(&mut self, ev: &Event, buf: &mut Vec<u8>) {
         let qid = self.qid(ev);
-        let sender = ev.get(Field::MailFrom);
+        let sender = strip_brackets(ev.get(Field::MailFrom));
         if ev.has(flags::HAS_ACCEPT) && !is_non_smtp(ev.get(Field::Protocol)) {
             self.start_msg(buf, ev, b"smtpd", &qid);
             buf.extend_from_slice(b"client=");
@@ -384,11 +384,11 @@ impl Postfix {
 
         self.start_msg(buf, ev, b"smtp", &qid);
         buf.extend_from_slice(b"to=<");
-        let rcpt = ev.get(Field::RcptTo);
+        let rcpt = strip_brackets(ev.get(Field::RcptTo));
         push_bracketed(buf, rcpt);
         buf.push(b'>');
-        let orig = ev.get(Field::Orcpt);
-        if !orig.is_empty() && strip_brackets(orig) != strip_brackets(rcpt) {
+        let orig = strip_brackets(ev.get(Field::Orcpt));
+        if !orig.is_empty() && orig != rcpt {
             buf.extend_from_slice(b", orig_to=<");
             push_bracketed(buf, orig);
             buf.push(b'>');
@@ -453,7 +453,7 @@ impl Postfix {
         if expired && self.s.log_expired_line {
             self.start_msg(buf, ev, b"qmgr", &qid);
             buf.extend_from_slice(b"from=<");
-            push_bracketed(buf, ev.get(Field::MailFrom));
+            push_bracketed(buf, strip_brackets(ev.get(Field::MailFrom)));
             buf.extend_from_slice(b">, status=expired, returned to sender\n");
         }
         self.start_msg(buf, ev, b"qmgr", &qid);
@@ -463,8 +463,8 @@ impl Postfix {
     /// Rejection: one smtpd `reject:` line.
     pub fn rejection(&mut self, ev: &Event, buf: &mut Vec<u8>) {
         let msg_id = ev.get(Field::MsgId);
-        let sender = ev.get(Field::VMailFrom);
-        let rcpt = ev.get(Field::VRcptTo);
+        let sender = strip_brackets(ev.get(Field::VMailFrom));
+        let rcpt = strip_brackets(ev.get(Field::VRcptTo));
         let helo = ev.get(Field::Helo);
         let esmtp = ev.has(flags::ESMTP);
         let stage = if !msg_id.is_empty() {
@@ -951,5 +951,368 @@ fn reject_object<'a>(
         Stage::Helo if !helo.is_empty() => Some(Object::Value(helo)),
         Stage::Rcpt if !rcpt.is_empty() => Some(Object::Value(rcpt)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Entry;
+    use crate::event::build;
+    use crate::format::FixedZone;
+
+    fn opts(pairs: &[(&str, &str)]) -> Vec<Entry> {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| Entry {
+                key: (*k).into(),
+                value: (*v).into(),
+                line: i + 1,
+            })
+            .collect()
+    }
+
+    fn ctx() -> FormatContext {
+        FormatContext {
+            error_default_level: Level::Error,
+            pid: 99,
+            hostname: "mx.example.test".into(),
+        }
+    }
+
+    fn setup_with(pairs: &[(&str, &str)]) -> Result<KindSetup, ConfigError> {
+        let entries = opts(pairs);
+        let mut o = Options::new(&entries);
+        let r = setup(&mut o, &ctx());
+        if r.is_ok() {
+            o.finish()?;
+        }
+        r
+    }
+
+    fn fmt(s: Settings, ev: &Event) -> (String, String) {
+        let mut f = Postfix::new(s, Box::new(FixedZone(0)));
+        let mut out = Out::default();
+        f.format(ev, &mut out);
+        (
+            String::from_utf8(out.bufs[Target::Main as usize].clone()).unwrap(),
+            String::from_utf8(out.bufs[Target::Panic as usize].clone()).unwrap(),
+        )
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            host: "mx".into(),
+            pid: 7,
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn defaults_and_files() {
+        let k = setup_with(&[]).unwrap();
+        assert!(!k.records && k.heartbeat.is_none());
+        assert_eq!(
+            k.files,
+            vec![
+                FileSpec {
+                    target: Target::Main,
+                    path: DEFAULT_MAINLOG.into(),
+                    mode: 0o644
+                },
+                FileSpec {
+                    target: Target::Panic,
+                    path: DEFAULT_PANICLOG.into(),
+                    mode: 0o644
+                },
+            ]
+        );
+        let k = setup_with(&[
+            ("mainlog", "/tmp/m"),
+            ("mainlog_mode", "0600"),
+            ("paniclog", "/tmp/p"),
+            ("paniclog_mode", "0640"),
+            ("myhostname", "relay.example.test"),
+            ("syslog_name", "postfix"),
+            ("timestamp_style", "rfc3339"),
+            ("pid", "12"),
+            ("error_severity", "error"),
+            ("error_service", "qmgr"),
+            ("long_queue_ids", "yes"),
+            ("log_expired_line", "true"),
+            ("utc", "true"),
+        ])
+        .unwrap();
+        assert_eq!(k.files[0].mode, 0o600);
+        assert_eq!(k.files[1].path, PathBuf::from("/tmp/p"));
+        let mut f = k.formatter;
+        let mut ev = build(Kind::Error, vec![(Field::Note, b"oops")]);
+        ev.time = Timestamp { sec: 0, usec: 5 };
+        let mut out = Out::default();
+        f.format(&ev, &mut out);
+        assert_eq!(
+            out.bufs[Target::Panic as usize],
+            b"1970-01-01T00:00:00.000005+00:00 relay postfix/qmgr[12]: error: oops\n"
+        );
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        for bad in [
+            ("myhostname", ""),
+            ("myhostname", "a b"),
+            ("myhostname", ".x"),
+            ("syslog_name", "post fix"),
+            ("syslog_name", ""),
+            ("error_service", "a/b"),
+            ("timestamp_style", "iso"),
+            ("error_severity", "fatal"),
+            ("pid", "-1"),
+        ] {
+            let e = setup_with(&[bad])
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?}"));
+            assert_eq!(e.key.as_deref(), Some(bad.0));
+        }
+        assert_eq!(default_host(""), "localhost");
+        assert_eq!(default_host("mx.example.test"), "mx");
+        assert_eq!(default_host("a b.c"), "a-b");
+    }
+
+    fn delay(us: u64) -> String {
+        let mut v = Vec::new();
+        push_delay(&mut v, us);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn delay_numbers_follow_postfix() {
+        for (us, s) in [
+            (0, "0"),
+            (4_999, "0"),
+            (5_000, "0.01"),
+            (70_000, "0.07"),
+            (600_000, "0.6"),
+            (540_000, "0.54"),
+            (996_000, "1"),
+            (1_200_000, "1.2"),
+            (3_000_000, "3"),
+            (9_960_000, "10"),
+            (10_000_000, "10"),
+            (38_400_000, "38"),
+            (86_415_000_000, "86415"),
+        ] {
+            assert_eq!(delay(us), s, "{us}");
+        }
+    }
+
+    #[test]
+    fn severities() {
+        let cases: [(&[u8], &str); 8] = [
+            (b"debug: d\n", "postfix/postlog[7]: d\n"),
+            (b"info: i", "postfix/postlog[7]: i\n"),
+            (b"notice: n", "postfix/postlog[7]: n\n"),
+            (b"warning: w", "postfix/master[7]: warning: w\n"),
+            (b"plain text", "postfix/master[7]: warning: plain text\n"),
+            (b"critical: c", "postfix/master[7]: fatal: c\n"),
+            (b"fatal: f", "postfix/master[7]: fatal: f\n"),
+            (b"panic: p\r\n", "postfix/master[7]: panic: p\n"),
+        ];
+        for (text, want) in cases {
+            let ev = build(Kind::Error, vec![(Field::Note, text)]);
+            let (main, panic) = fmt(settings(), &ev);
+            assert!(main.is_empty());
+            assert_eq!(&panic["Jan  1 00:00:00 mx ".len()..], want);
+        }
+        let ev = build(Kind::Error, vec![(Field::Note, b"line1\nline2\n")]);
+        assert!(fmt(settings(), &ev).1.ends_with("warning: line1?line2\n"));
+    }
+
+    #[test]
+    fn attempts_and_records_write_nothing() {
+        for kind in [Kind::Attempt, Kind::Acct, Kind::Import] {
+            let (m, p) = fmt(settings(), &build(kind, vec![(Field::Note, b"x")]));
+            assert!(m.is_empty() && p.is_empty());
+        }
+    }
+
+    #[test]
+    fn pickup_and_sasl_receptions() {
+        let mut ev = build(
+            Kind::Reception,
+            vec![
+                (Field::MsgId, b"m"),
+                (Field::MailFrom, b"root"),
+                (Field::PeerIp, b"2001:db8::1"),
+                (Field::Protocol, b"REST"),
+                (Field::AcceptAuthUser, b"bob@x, y"),
+            ],
+        );
+        ev.flags |= flags::HAS_ACCEPT;
+        let (m, _) = fmt(settings(), &ev);
+        let q = QueueId::short(b"m");
+        let q = q.as_str();
+        assert_eq!(
+            m,
+            format!(
+                "Jan  1 00:00:00 mx postfix/pickup[7]: {q}: uid=0 from=<root>\n\
+                 Jan  1 00:00:00 mx postfix/cleanup[7]: {q}: message-id=<>\n\
+                 Jan  1 00:00:00 mx postfix/qmgr[7]: {q}: from=<root>, size=0, nrcpt=1 (queue active)\n"
+            )
+        );
+        let mut ev = build(
+            Kind::Reception,
+            vec![
+                (Field::MsgId, b"m"),
+                (Field::PeerIp, b"2001:db8::1"),
+                (Field::AcceptAuthUser, b"bob@x, y"),
+            ],
+        );
+        ev.flags |= flags::HAS_ACCEPT;
+        ev.nrcpt = 3;
+        let (m, _) = fmt(settings(), &ev);
+        assert!(m.contains(": client=unknown[2001:db8::1], sasl_username=bob@x??y\n"));
+        assert!(m.contains("from=<>, size=0, nrcpt=3 (queue active)\n"));
+    }
+
+    #[test]
+    fn expiry_line_and_orig_to() {
+        let mut ev = build(
+            Kind::PermanentFailure,
+            vec![
+                (Field::MsgId, b"m"),
+                (Field::MailFrom, b"s@x"),
+                (Field::RcptTo, b"r@y"),
+                (Field::Orcpt, b"<o@y>"),
+                (Field::MxHost, b"mx.y"),
+                (Field::MxIp, b"192.0.2.1"),
+                (Field::Note, b"Message too old"),
+            ],
+        );
+        ev.time = Timestamp { sec: 100, usec: 0 };
+        let s = Settings {
+            log_expired_line: true,
+            ..settings()
+        };
+        let (m, _) = fmt(s, &ev);
+        let lines: Vec<&str> = m.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].ends_with(
+            ": to=<r@y>, orig_to=<o@y>, relay=none, delay=0, delays=0/0/0/0, dsn=5.4.7, status=bounced (Message too old)"
+        ));
+        assert!(lines[1].ends_with(": from=<s@x>, status=expired, returned to sender"));
+        assert!(lines[2].ends_with(": removed"));
+        // Same original recipient: no orig_to; default is no expired line.
+        let mut ev = build(
+            Kind::PermanentFailure,
+            vec![
+                (Field::RcptTo, b"r@y"),
+                (Field::Orcpt, b"r@y"),
+                (Field::Note, b"expired"),
+            ],
+        );
+        ev.time = Timestamp { sec: 100, usec: 0 };
+        let (m, _) = fmt(settings(), &ev);
+        assert_eq!(m.lines().count(), 2);
+        assert!(!m.contains("orig_to"));
+    }
+
+    #[test]
+    fn rejection_stages() {
+        type Case = (
+            i32,
+            &'static [u8],
+            &'static [u8],
+            &'static [u8],
+            u8,
+            &'static str,
+        );
+        let cases: [Case; 7] = [
+            (3, b"", b"", b"pc", 0, "HELO"),
+            (2, b"", b"", b"pc", flags::ESMTP, "EHLO"),
+            (18, b"", b"", b"", 0, "CONNECT"),
+            (13, b"s@x", b"r@y", b"h", 0, "RCPT"),
+            (8, b"s@x", b"r@y", b"h", 0, "DATA"),
+            (11, b"s@x", b"r@y", b"h", 0, "END-OF-MESSAGE"),
+            (14, b"s@x", b"", b"h", 0, "MAIL"),
+        ];
+        for (phase, from, to, helo, fl, stage) in cases {
+            let mut ev = build(
+                Kind::Rejection,
+                vec![
+                    (Field::PeerIp, b"192.0.2.1"),
+                    (Field::Helo, helo),
+                    (Field::VMailFrom, from),
+                    (Field::VRcptTo, to),
+                    (Field::Note, b"550 no"),
+                ],
+            );
+            ev.phase = phase;
+            ev.flags = fl;
+            let (m, _) = fmt(settings(), &ev);
+            assert!(
+                m.contains(&format!(
+                    ": NOQUEUE: reject: {stage} from unknown[192.0.2.1]: 550 5.7.1 "
+                )),
+                "{phase}: {m}"
+            );
+        }
+        // A queued message: its queue ID and END-OF-MESSAGE; 4xx without enhanced code;
+        // sender rejections name the sender.
+        let mut ev = build(
+            Kind::Rejection,
+            vec![
+                (Field::MsgId, b"m"),
+                (Field::PeerIp, b"192.0.2.1"),
+                (Field::PeerName, b"c.example"),
+                (Field::Helo, b"c.example"),
+                (Field::VMailFrom, b"s@x"),
+                (Field::VRcptTo, b"r@y"),
+                (Field::Note, b"450 Sender address rejected: later\n"),
+            ],
+        );
+        ev.phase = 6;
+        ev.flags = flags::ESMTP;
+        let (m, _) = fmt(settings(), &ev);
+        let q = QueueId::short(b"m");
+        assert_eq!(
+            m,
+            format!(
+                "Jan  1 00:00:00 mx postfix/smtpd[7]: {}: reject: END-OF-MESSAGE from c.example[192.0.2.1]: 450 4.7.1 <s@x>: Sender address rejected: later; from=<s@x> to=<r@y> proto=ESMTP helo=<c.example>\n",
+                q.as_str()
+            )
+        );
+    }
+
+    #[test]
+    fn free_text_rule() {
+        let mut v = Vec::new();
+        push_text(
+            &mut v,
+            "a=b x = y from=<z> reject: hold:x forwarded as Q é\u{85}\x01\x7f".as_bytes(),
+        );
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "a?b x = y from?<z> reject? hold?x forwarded as?Q é???"
+        );
+        let mut v = Vec::new();
+        push_text(&mut v, b"\xff=");
+        assert_eq!(v, b"?=");
+        let mut v = Vec::new();
+        push_bracketed(&mut v, b"a <b> c\n");
+        assert_eq!(v, b"a??b??c?");
+    }
+
+    #[test]
+    fn stamps_are_cached_per_second_and_space_padded() {
+        let mut f = Postfix::new(settings(), Box::new(FixedZone(-3600)));
+        let mut buf = Vec::new();
+        f.push_stamp(&mut buf, Timestamp::new(1_793_700_000, 0)); // 2026-11-03 10:00 UTC
+        buf.push(b'|');
+        f.push_stamp(&mut buf, Timestamp::new(1_793_700_000, 999_999));
+        buf.push(b'|');
+        f.push_stamp(&mut buf, Timestamp::new(1_793_700_001, 0));
+        assert_eq!(buf, b"Nov  3 09:00:00|Nov  3 09:00:00|Nov  3 09:00:01");
     }
 }
