@@ -27,7 +27,8 @@
 //!
 //! Host-controlled text (HELO, addresses, Message-ID, host names, reply texts, notes and
 //! diagnostics) can never add, remove or change a field that pflogsumm or mailgraph reads,
-//! and never ends a line. Every such value is written in one of three contexts:
+//! and never ends a line. Rule 1 applies to every such value; each value is also written
+//! in exactly one of the contexts 2–4:
 //!
 //! 1. **Everywhere**: control characters (C0, DEL, C1, U+2028, U+2029) and bytes that are
 //!    not valid UTF-8 become `?`, one `?` per byte or character. Valid UTF-8 is kept.
@@ -43,6 +44,17 @@
 //!    colon of `reject:`, `reject_warning:`, `hold:` and `discard:` becomes `?` (no second
 //!    rejection header for pflogsumm's greedy reject-detail pattern); and the space in
 //!    `forwarded as` becomes `?` (pflogsumm would count a delivery as a forward).
+//!
+//! # Relay, dsn and reason
+//!
+//! `relay=NAME[IP]:PORT` (port 25 when unknown) when the MTA talked to a host; `relay=none`
+//! when no host is known, for expiries, and for failures whose note has no SMTP reply code
+//! (no session). A failure note with a reply code becomes `host NAME[IP] said: NOTE` (plus
+//! ` (in reply to CMD command)` when the command is known); one without a code becomes
+//! `connect to NAME[IP]:PORT: NOTE` (unless it already starts with `connect to `); delivery
+//! and expiry notes are written as they are. `dsn=` is the enhanced code after the reply code, else
+//! `5.4.7` for an expiry, `4.4.1`/`5.4.1` for a connection failure, else `2.0.0`, `4.0.0` or
+//! `5.0.0` by outcome.
 //!
 //! # Delays
 //!
