@@ -110,7 +110,7 @@ pub struct ImtaOptions {
     pub service_name: String,
     /// `process_name`.
     pub process_name: String,
-    /// Short host name (service log) .
+    /// Short host name (service log).
     pub host: String,
     /// Full host name (node field).
     pub node: String,
@@ -257,6 +257,22 @@ pub fn options(o: &mut Options<'_>, ctx: &FormatContext) -> Result<ImtaOptions, 
 }
 
 /// Reads imta_logger's options: file locations and modes plus [`options`].
+///
+/// Files: `logdir` (`/var/log/imta`), `mainlog` (`<logdir>/mail.log_current`),
+/// `connection_log` (`<logdir>/connection.log_current`, written only with
+/// `separate_connection_log = true`; otherwise connection entries go to the main log),
+/// `paniclog` (the service log, `<logdir>/<service_name>`; not opened with
+/// `loglevel = Nolog`), `mainlog_mode`, `connection_log_mode`, `paniclog_mode` (0644).
+///
+/// Lines: `log_connection` (0; bits 0, 1, 5, 6 used, others ignored), `log_filename`,
+/// `log_message_id`, `log_notary`, `log_process`, `log_username`, `log_node`,
+/// `log_reason`, `separate_connection_log`, `log_reception_note` (all false),
+/// `log_diagnostics` (true), `log_format` (1; 1-3), `log_sensitivity`, `log_priority`,
+/// `log_intermediate`, `log_filter` (only 0), `block_size` (1024), `inbound_channel`
+/// (`tcp_local`), `auth_channel` (`tcp_auth`), `outbound_channel` (`tcp_local`), `utc`
+/// (false). Service log: `loglevel` or `service_loglevel` (Notice; Nolog, Critical,
+/// Error, Warning, Notice, Information, Debug; any case), `service_name` (`imta`),
+/// `process_name` (file name of the executable, else `mta`).
 pub fn setup(o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, ConfigError> {
     let opts = options(o, ctx)?;
     let dir = o
@@ -514,9 +530,9 @@ impl Imta {
         let outbound = code != b'X';
         self.push_head(buf, ev.time);
         let chan = if outbound {
-            self.opts.outbound_channel.clone()
+            &self.opts.outbound_channel
         } else {
-            self.src_channel(ev).to_owned()
+            self.src_channel(ev)
         };
         push_channel(buf, chan.as_bytes());
         push_channel(buf, if outbound { b"-" } else { b"+" });
@@ -572,17 +588,13 @@ impl Imta {
         let inbound = inbound_action(action);
         let note = strip_one_newline(ev.get(Field::Note));
         self.push_head(buf, ev.time);
-        let (src, dst): (String, &[u8]) = match action {
-            b'E' => (
-                self.src_channel(ev).to_owned(),
-                self.opts.outbound_channel.as_bytes(),
-            ),
-            b'J' | b'B' => (self.src_channel(ev).to_owned(), b""),
-            _ => (self.opts.outbound_channel.clone(), b""),
+        let (src, dst): (&str, &[u8]) = match action {
+            b'E' => (self.src_channel(ev), self.opts.outbound_channel.as_bytes()),
+            b'J' | b'B' => (self.src_channel(ev), b""),
+            _ => (&self.opts.outbound_channel, b""),
         };
-        let dst = dst.to_vec();
         push_channel(buf, src.as_bytes());
-        push_channel(buf, &dst);
+        push_channel(buf, dst);
         buf.push(b' ');
         buf.extend_from_slice(code);
         buf.push(b' ');
@@ -756,17 +768,25 @@ impl Imta {
         buf.push(b'\n');
     }
 
-    fn modifiers(ev: &Event, action: u8, code: &mut Vec<u8>) {
-        code.push(action);
+    /// Action letter plus modifiers (spec §3.2 order: protocol, `S`, `A`) into `code`;
+    /// returns the length used. `D` takes only `S`.
+    fn modifiers(ev: &Event, action: u8, code: &mut [u8; 4]) -> usize {
+        let mut n = 0;
+        let mut put = |b: u8| {
+            code[n] = b;
+            n += 1;
+        };
+        put(action);
         if action != b'D' && ev.has(flags::ESMTP) {
-            code.push(b'E');
+            put(b'E');
         }
         if ev.has(flags::TLS) {
-            code.push(b'S');
+            put(b'S');
         }
         if action != b'D' && !ev.get(Field::AcceptAuthUser).is_empty() {
-            code.push(b'A');
+            put(b'A');
         }
+        n
     }
 
     fn conn_target(&self) -> Target {
@@ -816,19 +836,16 @@ fn push_channel(buf: &mut Vec<u8>, name: &[u8]) {
 
 impl Formatter for Imta {
     fn format(&mut self, ev: &Event, out: &mut Out) {
-        let mut code = Vec::with_capacity(4);
+        let mut code = [0u8; 4];
         let conn = self.opts.log_connection & CONN_ENTRIES != 0;
         match ev.kind {
             Kind::Reception => {
-                Self::modifiers(ev, b'E', &mut code);
-                self.message(ev, &code, out.buf(Target::Main));
+                let n = Self::modifiers(ev, b'E', &mut code);
+                self.message(ev, &code[..n], out.buf(Target::Main));
             }
             Kind::Delivery => {
-                code.push(b'D');
-                if ev.has(flags::TLS) {
-                    code.push(b'S');
-                }
-                self.message(ev, &code, out.buf(Target::Main));
+                let n = Self::modifiers(ev, b'D', &mut code);
+                self.message(ev, &code[..n], out.buf(Target::Main));
             }
             Kind::TransientFailure => {
                 let note = strip_one_newline(ev.get(Field::Note));
@@ -850,12 +867,12 @@ impl Formatter for Imta {
                     }
                 }
                 2 | 3 => {
-                    Self::modifiers(ev, b'B', &mut code);
-                    self.message(ev, &code, out.buf(Target::Main));
+                    let n = Self::modifiers(ev, b'B', &mut code);
+                    self.message(ev, &code[..n], out.buf(Target::Main));
                 }
                 _ => {
-                    Self::modifiers(ev, b'J', &mut code);
-                    self.message(ev, &code, out.buf(Target::Main));
+                    let n = Self::modifiers(ev, b'J', &mut code);
+                    self.message(ev, &code[..n], out.buf(Target::Main));
                 }
             },
             Kind::Attempt => {
