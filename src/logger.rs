@@ -112,6 +112,8 @@ pub struct Settings {
     pub records: bool,
     /// Reopen a file whose path was renamed or removed (`reopen_on_rename`, default off).
     pub reopen_on_rename: bool,
+    /// Which targets have a file, indexed by `Target as usize`.
+    pub targets: [bool; crate::format::TARGET_COUNT],
 }
 
 /// Default queue capacity.
@@ -197,6 +199,7 @@ impl Settings {
             heartbeat: None,
             records: false,
             reopen_on_rename,
+            targets: [false; crate::format::TARGET_COUNT],
         })
     }
 }
@@ -397,13 +400,24 @@ impl Logger {
         self.record(r)
     }
 
+    /// `log_init` with entries already parsed (`mtalog_load`).
+    pub fn init_entries(&self, entries: Vec<Entry>) -> Result<(), Error> {
+        let _g = lock(&self.ctl);
+        let r = self.start(entries);
+        self.record(r)
+    }
+
     fn init_locked(&self, config: &str) -> Result<(), Error> {
+        let entries = config::parse_init(config, self.kind, &self.name)?;
+        self.start(entries)
+    }
+
+    fn start(&self, entries: Vec<Entry>) -> Result<(), Error> {
         match self.state.load(Ordering::Acquire) {
             NEW => {}
             RUNNING => return Err(Error::AlreadyRunning),
             _ => return Err(Error::NotRunning),
         }
-        let entries = config::parse_init(config, self.kind, &self.name)?;
         let pipe = self.build(&entries)?;
         *lock(&self.entries) = entries;
         self.pipe.set(pipe);
@@ -420,6 +434,9 @@ impl Logger {
         o.finish()?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
+        for f in &setup.files {
+            settings.targets[f.target as usize] = true;
+        }
         let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
         for spec in &setup.files {
             let f = SharedFile::open(&spec.path, spec.mode, &settings.policy).map_err(Error::io)?;
