@@ -50,7 +50,7 @@ fn tv_ts(tv: &libc::timeval) -> Timestamp {
 pub(crate) fn time_of(now: *const libc::timeval) -> Timestamp {
     // SAFETY: the host passes NULL or a valid timeval for the duration of the call.
     match unsafe { now.as_ref() } {
-        Some(tv) => tv_ts(&tv),
+        Some(tv) => tv_ts(tv),
         None => Timestamp::now(),
     }
 }
