@@ -11,7 +11,7 @@
 //!
 //! A value is a bare word (`60`, `0640`, `/var/log/x`, `true`) or a double-quoted string in
 //! which `\"` and `\\` stand for `"` and `\`. `#` starts a comment that runs to the end of the
-//! line (outside quotes). [`Options`] turns entries into typed values and reports unknown
+//! line (outside quotes). [`Options`](crate::config::Options) turns entries into typed values and reports unknown
 //! keys, so that a logger never starts half-configured.
 
 use std::fmt;

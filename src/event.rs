@@ -1,11 +1,11 @@
 //! Owned events: what a hook copies out of the host's objects before it returns.
 //!
-//! An [`Event`] keeps every text field in one byte arena (`data`) with an end offset per
-//! [`Field`], so that copying an event costs one buffer and no per-field allocation. Events
+//! An [`Event`](crate::event::Event) keeps every text field in one byte arena (`data`) with an end offset per
+//! [`Field`](crate::event::Field), so that copying an event costs one buffer and no per-field allocation. Events
 //! are boxed and recycled through a pool by the pipeline (see `worker`), so the producer side
 //! allocates nothing in the steady state.
 //!
-//! Fields must be pushed in increasing [`Field`] order; a field that is never pushed is empty.
+//! Fields must be pushed in increasing [`Field`](crate::event::Field) order; a field that is never pushed is empty.
 
 /// Marker appended to a field or text that was cut at its bound.
 pub const TRUNCATED_MARKER: &[u8] = b"[truncated]";

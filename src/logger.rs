@@ -1,7 +1,7 @@
 //! The core logger: configuration, the producer side of the pipeline, control operations
 //! and statistics. Safe Rust; the C ABI in `ffi` is a thin layer over this.
 //!
-//! Producer side (the MTA's threads): take a recycled [`Event`] box from the pool, fill it,
+//! Producer side (the MTA's threads): take a recycled [`Event`](crate::event::Event) box from the pool, fill it,
 //! push it onto a bounded crossbeam channel. No formatting, I/O, locks or (in the steady
 //! state) allocation. The writer thread (`worker`) does everything else.
 

@@ -1,7 +1,7 @@
-//! Formats: pure functions from an [`Event`] to the bytes of whole lines.
+//! Formats: pure functions from an [`Event`](crate::event::Event) to the bytes of whole lines.
 //!
-//! A [`Formatter`] appends complete lines (each ending in `\n`) to the per-file buffers of an
-//! [`Out`]; it never does I/O and keeps no state that changes its output apart from caches.
+//! A [`Formatter`](crate::format::Formatter) appends complete lines (each ending in `\n`) to the per-file buffers of an
+//! [`Out`](crate::format::Out); it never does I/O and keeps no state that changes its output apart from caches.
 //! The helpers here (integers, dates, escapes) are written by hand: the writer thread formats
 //! millions of lines a second and `core::fmt` is several times slower than these.
 
