@@ -675,6 +675,11 @@ impl Logger {
     /// The console: `help`, `reopen logs`, `stats` (also as `KIND:NAME <command>`). Returns
     /// the reply text, or an error with a reply text for unknown commands.
     pub fn console(&self, command: &str) -> Result<String, (Error, String)> {
+        if !self.is_running() {
+            let msg = "logger is not running (not initialised, or closed)\n".to_owned();
+            self.set_last_error(msg.trim_end());
+            return Err((Error::NotRunning, msg));
+        }
         let mut cmd = command.trim();
         if let Some((head, rest)) = cmd.split_once(char::is_whitespace) {
             if let Some((k, n)) = head.split_once(':') {

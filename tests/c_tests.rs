@@ -1,0 +1,225 @@
+//! Builds and runs the C test programs `c_tests/test_*.c` against the cdylib.
+//!
+//! Default pass: AddressSanitizer + UBSan with leak detection. `#[ignore]`d pass: the same
+//! programs without sanitizers under valgrind (`cargo test --test c_tests -- --ignored`).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory holding the cdylib built for this test profile.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("deps dir").to_path_buf();
+    for d in [
+        deps.clone(),
+        deps.parent().map(Path::to_path_buf).unwrap_or(deps.clone()),
+    ] {
+        if d.join("libmtalog.so").exists() {
+            return d;
+        }
+    }
+    panic!("libmtalog.so not found next to {}", exe.display());
+}
+
+/// A directory with `libmtalog.so` and its soname (`libmtalog.so.0`) as symlinks to the
+/// built library, so that programs linked with `-lmtalog` find it through their rpath.
+fn link_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(make_link_dir).clone()
+}
+
+fn make_link_dir() -> PathBuf {
+    let real = lib_dir().join("libmtalog.so");
+    let d = out_dir().join("lib");
+    std::fs::create_dir_all(&d).unwrap();
+    for name in ["libmtalog.so", "libmtalog.so.0"] {
+        let l = d.join(name);
+        let tmp = d.join(format!(".{name}.{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&real, &tmp).unwrap();
+        std::fs::rename(&tmp, &l).unwrap();
+    }
+    d
+}
+
+fn out_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn scratch(name: &str, flavour: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = out_dir().join(format!(
+        "scratch-{name}-{flavour}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs `cmd` with a timeout; returns (success, stdout, stderr).
+fn run(mut cmd: Command) -> (bool, String, String) {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t1 = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = so.read_to_end(&mut s);
+        s
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = se.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = String::from_utf8_lossy(&t1.join().unwrap()).into_owned();
+    let mut err = String::from_utf8_lossy(&t2.join().unwrap()).into_owned();
+    match status {
+        Some(st) => (st.success(), out, err),
+        None => {
+            err.push_str(&format!("\n*** timed out after {TIMEOUT:?}, killed\n"));
+            (false, out, err)
+        }
+    }
+}
+
+fn compile(name: &str, sanitize: bool) -> PathBuf {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let lib = link_dir();
+    let src = root().join("c_tests").join(format!("{name}.c"));
+    let exe = out_dir().join(format!(
+        "{name}{}",
+        if sanitize { "-asan" } else { "-plain" }
+    ));
+    let mut cmd = Command::new(&cc);
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .arg(format!("-I{}", root().join("include").display()))
+        .arg(format!("-I{}", root().join("c_tests").display()))
+        .arg("-D_GNU_SOURCE");
+    if sanitize {
+        cmd.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]);
+    }
+    cmd.arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lmtalog")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(["-ldl", "-lpthread"]);
+    let (ok, out, err) = run(cmd);
+    assert!(ok, "compiling {name} failed:\n{out}\n{err}");
+    exe
+}
+
+fn run_program(name: &str, exe: &Path, valgrind: bool) {
+    let lib = lib_dir().join("libmtalog.so");
+    let dir = scratch(name, if valgrind { "vg" } else { "asan" });
+    let mut cmd = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "--error-exitcode=1",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--quiet",
+        ])
+        .arg(exe);
+        c.env("MTALOG_TEST_SCALE", "0.05");
+        c
+    } else {
+        let mut c = Command::new(exe);
+        let supp = root().join("c_tests").join("lsan.supp");
+        c.env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0");
+        c.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+        if supp.exists() {
+            c.env("LSAN_OPTIONS", format!("suppressions={}", supp.display()));
+        }
+        c
+    };
+    cmd.env("MTALOG_LIB", &lib).env("MTALOG_TEST_DIR", &dir);
+    let (ok, out, err) = run(cmd);
+    if !ok {
+        panic!("{name} failed\n--- stdout ---\n{out}\n--- stderr ---\n{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn sanitized(name: &str) {
+    let exe = compile(name, true);
+    run_program(name, &exe, false);
+}
+
+fn under_valgrind(name: &str) {
+    let have = Command::new("valgrind")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !have {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("valgrind is required in CI");
+        }
+        eprintln!("note: valgrind not found; skipping {name}");
+        return;
+    }
+    let exe = compile(name, false);
+    run_program(name, &exe, true);
+}
+
+macro_rules! c_tests {
+    ($($name:ident),* $(,)?) => {
+        mod asan {
+            $( #[test] fn $name() { super::sanitized(stringify!($name)); } )*
+        }
+        mod valgrind {
+            $( #[test] #[ignore] fn $name() { super::under_valgrind(stringify!($name)); } )*
+        }
+        /// Every `c_tests/test_*.c` has a test function above.
+        #[test]
+        fn every_program_is_listed() {
+            let listed = [$(stringify!($name)),*];
+            for e in std::fs::read_dir(root().join("c_tests")).unwrap() {
+                let n = e.unwrap().file_name().into_string().unwrap();
+                if let Some(stem) = n.strip_suffix(".c") {
+                    if stem.starts_with("test_") {
+                        assert!(listed.contains(&stem), "{n} is not listed in tests/c_tests.rs");
+                    }
+                }
+            }
+        }
+    };
+}
+
+c_tests!(
+    test_layout,
+    test_lifecycle,
+    test_threads,
+    test_reopen,
+    test_config_errors,
+);
