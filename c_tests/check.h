@@ -141,6 +141,26 @@ static inline void call_log_rejection(logging_infrastructure *li, struct timeval
     va_end(ap);
 }
 
+/* Calls vt->log_error with `self` as the first argument (self may be NULL). */
+static inline void call_log_error_as(logging_infrastructure *vt, logging_infrastructure *self,
+                                     struct timeval *now, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vt->log_error(self, now, fmt, ap);
+    va_end(ap);
+}
+
+/* Calls vt->log_rejection with `self` as the first argument (self may be NULL). */
+static inline void call_log_rejection_as(logging_infrastructure *vt,
+                                         logging_infrastructure *self, struct timeval *now,
+                                         accept_construct *ac, validate_context *ctx,
+                                         int phase, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vt->log_rejection(self, now, ac, ctx, phase, fmt, ap);
+    va_end(ap);
+}
+
 /* n scaled by MTALOG_TEST_SCALE (default 1; at least 1). */
 static inline long scale(long n) {
     const char *s = getenv("MTALOG_TEST_SCALE");

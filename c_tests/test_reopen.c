@@ -22,7 +22,7 @@ int main(void) {
 
     CHECK(li != NULL);
     if (!li) return check_summary();
-    CHECK_EQ_INT(mtalog_console(li, "help", out, sizeof out), -ECANCELED);
+    CHECK_EQ_INT(mtalog_console(li, "reopen logs", out, sizeof out), -ECANCELED);
     CHECK_EQ_INT(li->shared.log_init(li, ec_config(NULL)), 0);
     snprintf(main1, sizeof main1, "%s", test_path("mainlog.1"));
     snprintf(main2, sizeof main2, "%s", test_path("mainlog.2"));

@@ -222,4 +222,11 @@ c_tests!(
     test_threads,
     test_reopen,
     test_config_errors,
+    test_heartbeat,
+    test_long_text,
+    test_null_args,
+    test_dlopen,
+    test_overflow,
+    test_filters_modes,
+    test_kinds,
 );

@@ -223,6 +223,18 @@ fn fill_accept(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, ac: *const ac
         return;
     }
     fl.ev.flags |= flags::HAS_ACCEPT;
+    fill_accept_fields(fl, api, ac);
+    // A session whose protocol is ESMTP said EHLO.
+    if fl.ev.get(Field::Protocol).eq_ignore_ascii_case(b"esmtp") {
+        fl.ev.flags |= flags::ESMTP;
+    }
+}
+
+fn fill_accept_fields(
+    fl: &mut Filler<'_>,
+    api: Option<&mtalog_host_api>,
+    ac: *const accept_construct,
+) {
     if let Some(a) = api {
         for (f, acc) in [
             (Field::PeerIp, a.accept_peer_ip),

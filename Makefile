@@ -1,0 +1,68 @@
+# mtalog: build, test, example and install targets around cargo.
+#
+#   make                 cargo build --release
+#   make example         build and run the C MTA simulator, logs in ./logs/
+#   make test            Rust tests, valgrind tests (ignored by default) and the C examples
+#   make install         PREFIX=/usr/local, DESTDIR= for staged installs
+#   make clean
+
+CARGO      ?= cargo
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+VERSION    := 0.1.0
+SOMAJOR    := 0
+INSTALL    ?= install
+
+RELEASE    := target/release
+SO         := $(RELEASE)/libmtalog.so
+STATIC     := $(RELEASE)/libmtalog.a
+TEST_N     ?= 2000
+
+all: release
+
+release:
+	$(CARGO) build --release
+
+examples: release
+	$(MAKE) -C examples_c
+
+example: examples
+	mkdir -p logs/postfix logs/imta
+	examples_c/mta_sim -c examples_c/mtalog.conf -l $(SO)
+	ls -l logs logs/*
+
+test: examples
+	$(CARGO) test --all-targets
+	$(CARGO) test -- --ignored
+	examples_c/link_host
+	tmp=$$(mktemp -d) && mkdir -p $$tmp/logs/postfix $$tmp/logs/imta && \
+	  (cd $$tmp && $(CURDIR)/examples_c/mta_sim -n $(TEST_N) \
+	     -c $(CURDIR)/examples_c/mtalog.conf -l $(CURDIR)/$(SO)); \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
+
+install: release
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    mtalog.pc.in > $(RELEASE)/mtalog.pc
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION)
+	ln -sf libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR)
+	ln -sf libmtalog.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libmtalog.so
+	$(INSTALL) -m 0644 $(STATIC) $(DESTDIR)$(LIBDIR)/libmtalog.a
+	$(INSTALL) -m 0644 include/mtalog.h $(DESTDIR)$(INCLUDEDIR)/mtalog.h
+	$(INSTALL) -m 0644 $(RELEASE)/mtalog.pc $(DESTDIR)$(PKGCONFIGDIR)/mtalog.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR) \
+	      $(DESTDIR)$(LIBDIR)/libmtalog.so $(DESTDIR)$(LIBDIR)/libmtalog.a \
+	      $(DESTDIR)$(INCLUDEDIR)/mtalog.h $(DESTDIR)$(PKGCONFIGDIR)/mtalog.pc
+
+clean:
+	$(CARGO) clean
+	$(MAKE) -C examples_c clean
+	rm -rf logs
+
+.PHONY: all release examples example test install uninstall clean

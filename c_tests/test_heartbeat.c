@@ -1,0 +1,46 @@
+/* heartbeat = 1 writes M1 markers to mainlog and rejectlog; heartbeat = 0 none. */
+#define _POSIX_C_SOURCE 200809L
+#include <time.h>
+#include "check.h"
+
+static long count_pattern(const char *path, const char *suffix) {
+    char *s = read_file(path, NULL), *line, *save = NULL;
+    long n = 0;
+    if (!s) return 0;
+    for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        size_t d = strspn(line, "0123456789");
+        if (d > 0 && strcmp(line + d, suffix) == 0) n++;
+    }
+    free(s);
+    return n;
+}
+
+int main(void) {
+    struct timespec ts = {2, 500000000};
+    logging_infrastructure *li = mtalog_new("ec_logger", "hb");
+    char cfg[8192];
+    CHECK(li != NULL);
+    if (!li) return check_summary();
+    snprintf(cfg, sizeof cfg, "%s", ec_config(NULL));
+    strcpy(strstr(cfg, "heartbeat = 0"), "heartbeat = 1\n");
+    CHECK_EQ_INT(li->shared.log_init(li, cfg), 0);
+    nanosleep(&ts, NULL);
+    CHECK_EQ_INT(li->log_close(li), 0);
+    CHECK(count_pattern(test_path("mainlog"), "@@@@M1") >= 2);
+    CHECK(count_pattern(test_path("rejectlog"), ": Marker 1") >= 2);
+    CHECK_EQ_INT(count_pattern(test_path("mainlog"), "@@@@M1"), count_lines(test_path("mainlog")));
+    mtalog_free(li);
+
+    remove(test_path("mainlog"));
+    remove(test_path("rejectlog"));
+    li = mtalog_new("ec_logger", "hb0");
+    CHECK_EQ_INT(li->shared.log_init(li, ec_config(NULL)), 0);
+    ts.tv_sec = 1;
+    ts.tv_nsec = 200000000;
+    nanosleep(&ts, NULL);
+    CHECK_EQ_INT(li->log_close(li), 0);
+    CHECK_EQ_INT(count_lines(test_path("mainlog")), 0);
+    CHECK_EQ_INT(count_lines(test_path("rejectlog")), 0);
+    mtalog_free(li);
+    return check_summary();
+}
