@@ -364,7 +364,30 @@ impl Writer {
 
     /// Writes every buffer out, retrying with back-off on faults. Returns false only when
     /// the control side gave up (abort) while a fault lasted.
+    ///
+    /// A recovery notice or a drop summary is itself written before returning; each is
+    /// written at most once per call, so producers that keep dropping while this runs
+    /// cannot keep the writer here (their drops are summed up by the next call).
     fn write_out(&mut self) -> bool {
+        let mut drops_reported = false;
+        loop {
+            if !self.write_once() {
+                return false;
+            }
+            if let Some(f) = self.fault.take() {
+                self.report("notice", &format!("writing resumed after: {f}"));
+                continue;
+            }
+            if !drops_reported && self.report_drops() {
+                drops_reported = true;
+                continue;
+            }
+            return true;
+        }
+    }
+
+    /// One pass of [`Writer::write_out`]: every buffer written, with retries.
+    fn write_once(&mut self) -> bool {
         let mut backoff = Duration::from_millis(10);
         loop {
             match self.try_write_all() {
@@ -396,10 +419,11 @@ impl Writer {
         self.unflushed = [0; 9];
         self.last_flush = Instant::now();
         self.synced = false;
-        if let Some(f) = self.fault.take() {
-            self.report("notice", &format!("writing resumed after: {f}"));
-            return self.write_out();
-        }
+        true
+    }
+
+    /// Queues the "N events dropped" summary when drops were counted since the last one.
+    fn report_drops(&mut self) -> bool {
         let dropped: u64 = self
             .shared
             .stats
@@ -407,25 +431,25 @@ impl Writer {
             .iter()
             .map(|d| d.load(Ordering::Relaxed))
             .sum();
-        if dropped > self.reported_drops {
-            let mut detail = String::new();
-            for k in Kind::ALL {
-                let n = self.shared.stats.dropped[k.index()].load(Ordering::Relaxed);
-                if n > 0 {
-                    if !detail.is_empty() {
-                        detail.push_str(", ");
-                    }
-                    detail.push_str(&format!("{}={n}", k.name()));
-                }
-            }
-            let n = dropped - self.reported_drops;
-            self.reported_drops = dropped;
-            self.report(
-                "warning",
-                &format!("{n} events dropped (queue full or closed; totals: {detail})"),
-            );
-            return self.write_out();
+        if dropped <= self.reported_drops {
+            return false;
         }
+        let mut detail = String::new();
+        for k in Kind::ALL {
+            let n = self.shared.stats.dropped[k.index()].load(Ordering::Relaxed);
+            if n > 0 {
+                if !detail.is_empty() {
+                    detail.push_str(", ");
+                }
+                detail.push_str(&format!("{}={n}", k.name()));
+            }
+        }
+        let n = dropped - self.reported_drops;
+        self.reported_drops = dropped;
+        self.report(
+            "warning",
+            &format!("{n} events dropped (queue full or closed; totals: {detail})"),
+        );
         true
     }
 
