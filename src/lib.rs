@@ -21,6 +21,8 @@ pub mod format;
 /// cbindgen:ignore
 pub mod logger;
 /// cbindgen:ignore
+pub mod rotate;
+/// cbindgen:ignore
 pub mod sink;
 /// cbindgen:ignore
 #[allow(unsafe_code)]

@@ -114,6 +114,10 @@ pub struct Settings {
     pub reopen_on_rename: bool,
     /// Which targets have a file, indexed by `Target as usize`.
     pub targets: [bool; crate::format::TARGET_COUNT],
+    /// Rotation and retention of each target's file (see `rotate::parse`).
+    pub rotation: [crate::rotate::Policy; crate::format::TARGET_COUNT],
+    /// Unix socket accepting console commands (`control_socket`, default none).
+    pub control_socket: Option<std::path::PathBuf>,
 }
 
 /// Default queue capacity.
@@ -181,6 +185,7 @@ impl Settings {
         let owner = parse_id(o, "log_owner", crate::sys::user_id)?;
         let group = parse_id(o, "log_group", crate::sys::group_id)?;
         let reopen_on_rename = o.boolean("reopen_on_rename", false)?;
+        let control_socket = o.path("control_socket")?;
         Ok(Settings {
             queue_size,
             overflow,
@@ -200,6 +205,8 @@ impl Settings {
             records: false,
             reopen_on_rename,
             targets: [false; crate::format::TARGET_COUNT],
+            rotation: Default::default(),
+            control_socket,
         })
     }
 }
@@ -274,6 +281,8 @@ pub struct Shared {
     pub abort: AtomicBool,
     /// The writer thread failed (panicked).
     pub failed: AtomicBool,
+    /// A problem the writer met on its own (a rotation that failed), for `last_error`.
+    pub writer_error: Mutex<Option<String>>,
 }
 
 /// One running pipeline: the channel, the event pool, the writer thread.
@@ -369,11 +378,16 @@ impl Logger {
     /// Records the text of a failed control call for `mtalog_last_error`.
     pub fn set_last_error(&self, msg: &str) {
         let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+        *lock(&self.shared.writer_error) = None;
         *lock(&self.last_error) = c;
     }
 
-    /// Runs `f` with the last error text.
+    /// Runs `f` with the last error text (a newer problem of the writer's own comes first).
     pub fn with_last_error<R>(&self, f: impl FnOnce(&CString) -> R) -> R {
+        let pending = lock(&self.shared.writer_error).take();
+        if let Some(m) = pending {
+            self.set_last_error(&format!("{} '{}': {m}", self.kind, self.name));
+        }
         f(&lock(&self.last_error))
     }
 
@@ -431,6 +445,7 @@ impl Logger {
         let setup_fn = format::kind(self.kind).expect("kind checked at new").2;
         let ctx = FormatContext::current(settings.error_default_level);
         let setup = setup_fn(&mut o, &ctx)?;
+        settings.rotation = crate::rotate::parse(&mut o, self.kind)?;
         o.finish()?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
@@ -439,7 +454,9 @@ impl Logger {
         }
         let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
         for spec in &setup.files {
-            let f = SharedFile::open(&spec.path, spec.mode, &settings.policy).map_err(Error::io)?;
+            let rot = &settings.rotation[spec.target as usize];
+            let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)
+                .map_err(Error::io)?;
             files.push((spec.target, f));
         }
         self.shared.abort.store(false, Ordering::Relaxed);
