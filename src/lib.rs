@@ -13,6 +13,8 @@
 /// cbindgen:ignore
 pub mod config;
 /// cbindgen:ignore
+pub mod control;
+/// cbindgen:ignore
 pub mod event;
 #[allow(unsafe_code)]
 pub mod ffi;

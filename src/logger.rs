@@ -293,6 +293,7 @@ pub struct Pipeline {
     join: Mutex<Option<JoinHandle<()>>>,
     /// The options in effect.
     pub settings: Arc<Settings>,
+    control: Option<crate::control::Registration>,
 }
 
 const NEW: u8 = 0;
@@ -462,6 +463,10 @@ impl Logger {
         self.shared.abort.store(false, Ordering::Relaxed);
         self.shared.failed.store(false, Ordering::Relaxed);
         let settings = Arc::new(settings);
+        let control_key = match &settings.control_socket {
+            Some(path) => Some(crate::control::prepare(path).map_err(Error::io)?),
+            None => None,
+        };
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
         let (pool_tx, pool_rx) = bounded::<Box<Event>>(settings.queue_size.min(8192));
         let w = worker::Writer::new(
@@ -476,17 +481,32 @@ impl Logger {
             .name("mtalog-writer".into())
             .spawn(move || w.run())
             .map_err(|e| {
+                if let Some(k) = &control_key {
+                    crate::control::release(k);
+                }
                 Error::Os(
                     e.raw_os_error().unwrap_or(libc::EAGAIN),
                     format!("cannot start the writer thread: {e}"),
                 )
             })?;
+        let control = control_key.map(|k| {
+            let h = crate::control::Handle {
+                kind: self.kind,
+                name: self.name.clone(),
+                tx: tx.clone(),
+                thread: handle.thread().clone(),
+                shared: Arc::clone(&self.shared),
+                timeout: settings.close_timeout,
+            };
+            crate::control::attach(&k, h)
+        });
         Ok(Pipeline {
             tx,
             pool: pool_rx,
             thread: handle.thread().clone(),
             join: Mutex::new(Some(handle)),
             settings,
+            control,
         })
     }
 
@@ -637,6 +657,9 @@ impl Logger {
         }
         self.state.store(CLOSED, Ordering::Release);
         let p = self.pipe.get().ok_or(Error::NotRunning)?;
+        if let Some(c) = &p.control {
+            c.detach();
+        }
         let timeout = p.settings.close_timeout;
         let start = Instant::now();
         let r = self.control(Control::Shutdown, timeout);
@@ -667,26 +690,8 @@ impl Logger {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> StatsSnapshot {
-        let s = &self.shared.stats;
         let depth = self.pipe.get().map_or(0, |p| p.tx.len() as u64);
-        let dropped_by_kind: [u64; 9] =
-            std::array::from_fn(|i| s.dropped[i].load(Ordering::Relaxed));
-        let dequeued = s.dequeued.load(Ordering::Relaxed);
-        StatsSnapshot {
-            accepted: dequeued + depth,
-            written: s.written.load(Ordering::Relaxed),
-            dropped: dropped_by_kind.iter().sum(),
-            dropped_by_kind,
-            bytes_written: s.bytes_written.load(Ordering::Relaxed),
-            write_errors: s.write_errors.load(Ordering::Relaxed),
-            queue_depth: depth,
-            reopens: s.reopens.load(Ordering::Relaxed),
-            input_errors: s.input_errors.load(Ordering::Relaxed),
-            filtered: s.filtered.load(Ordering::Relaxed),
-            truncated: s.truncated.load(Ordering::Relaxed),
-            rotations: s.rotations.load(Ordering::Relaxed),
-            panics: s.panics.load(Ordering::Relaxed),
-        }
+        crate::control::snapshot(&self.shared, depth)
     }
 
     /// The console: `help`, `reopen logs`, `stats` (also as `KIND:NAME <command>`). Returns
@@ -707,10 +712,7 @@ impl Logger {
         }
         let words: Vec<&str> = cmd.split_whitespace().collect();
         match words.as_slice() {
-            ["help"] => Ok(
-                "reopen logs\n\tClose and reopen log files\nstats\n\tShow logger statistics\n"
-                    .to_owned(),
-            ),
+            ["help"] => Ok(crate::control::HELP.to_owned()),
             ["reopen", "logs"] => match self.reopen() {
                 Ok(()) => Ok("Log files reopened\n".to_owned()),
                 Err(e) => {
@@ -718,28 +720,7 @@ impl Logger {
                     Err((e, msg))
                 }
             },
-            ["stats"] => {
-                let s = self.stats();
-                let mut out = String::new();
-                use std::fmt::Write as _;
-                let _ = writeln!(out, "accepted: {}", s.accepted);
-                let _ = writeln!(out, "written: {}", s.written);
-                let _ = writeln!(out, "dropped: {}", s.dropped);
-                for k in Kind::ALL {
-                    let _ = writeln!(
-                        out,
-                        "dropped_{}: {}",
-                        k.name(),
-                        s.dropped_by_kind[k.index()]
-                    );
-                }
-                let _ = writeln!(out, "bytes_written: {}", s.bytes_written);
-                let _ = writeln!(out, "write_errors: {}", s.write_errors);
-                let _ = writeln!(out, "queue_depth: {}", s.queue_depth);
-                let _ = writeln!(out, "reopens: {}", s.reopens);
-                let _ = writeln!(out, "input_errors: {}", s.input_errors);
-                Ok(out)
-            }
+            ["stats"] => Ok(crate::control::stats_text(&self.stats())),
             _ => {
                 let msg = format!("unknown command '{cmd}'; try 'help'\n");
                 self.set_last_error(msg.trim_end());

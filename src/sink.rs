@@ -125,7 +125,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The key under which a path is shared: its directory resolved, plus its file name.
-fn registry_key(path: &Path) -> io::Result<PathBuf> {
+pub(crate) fn registry_key(path: &Path) -> io::Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
