@@ -229,4 +229,5 @@ c_tests!(
     test_overflow,
     test_filters_modes,
     test_kinds,
+    test_rotate,
 );

@@ -462,3 +462,47 @@ fn imta_follows_sun_current_yesterday_cumulative() {
     }
     assert_eq!(numbers, (0..300).collect::<Vec<_>>());
 }
+
+#[test]
+fn reopen_on_rename_follows_a_move_and_a_deletion_by_itself() {
+    let d = dir("onrename");
+    let l = Arc::new(
+        Logger::open(
+            "ec_logger",
+            "t",
+            &ec_config(&d, "reopen_on_rename = true\n"),
+        )
+        .unwrap(),
+    );
+    let main = d.join("mainlog.ec");
+    let moved = d.join("mainlog.ec.moved");
+    let l2 = Arc::clone(&l);
+    let h = std::thread::spawn(move || log_from_threads(&l2, 2, 1500, Duration::from_secs(3)));
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::rename(&main, &moved).unwrap();
+    // Within a bounded time (about a second) the writer reopens by itself.
+    let start = Instant::now();
+    while !main.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "no reopen after a move"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.join().unwrap();
+    exactly_once(&ec_ids(&[moved, main.clone()]), 2, 1500, false);
+
+    std::fs::remove_file(&main).unwrap();
+    let start = Instant::now();
+    while !main.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "no reopen after a deletion"
+        );
+        delivery(&l, 9, 0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    delivery(&l, 9, 1);
+    l.close().unwrap();
+    assert!(ec_ids(&[main]).contains(&(9, 1)));
+}
