@@ -232,6 +232,39 @@ pub struct Stats {
     pub panics: AtomicU64,
 }
 
+impl Stats {
+    /// Sets every counter to zero (a forked child counts its own events).
+    pub(crate) fn reset(&self) {
+        let Stats {
+            dequeued,
+            written,
+            dropped,
+            bytes_written,
+            write_errors,
+            reopens,
+            input_errors,
+            filtered,
+            truncated,
+            rotations,
+            panics,
+        } = self;
+        for c in dropped.iter().chain([
+            dequeued,
+            written,
+            bytes_written,
+            write_errors,
+            reopens,
+            input_errors,
+            filtered,
+            truncated,
+            rotations,
+            panics,
+        ]) {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A consistent copy of the counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
@@ -290,21 +323,84 @@ const NEW: u8 = 0;
 const RUNNING: u8 = 1;
 const CLOSED: u8 = 2;
 
-/// A logger instance.
+/// A logger instance. Its state lives in a shared [`Core`] so that the `fork()` handler
+/// ([`crate::fork`]) can reach every running logger and give a child process its own
+/// writer.
 pub struct Logger {
+    core: Arc<Core>,
+}
+
+/// The state of a logger (reached through [`Logger`]'s `Deref`).
+pub struct Core {
     kind: &'static str,
     description: &'static str,
     name: String,
     state: AtomicU8,
     pipe: SwapCell<Pipeline>,
     shared: Arc<Shared>,
-    ctl: Mutex<()>,
-    last_error: Mutex<CString>,
-    entries: Mutex<Vec<Entry>>,
+    /// Serialises control calls. In a cell because a forked child replaces it: a thread of
+    /// the parent may have held it at the fork, and that thread does not exist in the child.
+    ctl: SwapCell<Mutex<()>>,
+    /// As `ctl`, replaced in a forked child.
+    last_error: SwapCell<Mutex<CString>>,
+    /// The configuration, kept for a forked child to rebuild its pipeline from.
+    entries: std::sync::OnceLock<Vec<Entry>>,
+}
+
+impl std::ops::Deref for Logger {
+    type Target = Core;
+    #[inline]
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Core {
+    fn ctl(&self) -> MutexGuard<'_, ()> {
+        lock(self.ctl.get().expect("set at creation"))
+    }
+
+    fn last_error(&self) -> MutexGuard<'_, CString> {
+        lock(self.last_error.get().expect("set at creation"))
+    }
+
+    /// In a child process right after `fork()`: the parent's writer thread does not exist
+    /// here. Replaces the locks a vanished thread may hold and, when running, starts a
+    /// pipeline of the child's own (the parent's queued events stay the parent's: the old
+    /// pipeline is never touched again, and never dropped, since its locks may be held).
+    pub(crate) fn after_fork_in_child(&self) {
+        self.ctl.set(Mutex::new(()));
+        let text = self
+            .last_error
+            .get()
+            .and_then(|m| m.try_lock().ok().map(|c| c.clone()));
+        self.last_error.set(Mutex::new(text.unwrap_or_default()));
+        self.shared.stats.reset();
+        self.shared.parked.store(false, Ordering::Relaxed);
+        if self.state.load(Ordering::Acquire) != RUNNING {
+            return;
+        }
+        let built = match self.entries.get() {
+            Some(entries) => self.build(entries),
+            None => Err(Error::NotRunning),
+        };
+        match built {
+            Ok(p) => self.pipe.set(p),
+            Err(e) => {
+                // Hooks of the child are refused (counted) rather than queued to nobody.
+                self.state.store(CLOSED, Ordering::Release);
+                *self.last_error() = CString::new(format!(
+                    "{} '{}': cannot restart after fork: {e}",
+                    self.kind, self.name
+                ))
+                .unwrap_or_default();
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Logger {
@@ -320,16 +416,21 @@ impl Logger {
     /// A logger of `kind` named `name`, not yet initialised. `None` for an unknown kind.
     pub fn new(kind: &str, name: &str) -> Option<Logger> {
         let k = format::kind(kind)?;
-        Some(Logger {
+        let core = Core {
             kind: k.0,
             description: k.1,
             name: name.to_owned(),
             state: AtomicU8::new(NEW),
             pipe: SwapCell::empty(),
             shared: Arc::new(Shared::default()),
-            ctl: Mutex::new(()),
-            last_error: Mutex::new(CString::default()),
-            entries: Mutex::new(Vec::new()),
+            ctl: SwapCell::empty(),
+            last_error: SwapCell::empty(),
+            entries: std::sync::OnceLock::new(),
+        };
+        core.ctl.set(Mutex::new(()));
+        core.last_error.set(Mutex::new(CString::default()));
+        Some(Logger {
+            core: Arc::new(core),
         })
     }
 
@@ -369,12 +470,12 @@ impl Logger {
     /// Records the text of a failed control call for `mtalog_last_error`.
     pub fn set_last_error(&self, msg: &str) {
         let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-        *lock(&self.last_error) = c;
+        *self.last_error() = c;
     }
 
     /// Runs `f` with the last error text.
     pub fn with_last_error<R>(&self, f: impl FnOnce(&CString) -> R) -> R {
-        f(&lock(&self.last_error))
+        f(&self.last_error())
     }
 
     /// Counts a bad call from the host.
@@ -395,14 +496,14 @@ impl Logger {
     /// `log_init`: parses `config` (one stanza or its body), opens the files and starts the
     /// writer.
     pub fn init(&self, config: &str) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = self.init_locked(config);
         self.record(r)
     }
 
     /// `log_init` with entries already parsed (`mtalog_load`).
     pub fn init_entries(&self, entries: Vec<Entry>) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = self.start(entries);
         self.record(r)
     }
@@ -419,12 +520,15 @@ impl Logger {
             _ => return Err(Error::NotRunning),
         }
         let pipe = self.build(&entries)?;
-        *lock(&self.entries) = entries;
+        let _ = self.entries.set(entries);
         self.pipe.set(pipe);
         self.state.store(RUNNING, Ordering::Release);
+        crate::fork::register(&self.core);
         Ok(())
     }
+}
 
+impl Core {
     fn build(&self, entries: &[Entry]) -> Result<Pipeline, Error> {
         let mut o = Options::new(entries);
         let mut settings = Settings::parse(&mut o)?;
@@ -472,7 +576,9 @@ impl Logger {
             settings,
         })
     }
+}
 
+impl Logger {
     /// The settings in effect (after init).
     pub fn settings(&self) -> Option<&Settings> {
         self.pipe.get().map(|p| &*p.settings)
@@ -577,7 +683,7 @@ impl Logger {
     /// `log_reopen` / `reopen logs`: ordered with the events queued before it; reopens every
     /// file by name.
     pub fn reopen(&self) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = if self.state.load(Ordering::Acquire) != RUNNING {
             Err(Error::NotRunning)
         } else {
@@ -592,7 +698,7 @@ impl Logger {
 
     /// Writes out everything queued before this call (lines reach the files).
     pub fn flush(&self) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         if self.state.load(Ordering::Acquire) != RUNNING {
             return self.record(Err(Error::NotRunning));
         }
@@ -608,7 +714,7 @@ impl Logger {
     /// writer. Bounded by `close_timeout`; on timeout the writer is told to give up, what
     /// was not written is counted as dropped and reported, and `TimedOut` is returned.
     pub fn close(&self) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = self.close_locked();
         self.record(r)
     }

@@ -48,8 +48,32 @@ impl std::fmt::Debug for SharedFile {
 static REGISTRY: Lazy<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// A file or registry lock, taken inside the fork gate ([`crate::fork::gate`]) so that no
+/// such lock is held when the process forks. Fields drop in order: the lock, then the gate.
+struct Locked<'a, T> {
+    guard: MutexGuard<'a, T>,
+    _gate: crate::fork::GateGuard,
+}
+
+impl<T> std::ops::Deref for Locked<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Locked<'_, T> {
+    let gate = crate::fork::gate();
+    Locked {
+        guard: m.lock().unwrap_or_else(|e| e.into_inner()),
+        _gate: gate,
+    }
 }
 
 /// The key under which a path is shared: its directory resolved, plus its file name.
