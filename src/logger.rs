@@ -478,6 +478,25 @@ impl Logger {
         f(&self.last_error())
     }
 
+    /// A panic caught at the C boundary: counted, kept for `mtalog_last_error`, and written
+    /// to the paniclog as a `critical:` line while the logger runs.
+    pub fn internal_error(&self, msg: &str) {
+        self.shared.stats.panics.fetch_add(1, Ordering::Relaxed);
+        self.set_last_error(msg);
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if !self.is_running() {
+                return;
+            }
+            let Some(p) = self.pipe.get() else { return };
+            let mut ev = p.pool.try_recv().unwrap_or_default();
+            ev.reset(Kind::Error);
+            ev.time = crate::event::Timestamp::now();
+            let text = format!("critical: mtalog: {msg}");
+            ev.push(crate::event::Field::Note, text.as_bytes(), usize::MAX);
+            self.submit(ev);
+        }));
+    }
+
     /// Counts a bad call from the host.
     pub fn input_error(&self) {
         self.shared
@@ -969,6 +988,21 @@ mod tests {
             let panic = std::fs::read_to_string(d.join("paniclog.ec")).unwrap();
             assert!(panic.contains("events dropped"), "{panic}");
         }
+    }
+
+    #[test]
+    fn internal_errors_reach_the_paniclog_and_the_counters() {
+        let d = dir("internal");
+        let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+        l.internal_error("internal error at x.rs:1: boom");
+        l.close().unwrap();
+        assert_eq!(l.stats().panics, 1);
+        let panic = std::fs::read_to_string(d.join("paniclog.ec")).unwrap();
+        assert!(
+            panic.contains("critical: mtalog: internal error at x.rs:1: boom"),
+            "{panic}"
+        );
+        l.with_last_error(|e| assert!(e.to_str().unwrap().contains("boom")));
     }
 
     #[test]
