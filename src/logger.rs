@@ -324,7 +324,7 @@ const RUNNING: u8 = 1;
 const CLOSED: u8 = 2;
 
 /// A logger instance. Its state lives in a shared [`Core`] so that the `fork()` handler
-/// ([`crate::fork`]) can reach every running logger and give a child process its own
+/// (`fork.rs`) can reach every running logger and give a child process its own
 /// writer.
 pub struct Logger {
     core: Arc<Core>,

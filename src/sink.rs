@@ -48,7 +48,7 @@ impl std::fmt::Debug for SharedFile {
 static REGISTRY: Lazy<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 
-/// A file or registry lock, taken inside the fork gate ([`crate::fork::gate`]) so that no
+/// A file or registry lock, taken inside the fork gate (`fork::gate`) so that no
 /// such lock is held when the process forks. Fields drop in order: the lock, then the gate.
 struct Locked<'a, T> {
     guard: MutexGuard<'a, T>,
