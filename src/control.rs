@@ -9,7 +9,8 @@
 //! listener serves them all and a command goes to each of them (a `KIND:NAME` prefix picks
 //! one), their replies concatenated.
 //!
-//! The listener thread never touches a `Logger`: each logger registers a [`Handle`] (its
+//! The listener thread never touches a `Logger`: each logger registers a
+//! [`Handle`](crate::control::Handle) (its
 //! channel, counters and names) when it starts and unregisters it at close, before its
 //! writer stops; the last one to leave stops the thread, joins it and removes the socket.
 
@@ -18,8 +19,8 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
@@ -188,6 +189,8 @@ struct Inner {
 }
 
 struct Listener {
+    /// The process that listens (a forked child inherits the entry, not the thread).
+    pid: u32,
     path: PathBuf,
     dev: u64,
     ino: u64,
@@ -198,6 +201,8 @@ struct Listener {
 static LISTENERS: Lazy<Mutex<HashMap<PathBuf, Listener>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// The process that last used the registry (to notice a forked child).
+static OWNER: AtomicU32 = AtomicU32::new(0);
 
 /// A logger's place on a control socket; [`Registration::detach`] gives it up.
 #[derive(Debug)]
@@ -294,12 +299,23 @@ fn run(inner: Arc<Inner>, listener: UnixListener) {
 }
 
 /// Binds `path` if no logger of this process listens there yet (before the writer starts,
-/// so that a bad path fails `log_init` cleanly). Returns the registry key.
-pub fn prepare(path: &Path) -> io::Result<PathBuf> {
+/// so that a bad path fails `log_init` cleanly). Returns the registry key, or `None` in a
+/// forked child for a socket its parent listens on: the parent keeps serving it, and the
+/// child's loggers go without (a thread of the parent may even have held the registry
+/// lock at the fork, which is then never waited for).
+pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
+    let me = std::process::id();
+    let previous = OWNER.swap(me, Ordering::Relaxed);
+    let forked = previous != 0 && previous != me;
     let key = crate::sink::registry_key(path)?;
-    let mut reg = lock(&LISTENERS);
-    if reg.contains_key(&key) {
-        return Ok(key);
+    let mut reg = match LISTENERS.try_lock() {
+        Ok(g) => g,
+        Err(TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(TryLockError::WouldBlock) if forked => return Ok(None),
+        Err(TryLockError::WouldBlock) => lock(&LISTENERS),
+    };
+    if let Some(l) = reg.get(&key) {
+        return Ok((l.pid == me).then_some(key));
     }
     let l = bind(path)?;
     let meta = std::fs::symlink_metadata(path)?;
@@ -321,6 +337,7 @@ pub fn prepare(path: &Path) -> io::Result<PathBuf> {
     reg.insert(
         key.clone(),
         Listener {
+            pid: me,
             path: path.to_path_buf(),
             dev: meta.dev(),
             ino: meta.ino(),
@@ -328,7 +345,7 @@ pub fn prepare(path: &Path) -> io::Result<PathBuf> {
             join: Some(join),
         },
     );
-    Ok(key)
+    Ok(Some(key))
 }
 
 /// Puts a running logger on the socket `prepare` returned `key` for.

@@ -19,6 +19,9 @@ pub mod event;
 #[allow(unsafe_code)]
 pub mod ffi;
 /// cbindgen:ignore
+#[allow(unsafe_code)]
+mod fork;
+/// cbindgen:ignore
 pub mod format;
 /// cbindgen:ignore
 pub mod logger;

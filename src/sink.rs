@@ -1,7 +1,8 @@
 //! Log files: opened once per path (loggers that name the same file share one handle),
 //! `O_APPEND | O_CLOEXEC`, refusing a symlink unless allowed, created with the configured
 //! mode whatever the umask, reopened by name on request, and rotated (when a
-//! [`Policy`] says so) under the same lock as the writes, between two whole writes.
+//! [`Policy`](crate::rotate::Policy) says so) under the same lock as the writes, between
+//! two whole writes.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -120,8 +121,32 @@ impl std::fmt::Debug for SharedFile {
 static REGISTRY: Lazy<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// A file or registry lock, taken inside the fork gate (`fork::gate`) so that no
+/// such lock is held when the process forks. Fields drop in order: the lock, then the gate.
+pub(crate) struct Locked<'a, T> {
+    guard: MutexGuard<'a, T>,
+    _gate: crate::fork::GateGuard,
+}
+
+impl<T> std::ops::Deref for Locked<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Locked<'_, T> {
+    let gate = crate::fork::gate();
+    Locked {
+        guard: m.lock().unwrap_or_else(|e| e.into_inner()),
+        _gate: gate,
+    }
 }
 
 /// The key under which a path is shared: its directory resolved, plus its file name.

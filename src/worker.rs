@@ -11,7 +11,8 @@
 //!
 //! Rotation: files rotate inside their writes (between whole lines) and, when due by time,
 //! from the timers after everything buffered was written; compression and removal of old
-//! files run on a helper thread ([`Helper`]) started at the first such job. Problems are
+//! files run on a helper thread ([`Helper`](crate::rotate::Helper)) started at the first
+//! such job. Problems are
 //! reported to the paniclog and to `mtalog_last_error`; logging goes on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -547,11 +548,7 @@ impl Writer {
                 rotation_reported = true;
                 for msg in std::mem::take(&mut self.rotation_problems) {
                     self.report("error", &msg);
-                    *self
-                        .shared
-                        .writer_error
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = Some(msg);
+                    *crate::sink::lock(&self.shared.writer_error) = Some(msg);
                 }
                 continue;
             }
