@@ -84,18 +84,6 @@ pub struct RotateCtx<'a> {
     pub errors: Vec<String>,
 }
 
-impl RotateCtx<'_> {
-    /// Runs `f` with a context that writes no header.
-    pub fn without_header<R>(f: impl FnOnce(&mut RotateCtx<'_>) -> R) -> R {
-        let mut none = |_: Timestamp, _: &mut Vec<u8>| {};
-        f(&mut RotateCtx {
-            header: &mut none,
-            rotated: Vec::new(),
-            errors: Vec::new(),
-        })
-    }
-}
-
 /// Creation time of an open file: its birth time where the file system keeps one, else
 /// its modification time, else now.
 fn creation_time(meta: &std::fs::Metadata) -> i64 {
