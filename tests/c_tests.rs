@@ -302,4 +302,5 @@ c_tests!(
     test_filters_modes,
     test_kinds,
     test_stress,
+    test_diskfull,
 );
