@@ -303,4 +303,5 @@ c_tests!(
     test_kinds,
     test_stress,
     test_diskfull,
+    test_owner,
 );
