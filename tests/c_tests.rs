@@ -304,4 +304,5 @@ c_tests!(
     test_stress,
     test_diskfull,
     test_owner,
+    test_block_timeout,
 );
