@@ -716,7 +716,7 @@ pub fn long_queue_id(msg_id: &[u8], received: Timestamp) -> QueueId {
 /// Appends a duration in Postfix's delay format (spec §3.4).
 pub fn push_delay(buf: &mut Vec<u8>, micros: u64) {
     if micros >= 10_000_000 {
-        push_u64(buf, (micros + 500_000) / 1_000_000);
+        push_u64(buf, micros.saturating_add(500_000) / 1_000_000);
     } else if micros >= 1_000_000 {
         let tenths = (micros + 50_000) / 100_000;
         push_u64(buf, tenths / 10);
@@ -1117,6 +1117,13 @@ mod tests {
         ] {
             assert_eq!(delay(us), s, "{us}");
         }
+    }
+
+    #[test]
+    fn delay_of_a_reception_time_far_in_the_past_does_not_overflow() {
+        // The host's reception time is any timeval: the delay may be up to u64::MAX µs.
+        assert_eq!(delay(u64::MAX), "18446744073709");
+        assert_eq!(delay(u64::MAX - 499_999), "18446744073709");
     }
 
     #[test]
