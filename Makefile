@@ -4,6 +4,7 @@
 #   make example         build and run the C MTA simulator, logs in ./logs/
 #   make test            Rust tests (with the mtalog command's), valgrind tests (ignored by
 #                        default) and the C examples
+#   make bench-report    mtalog report vs pflogsumm on a 1-million-line Postfix log
 #   make install         PREFIX=/usr/local, DESTDIR= for staged installs
 #   make clean
 
@@ -22,6 +23,7 @@ RELEASE    := target/release
 SO         := $(RELEASE)/libmtalog.so
 STATIC     := $(RELEASE)/libmtalog.a
 TEST_N     ?= 2000
+BENCH_LINES ?= 1000000
 
 all: release
 
@@ -46,6 +48,9 @@ test: examples
 	     -c $(CURDIR)/examples_c/mtalog.conf -l $(CURDIR)/$(SO)); \
 	  rc=$$?; rm -rf $$tmp; exit $$rc
 
+bench-report: examples
+	scripts/bench-report.sh $(BENCH_LINES)
+
 install: release
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
@@ -69,4 +74,4 @@ clean:
 	$(MAKE) -C examples_c clean
 	rm -rf logs
 
-.PHONY: all release examples example test install uninstall clean
+.PHONY: all release examples example test bench-report install uninstall clean

@@ -2,6 +2,7 @@
 //! writes (Momentum ec_logger, Postfix, Sun Messaging Server), plus `ctl` to send a
 //! console command to a running logger's control socket.
 
+mod fast;
 mod input;
 mod parse;
 mod report;
@@ -198,6 +199,11 @@ fn cmd_report(args: &[String]) -> Result<(), Fail> {
         }
         Ok(())
     })?;
+    recs.clear();
+    parser.finish(&mut recs);
+    for r in &recs {
+        rep.add(r);
+    }
     let text = match output {
         Output::Text => rep.text(top),
         Output::Json => rep.json(top),

@@ -19,13 +19,12 @@
 //! them per message and forgets them when the message ends, so its memory follows the
 //! number of messages in flight, not the size of the input.
 
-use std::collections::HashMap;
-
 use mtalog::event::{Event, Field, Kind, Timestamp, build, flags};
 use mtalog::format::ec::PHASES;
 use mtalog::format::imta::{self, Entry, ImtaOptions};
 use mtalog::format::{FormatContext, Level};
 
+use crate::fast::{Map, find, rfind};
 use crate::time::{local_epoch, month, num};
 
 /// The kind of one line.
@@ -159,6 +158,9 @@ pub struct Rec {
     /// Which program or file reported a diagnostic (`Error` events).
     pub source: String,
 }
+
+/// The source of a reception known only from its first line.
+pub const PARTIAL: &str = "(partial)";
 
 /// The ids a line carries, for `trace`.
 #[derive(Default, Debug)]
@@ -300,15 +302,17 @@ struct PfMsg {
     from: Vec<u8>,
     size: u64,
     sized: bool,
+    /// Time of the `client=` / `uid=` line (0 when none was seen).
+    received: i64,
 }
 
 /// Turns lines into records; one parser reads all the files of one run, so that a message
 /// started in one file and ended in the next (rotation) is followed.
 pub struct Parser {
-    ec: HashMap<Vec<u8>, EcMsg>,
-    pf: HashMap<Vec<u8>, PfMsg>,
+    ec: Map<Vec<u8>, EcMsg>,
+    pf: Map<Vec<u8>, PfMsg>,
     imta_opts: ImtaOptions,
-    imta_recv: HashMap<Vec<u8>, Timestamp>,
+    imta_recv: Map<Vec<u8>, Timestamp>,
     now: i64,
     year: i64,
     stamp_cache: (Vec<u8>, i64),
@@ -335,10 +339,10 @@ impl Parser {
         let now = Timestamp::now().sec;
         let c = mtalog::format::civil(now, mtalog::sys::utc_offset(now));
         Parser {
-            ec: HashMap::new(),
-            pf: HashMap::new(),
+            ec: Map::default(),
+            pf: Map::default(),
             imta_opts: ImtaOptions::defaults(&tool_context()),
-            imta_recv: HashMap::new(),
+            imta_recv: Map::default(),
             now,
             year: c.year,
             stamp_cache: (Vec::new(), 0),
@@ -457,7 +461,7 @@ impl Parser {
                 ev = build(Kind::Reception, fields);
                 ev.size = size;
                 ev.flags |= flags::HAS_ACCEPT;
-                if u[11].windows(5).any(|w| w == b"esmtp") {
+                if find(&u[11], b"esmtp").is_some() {
                     ev.flags |= flags::ESMTP;
                 }
                 self.ec.insert(id, EcMsg { rcpt, from });
@@ -656,7 +660,6 @@ impl Parser {
         let text = rest
             .strip_prefix(b": ")
             .ok_or("no ': ' after the program tag")?;
-        let service = String::from_utf8_lossy(service).into_owned();
 
         // Diagnostics: `warning: ...` and friends.
         for word in ["warning", "error", "fatal", "panic"] {
@@ -667,23 +670,23 @@ impl Parser {
                 ev.time = time;
                 out.push(Rec {
                     ev,
-                    source: service,
+                    source: lossy(service),
                 });
                 return Ok(());
             }
         }
-        if service == "postlog" {
+        if service == b"postlog" {
             let mut note = b"info: ".to_vec();
             note.extend_from_slice(text);
             let mut ev = build(Kind::Error, vec![(Field::Note, &note)]);
             ev.time = time;
             out.push(Rec {
                 ev,
-                source: service,
+                source: lossy(service),
             });
             return Ok(());
         }
-        let Some(colon) = text.windows(2).position(|w| w == b": ") else {
+        let Some(colon) = find(text, b": ") else {
             return Ok(()); // some other Postfix notice
         };
         let qid = &text[..colon];
@@ -693,15 +696,15 @@ impl Parser {
         let body = &text[colon + 2..];
         if let Some(v) = body.strip_prefix(b"client=") {
             let (name, ip, _) = split_host(v.split(|&b| b == b',').next().unwrap_or(v));
-            let m = self.pf.entry(qid.to_vec()).or_default();
+            let m = self.pf_msg(qid);
             m.client = true;
             m.client_name = name.to_vec();
             m.client_ip = ip.to_vec();
-        } else if let Some(v) = body.strip_prefix(b"uid=") {
-            let _ = v;
-            self.pf.entry(qid.to_vec()).or_default();
+            m.received = time.sec;
+        } else if body.starts_with(b"uid=") || body.starts_with(b"sender=") {
+            self.pf_msg(qid).received = time.sec;
         } else if let Some(v) = body.strip_prefix(b"message-id=") {
-            self.pf.entry(qid.to_vec()).or_default().message_id = bare(v).to_vec();
+            self.pf_msg(qid).message_id = bare(v).to_vec();
         } else if body.starts_with(b"from=<") {
             let (from, after) = bracketed(&body[5..]).ok_or("unterminated from=<")?;
             if after.starts_with(b", status=expired") {
@@ -716,7 +719,7 @@ impl Parser {
                 .unwrap_or(size.len());
             let n = num(&size[..se]).ok_or("size is not a number")?;
             let nrcpt = find_value(after, b"nrcpt=").and_then(num).unwrap_or(0);
-            let m = self.pf.entry(qid.to_vec()).or_default();
+            let m = self.pf_msg(qid);
             if m.sized {
                 return Ok(());
             }
@@ -764,6 +767,30 @@ impl Parser {
             });
         }
         Ok(())
+    }
+
+    /// At the end of the input: the Postfix messages whose reception started (`client=`)
+    /// but whose `qmgr` line is not in the input (cut off), as receptions marked
+    /// [`PARTIAL`] in their source: pflogsumm counts them received, with no sender or size.
+    pub fn finish(&mut self, out: &mut Vec<Rec>) {
+        for (qid, m) in self.pf.drain() {
+            if m.received != 0 && !m.sized {
+                let mut ev = build(Kind::Reception, vec![(Field::MsgId, &qid)]);
+                ev.time = Timestamp::new(m.received, 0);
+                out.push(Rec {
+                    ev,
+                    source: PARTIAL.into(),
+                });
+            }
+        }
+    }
+
+    /// The state of a Postfix queue ID (made when new, without copying the key otherwise).
+    fn pf_msg(&mut self, qid: &[u8]) -> &mut PfMsg {
+        if !self.pf.contains_key(qid) {
+            self.pf.insert(qid.to_vec(), PfMsg::default());
+        }
+        self.pf.get_mut(qid).expect("just inserted")
     }
 
     fn postfix_result(
@@ -818,17 +845,17 @@ impl Parser {
         let mut note = reason;
         let mut command: &[u8] = b"";
         if let Some(r) = note.strip_prefix(b"host ")
-            && let Some(p) = r.windows(7).position(|w| w == b" said: ")
+            && let Some(p) = find(r, b" said: ")
         {
             note = &r[p + 7..];
-            if let Some(q) = note.windows(13).rposition(|w| w == b" (in reply to")
+            if let Some(q) = rfind(note, b" (in reply to")
                 && note.ends_with(b" command)")
             {
                 command = &note[q + 14..note.len() - 9];
                 note = &note[..q];
             }
         } else if let Some(r) = note.strip_prefix(b"connect to ")
-            && let Some(p) = r.windows(2).position(|w| w == b": ")
+            && let Some(p) = find(r, b": ")
         {
             note = &r[p + 2..];
         }
@@ -1083,18 +1110,18 @@ impl Parser {
                 }
             }
             LineKind::EcReject => {
-                if let Some(p) = line.windows(4).position(|w| w == b" C=\"") {
+                if let Some(p) = find(line, b" C=\"") {
                     let r = &line[p + 4..];
                     let e = r.iter().position(|&b| b == b'"').unwrap_or(r.len());
                     ids.ids.push(r[..e].to_vec());
                 }
             }
             LineKind::Postfix => {
-                let Some(p) = line.windows(3).position(|w| w == b"]: ") else {
+                let Some(p) = find(line, b"]: ") else {
                     return ids;
                 };
                 let text = &line[p + 3..];
-                if let Some(c) = text.windows(2).position(|w| w == b": ") {
+                if let Some(c) = find(text, b": ") {
                     ids.ids.push(text[..c].to_vec());
                     if let Some(m) = text[c + 2..].strip_prefix(b"message-id=") {
                         ids.message_id = Some(bare(m).to_vec());
@@ -1158,14 +1185,14 @@ fn bracketed(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 fn split_comma(s: &[u8]) -> (&[u8], &[u8]) {
-    match s.windows(2).position(|w| w == b", ") {
+    match find(s, b", ") {
         Some(p) => (&s[..p], &s[p + 2..]),
         None => (s, &[]),
     }
 }
 
 fn find_value<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let p = s.windows(key.len()).position(|w| w == key)?;
+    let p = find(s, key)?;
     let v = &s[p + key.len()..];
     let e = v.iter().position(|&b| !is_digit(b)).unwrap_or(v.len());
     Some(&v[..e])
@@ -1203,10 +1230,7 @@ fn postfix_reject(qid: &[u8], r: &[u8], time: Timestamp) -> Result<Event, String
     let r = r[sp..]
         .strip_prefix(b" from ")
         .ok_or("no 'from' after the stage")?;
-    let c = r
-        .windows(2)
-        .position(|w| w == b": ")
-        .ok_or("no ': ' after the client")?;
+    let c = find(r, b": ").ok_or("no ': ' after the client")?;
     let (name, ip, _) = split_host(&r[..c]);
     let r = &r[c + 2..];
     let semi = r
@@ -1216,8 +1240,7 @@ fn postfix_reject(qid: &[u8], r: &[u8], time: Timestamp) -> Result<Event, String
     let reply = &r[..semi];
     let tail = &r[semi + 1..];
     let tag = |k: &[u8]| -> &[u8] {
-        tail.windows(k.len())
-            .position(|w| w == k)
+        find(tail, k)
             .and_then(|p| bracketed(&tail[p + k.len() - 1..]))
             .map(|(v, _)| v)
             .unwrap_or(b"")
@@ -1241,7 +1264,7 @@ fn postfix_reject(qid: &[u8], r: &[u8], time: Timestamp) -> Result<Event, String
     ev.phase = phase;
     ev.code = code;
     ev.flags |= flags::HAS_ACCEPT;
-    if tail.windows(12).any(|w| w == b" proto=ESMTP") {
+    if find(tail, b" proto=ESMTP").is_some() {
         ev.flags |= flags::ESMTP;
     }
     Ok(ev)

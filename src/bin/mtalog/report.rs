@@ -7,14 +7,17 @@
 //! recipients and domains from the envelope addresses (recipients and recipient domains
 //! from delivered lines), delays from the queue time of each delivery or deferral.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::hash::BuildHasher;
 
 use mtalog::event::{Event, Field, Kind};
-use mtalog::format::{Level, split_severity};
+use mtalog::format::{Level, LocalZone, Zone, civil, split_severity};
 
+use crate::fast::{Map, Set};
 use crate::parse::{Rec, bare};
-use crate::time::{day_text, local_day};
+use crate::time::{day_text, days_from_civil};
 
 /// Traffic columns of the per-day and per-hour tables.
 pub const COLS: [&str; 5] = ["received", "delivered", "deferred", "bounced", "rejected"];
@@ -62,43 +65,56 @@ pub struct Report {
     pub bytes_received: u64,
     /// Bytes delivered.
     pub bytes_delivered: u64,
-    deferred_ids: HashSet<Vec<u8>>,
+    deferred_ids: Set<Vec<u8>>,
+    zone: LocalZone,
     /// Per sender address.
-    pub senders: HashMap<String, CountBytes>,
+    pub senders: Map<String, CountBytes>,
     /// Per recipient address (delivered).
-    pub recipients: HashMap<String, CountBytes>,
+    pub recipients: Map<String, CountBytes>,
     /// Per sending domain.
-    pub sending_domains: HashMap<String, CountBytes>,
+    pub sending_domains: Map<String, CountBytes>,
     /// Per recipient domain.
-    pub recipient_domains: HashMap<String, DomainStat>,
+    pub recipient_domains: Map<String, DomainStat>,
     /// Per day (day number): the [`COLS`].
     pub per_day: BTreeMap<i64, [u64; 5]>,
     /// Per hour of the day: the [`COLS`].
     pub per_hour: [[u64; 5]; 24],
     /// Deferral reasons.
-    pub deferral_reasons: HashMap<String, u64>,
+    pub deferral_reasons: Map<String, u64>,
     /// Bounce reasons by recipient domain.
-    pub bounce_reasons: HashMap<(String, String), u64>,
+    pub bounce_reasons: Map<(String, String), u64>,
     /// Rejection reasons by stage.
-    pub reject_reasons: HashMap<(String, String), u64>,
+    pub reject_reasons: Map<(String, String), u64>,
     /// Diagnostics by severity (`warning`, `error`, `fatal`, `panic`), then source and text.
-    pub diagnostics: BTreeMap<&'static str, HashMap<(String, String), u64>>,
+    pub diagnostics: BTreeMap<&'static str, Map<(String, String), u64>>,
     /// Lines read, and lines that carried no event.
     pub lines: u64,
     /// Only this day (day number), when set.
     pub day: Option<i64>,
 }
 
-fn addr_key(a: &[u8]) -> String {
-    let a = String::from_utf8_lossy(bare(a)).into_owned();
+/// An address as pflogsumm counts it: the domain part lower-cased.
+fn addr_key(a: &[u8]) -> Cow<'_, str> {
+    let a = String::from_utf8_lossy(bare(a));
     match a.rfind('@') {
-        Some(i) => format!("{}{}", &a[..i], a[i..].to_ascii_lowercase()),
-        None => a,
+        Some(i) if a[i..].bytes().any(|b| b.is_ascii_uppercase()) => {
+            Cow::Owned(format!("{}{}", &a[..i], a[i..].to_ascii_lowercase()))
+        }
+        _ => a,
     }
 }
 
-fn domain_key(addr: &str) -> Option<String> {
-    addr.split_once('@').map(|(_, d)| d.to_ascii_lowercase())
+/// The entry of `key`, made (with an owned copy of the key) only when it is new.
+fn bump<'m, V: Default>(m: &'m mut Map<String, V>, key: &str) -> &'m mut V {
+    if !m.contains_key(key) {
+        m.insert(key.to_owned(), V::default());
+    }
+    m.get_mut(key).expect("just inserted")
+}
+
+/// The domain of an address made by [`addr_key`] (already lower-case).
+fn domain_key(addr: &str) -> Option<&str> {
+    addr.rfind('@').map(|i| &addr[i + 1..])
 }
 
 /// The reason of a reply text: without its reply code and enhanced code.
@@ -159,7 +175,8 @@ impl Report {
     /// Counts one record.
     pub fn add(&mut self, rec: &Rec) {
         let ev = &rec.ev;
-        let (day, hour) = local_day(ev.time.sec);
+        let c = civil(ev.time.sec, self.zone.offset_at(ev.time.sec));
+        let (day, hour) = (days_from_civil(c.year, c.month, c.day), c.hour);
         if self.day.is_some_and(|d| d != day) {
             return;
         }
@@ -176,6 +193,7 @@ impl Report {
             self.per_hour[hour as usize][c] += 1;
         }
         match ev.kind {
+            Kind::Reception if rec.source == crate::parse::PARTIAL => self.received += 1,
             Kind::Reception => self.reception(ev),
             Kind::Delivery => self.delivery(ev),
             Kind::TransientFailure => {
@@ -183,9 +201,9 @@ impl Report {
                 if self.deferred_ids.insert(ev.get(Field::MsgId).to_vec()) {
                     self.deferred += 1;
                 }
-                let dom = self.rcpt_domain(ev);
+                let dom = self.rcpt_domain(ev).into_owned();
                 let delay = delay(ev);
-                let d = self.recipient_domains.entry(dom).or_default();
+                let d = bump(&mut self.recipient_domains, &dom);
                 d.defers += 1;
                 d.delay_max = d.delay_max.max(delay);
                 *self
@@ -198,7 +216,7 @@ impl Report {
                 let dom = self.rcpt_domain(ev);
                 *self
                     .bounce_reasons
-                    .entry((dom, reason(ev.get(Field::Note))))
+                    .entry((dom.into_owned(), reason(ev.get(Field::Note))))
                     .or_default() += 1;
             }
             Kind::Rejection => {
@@ -232,15 +250,17 @@ impl Report {
         }
     }
 
-    fn rcpt_domain(&self, ev: &Event) -> String {
+    fn rcpt_domain<'e>(&self, ev: &'e Event) -> Cow<'e, str> {
         let rcpt = addr_key(ev.get(Field::RcptTo));
-        match domain_key(&rcpt) {
-            Some(d) => d,
-            None if !ev.get(Field::DomainName).is_empty() => {
-                String::from_utf8_lossy(ev.get(Field::DomainName)).to_ascii_lowercase()
-            }
-            None => rcpt,
+        if let Some(d) = domain_key(&rcpt) {
+            return Cow::Owned(d.to_owned());
         }
+        if !ev.get(Field::DomainName).is_empty() {
+            return Cow::Owned(
+                String::from_utf8_lossy(ev.get(Field::DomainName)).to_ascii_lowercase(),
+            );
+        }
+        rcpt
     }
 
     fn reception(&mut self, ev: &Event) {
@@ -248,44 +268,51 @@ impl Report {
         self.bytes_received += ev.size;
         let from = ev.get(Field::MailFrom);
         let sender = if bare(from).is_empty() {
-            "from=<>".to_owned()
+            Cow::Borrowed("from=<>")
         } else {
             addr_key(from)
         };
-        let dom = match domain_key(&sender) {
+        let client;
+        let dom: &str = match domain_key(&sender) {
             Some(d) => d,
             None => {
                 let name = ev.get(Field::PeerName);
                 let ip = ev.get(Field::PeerIp);
-                if !name.is_empty() {
+                client = if !name.is_empty() {
                     client_domain(&String::from_utf8_lossy(name))
                 } else if !ip.is_empty() {
                     String::from_utf8_lossy(ip).into_owned()
                 } else {
-                    sender.clone()
-                }
+                    sender.clone().into_owned()
+                };
+                &client
             }
         };
-        let s = self.senders.entry(sender).or_default();
-        s.count += 1;
-        s.bytes += ev.size;
-        let d = self.sending_domains.entry(dom).or_default();
+        let d = bump(&mut self.sending_domains, dom);
         d.count += 1;
         d.bytes += ev.size;
+        let s = bump(&mut self.senders, &sender);
+        s.count += 1;
+        s.bytes += ev.size;
     }
 
     fn delivery(&mut self, ev: &Event) {
         self.delivered += 1;
         self.bytes_delivered += ev.size;
         let rcpt = addr_key(ev.get(Field::RcptTo));
-        let dom = self.rcpt_domain(ev);
         let delay = delay(ev);
-        let d = self.recipient_domains.entry(dom).or_default();
+        let d = match domain_key(&rcpt) {
+            Some(dom) => bump(&mut self.recipient_domains, dom),
+            None => {
+                let dom = self.rcpt_domain(ev).into_owned();
+                bump(&mut self.recipient_domains, &dom)
+            }
+        };
         d.sent += 1;
         d.bytes += ev.size;
         d.delay_sum += delay;
         d.delay_max = d.delay_max.max(delay);
-        let r = self.recipients.entry(rcpt).or_default();
+        let r = bump(&mut self.recipients, &rcpt);
         r.count += 1;
         r.bytes += ev.size;
     }
@@ -317,8 +344,8 @@ fn client_domain(name: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Output
 
-fn sorted<K: Clone + Ord, V: Copy, S: Ord>(
-    m: &HashMap<K, V>,
+fn sorted<K: Clone + Ord, V: Copy, S: Ord, H: BuildHasher>(
+    m: &HashMap<K, V, H>,
     key: impl Fn(&V) -> S,
 ) -> Vec<(K, V)> {
     let mut v: Vec<(K, V)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
@@ -787,7 +814,7 @@ impl Report {
             );
         }
         o.push_str("</table>\n");
-        let two = |o: &mut String, t: &str, m: &HashMap<String, CountBytes>, by_size: bool| {
+        let two = |o: &mut String, t: &str, m: &Map<String, CountBytes>, by_size: bool| {
             let _ = write!(
                 o,
                 "<h2>{t} (top {top})</h2>\n<table><tr><th>messages</th><th>bytes</th><th class=\"l\">name</th></tr>"
