@@ -137,3 +137,26 @@ fn json_html_and_day_filter() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("-d wants"), "{}", stderr(&bad));
 }
+
+#[test]
+fn every_format_converts_to_every_other_with_the_same_counts() {
+    let (dir, sent) = setup("formats_convert");
+    for (from, files) in [("ec", &EC[..]), ("postfix", &PF[..]), ("imta", &IMTA[..])] {
+        for to in ["ec", "postfix", "imta"] {
+            let mut args = vec!["convert", "--to", to];
+            args.extend(files);
+            let out = ok(&args, &dir);
+            let name = format!("{from}-to-{to}");
+            std::fs::write(dir.join(&name), &out).unwrap();
+            let check = mtalog(&["check", &name], &dir);
+            assert!(check.status.success(), "{name}: {}", stdout(&check));
+            let r = report(&dir, &[&name], &[]);
+            assert_eq!(num(&r, "received"), sent["receptions"], "{name}\n{r}");
+            assert_eq!(num(&r, "delivered"), sent["deliveries"], "{name}\n{r}");
+            assert_eq!(num(&r, "bounced"), sent["bounces"], "{name}\n{r}");
+            assert_eq!(deferrals(&r), sent["deferrals"], "{name}\n{r}");
+            let want = num(&report(&dir, &PF, &[]), "recipients");
+            assert_eq!(num(&r, "recipients"), want, "{name}");
+        }
+    }
+}

@@ -248,20 +248,21 @@ fn cmd_check(args: &[String]) -> Result<(), Fail> {
         let why = if line.text.is_empty() {
             Some("empty line".to_owned())
         } else {
-            match p.line(line.text, &mut recs) {
-                Ok(kind) => match &family {
+            let parsed = p.line(line.text, &mut recs);
+            match parse::detect(line.text) {
+                None => Some("not a line of any known log format".to_owned()),
+                Some(kind) => match &family {
                     None => {
                         family = Some((line.file.to_owned(), kind.family(), kind));
-                        None
+                        parsed.err()
                     }
                     Some((_, fam, first)) if *fam != kind.family() => Some(format!(
                         "a {} line in a file of {} lines",
                         kind.name(),
                         first.name()
                     )),
-                    _ => None,
+                    _ => parsed.err(),
                 },
-                Err(e) => Some(e),
             }
         };
         if let Some(why) = why {
@@ -439,6 +440,16 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
         }
         Ok(())
     })?;
+    recs.clear();
+    parser.finish(&mut recs);
+    for r in recs.iter().filter(|r| r.source != parse::PARTIAL) {
+        out.clear();
+        fmt.format(&r.ev, &mut out);
+        for b in &out.bufs {
+            w.write_all(b)
+                .map_err(|e| format!("writing the output: {e}"))?;
+        }
+    }
     w.flush().map_err(|e| format!("writing the output: {e}"))?;
     if bad > 0 {
         eprintln!(

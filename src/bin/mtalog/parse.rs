@@ -304,6 +304,42 @@ struct PfMsg {
     sized: bool,
     /// Time of the `client=` / `uid=` line (0 when none was seen).
     received: i64,
+    /// Time of the `qmgr` line while its reception is not yet out (else 0).
+    queued: i64,
+    nrcpt: u32,
+}
+
+/// The reception of a Postfix message, from what its first lines said.
+fn pf_reception(qid: &[u8], m: &PfMsg, rcpt: &[u8]) -> Rec {
+    let mut fields: Vec<(Field, &[u8])> = vec![
+        (Field::MsgId, qid),
+        (Field::MailFrom, &m.from),
+        (Field::RcptTo, rcpt),
+        (Field::MessageIdHeader, &m.message_id),
+        (Field::DomainName, domain_of(rcpt)),
+    ];
+    if m.client {
+        if m.client_name != b"unknown" {
+            fields.push((Field::PeerName, &m.client_name));
+        }
+        fields.push((Field::PeerIp, &m.client_ip));
+        fields.push((Field::Protocol, b"esmtp"));
+    } else {
+        fields.push((Field::Protocol, b"local"));
+    }
+    let mut ev = build(Kind::Reception, fields);
+    ev.time = Timestamp::new(m.queued, 0);
+    ev.received = ev.time;
+    ev.size = m.size;
+    ev.nrcpt = m.nrcpt;
+    ev.flags |= flags::HAS_RECEIVED | flags::ESMTP;
+    if m.client {
+        ev.flags |= flags::HAS_ACCEPT;
+    }
+    Rec {
+        ev,
+        source: String::new(),
+    }
 }
 
 /// Turns lines into records; one parser reads all the files of one run, so that a message
@@ -312,7 +348,10 @@ pub struct Parser {
     ec: Map<Vec<u8>, EcMsg>,
     pf: Map<Vec<u8>, PfMsg>,
     imta_opts: ImtaOptions,
-    imta_recv: Map<Vec<u8>, Timestamp>,
+    /// Sun messages received and not yet ended, by name: reception time and the id
+    /// given to each (several recipients may share a name).
+    imta_recv: Map<Vec<u8>, std::collections::VecDeque<(Timestamp, Vec<u8>)>>,
+    imta_seq: u64,
     now: i64,
     year: i64,
     stamp_cache: (Vec<u8>, i64),
@@ -343,6 +382,7 @@ impl Parser {
             pf: Map::default(),
             imta_opts: ImtaOptions::defaults(&tool_context()),
             imta_recv: Map::default(),
+            imta_seq: 0,
             now,
             year: c.year,
             stamp_cache: (Vec::new(), 0),
@@ -726,40 +766,28 @@ impl Parser {
             m.sized = true;
             m.size = n;
             m.from = from.to_vec();
-            let mut fields: Vec<(Field, &[u8])> = vec![
-                (Field::MsgId, qid),
-                (Field::MailFrom, from),
-                (Field::MessageIdHeader, &m.message_id),
-            ];
-            if m.client {
-                if m.client_name != b"unknown" {
-                    fields.push((Field::PeerName, &m.client_name));
-                }
-                fields.push((Field::PeerIp, &m.client_ip));
-                fields.push((Field::Protocol, b"esmtp"));
-            } else {
-                fields.push((Field::Protocol, b"local"));
-            }
-            let mut ev = build(Kind::Reception, fields);
-            ev.time = time;
-            ev.received = time;
-            ev.size = n;
-            ev.nrcpt = nrcpt as u32;
-            ev.flags |= flags::HAS_RECEIVED | flags::ESMTP;
-            if m.client {
-                ev.flags |= flags::HAS_ACCEPT;
-            }
-            out.push(Rec {
-                ev,
-                source: String::new(),
-            });
+            m.nrcpt = nrcpt as u32;
+            m.queued = time.sec;
         } else if body.starts_with(b"to=<") {
+            // The reception goes out with the first recipient (a Postfix reception has
+            // none of its own; ec and Sun lines need one).
+            if let Some(m) = self.pf.get_mut(qid)
+                && m.queued != 0
+            {
+                let rcpt = bracketed(&body[3..]).map_or(&b""[..], |r| r.0);
+                out.push(pf_reception(qid, m, rcpt));
+                m.queued = 0;
+            }
             out.push(Rec {
                 ev: self.postfix_result(qid, body, time)?,
                 source: String::new(),
             });
         } else if body == b"removed" {
-            self.pf.remove(qid);
+            if let Some(m) = self.pf.remove(qid)
+                && m.queued != 0
+            {
+                out.push(pf_reception(qid, &m, b""));
+            }
         } else if let Some(r) = body.strip_prefix(b"reject: ") {
             out.push(Rec {
                 ev: postfix_reject(qid, r, time)?,
@@ -769,12 +797,15 @@ impl Parser {
         Ok(())
     }
 
-    /// At the end of the input: the Postfix messages whose reception started (`client=`)
-    /// but whose `qmgr` line is not in the input (cut off), as receptions marked
-    /// [`PARTIAL`] in their source: pflogsumm counts them received, with no sender or size.
+    /// At the end of the input: the receptions of Postfix messages with no delivery line
+    /// yet, and those whose reception started (`client=`) but whose `qmgr` line is not in
+    /// the input (cut off), as receptions marked [`PARTIAL`] in their source: pflogsumm
+    /// counts them received, with no sender or size.
     pub fn finish(&mut self, out: &mut Vec<Rec>) {
         for (qid, m) in self.pf.drain() {
-            if m.received != 0 && !m.sized {
+            if m.queued != 0 {
+                out.push(pf_reception(&qid, &m, b""));
+            } else if m.received != 0 && !m.sized {
                 let mut ev = build(Kind::Reception, vec![(Field::MsgId, &qid)]);
                 ev.time = Timestamp::new(m.received, 0);
                 out.push(Rec {
@@ -928,6 +959,37 @@ impl Parser {
             .unwrap_or_default();
         let size = e.size.unwrap_or(0) * self.imta_opts.block_size;
         let diag = e.diagnostic.clone().unwrap_or_default();
+        // The message's id: its queue file name when logged, else its name and a number,
+        // so that two recipients with the same address stay apart.
+        let (recv, key) = match action {
+            b'E' if !e.is_connection() => {
+                let id = if e.filename.as_deref().is_some_and(|f| !f.is_empty()) {
+                    key.clone()
+                } else {
+                    self.imta_seq += 1;
+                    [&key[..], b"#", self.imta_seq.to_string().as_bytes()].concat()
+                };
+                let q = self.imta_recv.entry(key).or_default();
+                q.push_back((time, id.clone()));
+                (None, id)
+            }
+            b'Q' => match self.imta_recv.get(&key).and_then(|q| q.front()) {
+                Some((t, id)) => (Some(*t), id.clone()),
+                None => (None, key),
+            },
+            b'D' | b'R' | b'K' => {
+                let q = self.imta_recv.get_mut(&key);
+                let front = q.and_then(|q| q.pop_front());
+                if self.imta_recv.get(&key).is_some_and(|q| q.is_empty()) {
+                    self.imta_recv.remove(&key);
+                }
+                match front {
+                    Some((t, id)) => (Some(t), id),
+                    None => (None, key),
+                }
+            }
+            _ => (None, key),
+        };
         if e.is_connection() {
             if action != b'X' {
                 return None;
@@ -984,7 +1046,6 @@ impl Parser {
                     ev.flags |= flags::ESMTP;
                 }
                 ev.received = time;
-                self.imta_recv.insert(key.clone(), time);
                 ev
             }
             b'D' | b'Q' | b'R' | b'K' => {
@@ -1007,11 +1068,6 @@ impl Parser {
                     ev.bytes_sent = size;
                 }
                 ev.mx_port = port;
-                let recv = if kind == Kind::TransientFailure {
-                    self.imta_recv.get(&key).copied()
-                } else {
-                    self.imta_recv.remove(&key)
-                };
                 ev.time = time;
                 if let Some(r) = recv {
                     ev.received = r;

@@ -141,7 +141,8 @@ fn reason(note: &[u8]) -> String {
     }
 }
 
-/// A rejection's reason: the text after `<object>: ` (pflogsumm's grouping).
+/// The reason of a rejection, deferral or bounce, for grouping: without codes, without a
+/// leading `<object>: ` (pflogsumm's grouping of rejections), up to a `;`.
 fn reject_reason(note: &[u8]) -> String {
     let r = reason(note);
     let r = match (r.starts_with('<'), r.find(">: ")) {
@@ -208,7 +209,7 @@ impl Report {
                 d.delay_max = d.delay_max.max(delay);
                 *self
                     .deferral_reasons
-                    .entry(reason(ev.get(Field::Note)))
+                    .entry(reject_reason(ev.get(Field::Note)))
                     .or_default() += 1;
             }
             Kind::PermanentFailure => {
@@ -216,7 +217,7 @@ impl Report {
                 let dom = self.rcpt_domain(ev);
                 *self
                     .bounce_reasons
-                    .entry((dom.into_owned(), reason(ev.get(Field::Note))))
+                    .entry((dom.into_owned(), reject_reason(ev.get(Field::Note))))
                     .or_default() += 1;
             }
             Kind::Rejection => {
@@ -400,19 +401,19 @@ impl Report {
         title(&mut o, "Grand Totals");
         let _ = writeln!(o, "messages\n");
         let n = |o: &mut String, v: u64, what: &str| {
-            let _ = writeln!(o, " {v:7}   {what}");
+            let _ = writeln!(o, " {v:10}   {what}");
         };
         n(&mut o, self.received, "received");
         n(&mut o, self.delivered, "delivered");
         let _ = writeln!(
             o,
-            " {:7}   deferred  ({} deferrals)",
+            " {:10}   deferred  ({} deferrals)",
             self.deferred, self.deferrals
         );
         n(&mut o, self.bounced, "bounced");
         let _ = writeln!(
             o,
-            " {:7}   rejected ({}%)",
+            " {:10}   rejected ({}%)",
             self.rejected,
             self.pct_rejected()
         );
