@@ -59,6 +59,7 @@ fn main() -> ExitCode {
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Fail(msg, _)) if msg == GONE => ExitCode::SUCCESS,
         Err(Fail(msg, code)) => {
             if !msg.is_empty() {
                 eprintln!(
@@ -219,6 +220,18 @@ fn cmd_report(args: &[String]) -> Result<(), Fail> {
     Ok(())
 }
 
+/// What a write error to standard output becomes: a reader that went away (`| head`)
+/// ends the run quietly.
+const GONE: &str = "\0standard output closed";
+
+fn out_err(e: io::Error) -> String {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        GONE.into()
+    } else {
+        format!("writing the output: {e}")
+    }
+}
+
 fn write_stdout(b: &[u8]) -> Result<(), Fail> {
     let mut out = io::stdout().lock();
     match out.write_all(b).and_then(|_| out.flush()) {
@@ -267,7 +280,7 @@ fn cmd_check(args: &[String]) -> Result<(), Fail> {
         };
         if let Some(why) = why {
             bad += 1;
-            writeln!(out, "{}:{}: {why}", line.file, line.no).map_err(|e| e.to_string())?;
+            writeln!(out, "{}:{}: {why}", line.file, line.no).map_err(out_err)?;
         }
         Ok(())
     })?;
@@ -427,34 +440,36 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
             bad += u64::from(!line.text.is_empty());
             return Ok(());
         }
-        for r in &recs {
-            if r.ev.kind == Kind::Attempt {
-                continue;
-            }
-            out.clear();
-            fmt.format(&r.ev, &mut out);
-            for b in &out.bufs {
-                w.write_all(b)
-                    .map_err(|e| format!("writing the output: {e}"))?;
-            }
+        for r in recs.iter().filter(|r| r.ev.kind != Kind::Attempt) {
+            emit(fmt.as_mut(), &mut out, &mut w, &r.ev)?;
         }
         Ok(())
     })?;
     recs.clear();
     parser.finish(&mut recs);
     for r in recs.iter().filter(|r| r.source != parse::PARTIAL) {
-        out.clear();
-        fmt.format(&r.ev, &mut out);
-        for b in &out.bufs {
-            w.write_all(b)
-                .map_err(|e| format!("writing the output: {e}"))?;
-        }
+        emit(fmt.as_mut(), &mut out, &mut w, &r.ev)?;
     }
-    w.flush().map_err(|e| format!("writing the output: {e}"))?;
+    w.flush().map_err(out_err)?;
     if bad > 0 {
         eprintln!(
             "mtalog: {bad} line(s) not understood and not converted; 'mtalog check' lists them"
         );
+    }
+    Ok(())
+}
+
+/// Writes the lines the library's formatter makes of `ev`.
+fn emit(
+    fmt: &mut dyn Formatter,
+    out: &mut Out,
+    w: &mut impl Write,
+    ev: &mtalog::event::Event,
+) -> Result<(), String> {
+    out.clear();
+    fmt.format(ev, out);
+    for b in &out.bufs {
+        w.write_all(b).map_err(out_err)?;
     }
     Ok(())
 }
