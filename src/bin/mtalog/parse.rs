@@ -1596,7 +1596,8 @@ fn plausible(e: &Entry) -> bool {
 }
 
 /// The options that read every sample line with plausible fields, preferring the fewest
-/// optional fields (ties go to the commoner options).
+/// optional fields (those that swallow the rest of a line last; ties go to the commoner
+/// options).
 pub fn infer_imta_options(lines: &[&str], base: &ImtaOptions) -> Option<ImtaOptions> {
     let fmt3 = lines.iter().any(|l| {
         // `N:` length prefixes after the size field
@@ -1609,18 +1610,40 @@ pub fn infer_imta_options(lines: &[&str], base: &ImtaOptions) -> Option<ImtaOpti
         })
     });
     let mut order: Vec<u32> = (0..(1u32 << IMTA_FLAGS)).collect();
-    order.sort_by_key(|b| (b.count_ones(), *b));
+    // A field that swallows the rest of the line (the reception note of `E`, or no
+    // diagnostic at all) explains anything, so it comes last.
+    const WEIGHT: [u32; IMTA_FLAGS] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 8, 8];
+    let cost = |b: u32| -> u32 {
+        (0..IMTA_FLAGS)
+            .filter(|i| b & (1 << i) != 0)
+            .map(|i| WEIGHT[i])
+            .sum()
+    };
+    order.sort_by_key(|b| (cost(*b), *b));
+    // The first candidate that reads every line; failing that (a damaged line in the
+    // sample), the one that reads the most.
+    let mut best: Option<(usize, ImtaOptions)> = None;
     'cand: for bits in order {
         let o = imta_candidate(bits, fmt3, base);
+        let allowed = best.as_ref().map_or(lines.len(), |b| b.0);
+        let mut bad = 0;
         for l in lines {
             match imta::parse_line(l, &o) {
                 Ok(e) if plausible(&e) => {}
-                _ => continue 'cand,
+                _ => {
+                    bad += 1;
+                    if bad >= allowed {
+                        continue 'cand;
+                    }
+                }
             }
         }
-        return Some(o);
+        if bad == 0 {
+            return Some(o);
+        }
+        best = Some((bad, o));
     }
-    None
+    best.map(|b| b.1)
 }
 
 #[cfg(test)]
@@ -1694,5 +1717,108 @@ mod tests {
         assert!(e.contains("unknown record type"), "{e}");
         let e = p.line(b"1700000000@a@b@c@D@x@1", &mut out).unwrap_err();
         assert!(e.contains("expected 12"), "{e}");
+    }
+
+    #[test]
+    fn rfc3339_postfix_and_hires_ec_stamps() {
+        let mut p = Parser::new();
+        let t = p
+            .time_of(b"2026-11-23T12:00:01.5+01:00 mx postfix/qmgr[1]: ABC: removed")
+            .unwrap();
+        assert_eq!((t.sec, t.usec), (1_795_431_601, 500_000));
+        let t = p.time_of(b"1700000060000005@@@@M1").unwrap();
+        assert_eq!((t.sec, t.usec), (1_700_000_060, 5));
+    }
+
+    /// Lines the library writes with a set of Sun options are read back with those
+    /// options inferred from the lines alone.
+    fn sun_lines(o: &ImtaOptions) -> Vec<String> {
+        use mtalog::format::{Formatter, Out};
+        let mut f = imta::Imta::new(o.clone());
+        let mut out = Out::default();
+        for (kind, note) in [
+            (Kind::Reception, &b""[..]),
+            (Kind::TransientFailure, b"451 4.7.1 later"),
+            (Kind::Delivery, b"250 2.0.0 ok"),
+            (Kind::PermanentFailure, b"550 5.1.1 unknown user"),
+        ] {
+            let mut ev = build(
+                kind,
+                vec![
+                    (Field::MsgId, b"60/00-31337-EF0F3556"),
+                    (Field::MailFrom, b"alice@example.org"),
+                    (Field::RcptTo, b"bob@example.com"),
+                    (Field::MessageIdHeader, b"<a1@example.org>"),
+                    (Field::DomainName, b"example.com"),
+                    (Field::MxHost, b"mx.example.com"),
+                    (Field::MxIp, b"203.0.113.10"),
+                    (Field::PeerIp, b"192.0.2.25"),
+                    (Field::Helo, b"mail.example.org"),
+                    (Field::Note, note),
+                ],
+            );
+            ev.time = Timestamp::new(1_709_802_902, 0);
+            ev.size = 3000;
+            f.format(&ev, &mut out);
+        }
+        String::from_utf8(out.bufs[0].clone())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn sun_options_are_inferred_from_the_lines() {
+        let base = ImtaOptions::defaults(&tool_context());
+        let mut variants = vec![base.clone()];
+        let mut o = base.clone();
+        o.log_message_id = true;
+        variants.push(o.clone());
+        o.log_filename = true;
+        o.log_process = true;
+        o.log_connection = imta::CONN_INFO | imta::CONN_TRANSPORT;
+        variants.push(o.clone());
+        o.log_format = 3;
+        variants.push(o);
+        for want in variants {
+            let lines = sun_lines(&want);
+            let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let got = infer_imta_options(&refs, &base).expect("some options read the lines");
+            // One damaged line does not change the answer.
+            let mut damaged = refs.clone();
+            damaged.insert(1, "07-Mar-2024 09:15:02.00 garbage");
+            assert_eq!(infer_imta_options(&damaged, &base).as_ref(), Some(&got));
+            assert_eq!(
+                (
+                    got.log_message_id,
+                    got.log_filename,
+                    got.log_process,
+                    got.log_connection,
+                    got.log_format
+                ),
+                (
+                    want.log_message_id,
+                    want.log_filename,
+                    want.log_process,
+                    want.log_connection,
+                    want.log_format
+                ),
+                "{lines:#?}"
+            );
+            let mut p = Parser::new();
+            p.begin_file(
+                &lines
+                    .iter()
+                    .map(|l| l.as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            );
+            let mut out = Vec::new();
+            for l in &lines {
+                p.line(l.as_bytes(), &mut out).unwrap();
+            }
+            assert_eq!(out.len(), 4);
+            assert_eq!(out[2].ev.get(Field::RcptTo), b"bob@example.com");
+        }
     }
 }
