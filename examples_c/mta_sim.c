@@ -1,6 +1,6 @@
 /* mta_sim: a small MTA simulator that loads mtalog the way a C mail server does.
  *
- *   mta_sim [-c CONFIG] [-n MESSAGES] [-t THREADS] [-l LIBPATH]
+ *   mta_sim [-c CONFIG] [-n MESSAGES] [-t THREADS] [-l LIBPATH] [-p MICROSECONDS]
  *
  * It dlopens libmtalog, creates one logger per stanza of CONFIG with mtalog_load(), then
  * replays one simulated day of mail from several threads: receptions, deliveries,
@@ -14,7 +14,8 @@
  * only when every call succeeded and every logger wrote everything it accepted.
  *
  * Defaults: CONFIG = examples_c/mtalog.conf, MESSAGES = 10000, THREADS = 4,
- * LIBPATH = $MTALOG_LIB or target/release/libmtalog.so.
+ * LIBPATH = $MTALOG_LIB or target/release/libmtalog.so. -p makes each thread pause that
+ * long after each message (a steady trickle instead of a burst, e.g. while logrotate runs).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -65,6 +66,7 @@ static size_t nloggers;
 
 static long n_messages = 10000;
 static int n_threads = 4;
+static long pause_usec = 0;
 static time_t day_start;
 
 static volatile sig_atomic_t hup_pending; /* set by the SIGHUP handler */
@@ -392,6 +394,10 @@ static void *run_worker(void *arg) {
             reopen_all(&w->c, "half-way");
         }
         simulate(i, &w->c);
+        if (pause_usec > 0) {
+            struct timespec ts = {pause_usec / 1000000, (pause_usec % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
     }
     return NULL;
 }
@@ -482,7 +488,8 @@ static double seconds_since(const struct timespec *t0) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: mta_sim [-c CONFIG] [-n MESSAGES] [-t THREADS] [-l LIBPATH]\n");
+    fprintf(stderr,
+            "usage: mta_sim [-c CONFIG] [-n MESSAGES] [-t THREADS] [-l LIBPATH] [-p MICROSECONDS]\n");
 }
 
 int main(int argc, char **argv) {
@@ -502,12 +509,13 @@ int main(int argc, char **argv) {
     if (lib_path == NULL || *lib_path == '\0') {
         lib_path = "target/release/libmtalog.so";
     }
-    while ((opt = getopt(argc, argv, "c:n:t:l:h")) != -1) {
+    while ((opt = getopt(argc, argv, "c:n:t:l:p:h")) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'n': n_messages = strtol(optarg, NULL, 10); break;
         case 't': n_threads = (int)strtol(optarg, NULL, 10); break;
         case 'l': lib_path = optarg; break;
+        case 'p': pause_usec = strtol(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }

@@ -13,13 +13,20 @@
 /// cbindgen:ignore
 pub mod config;
 /// cbindgen:ignore
+pub mod control;
+/// cbindgen:ignore
 pub mod event;
 #[allow(unsafe_code)]
 pub mod ffi;
 /// cbindgen:ignore
+#[allow(unsafe_code)]
+mod fork;
+/// cbindgen:ignore
 pub mod format;
 /// cbindgen:ignore
 pub mod logger;
+/// cbindgen:ignore
+pub mod rotate;
 /// cbindgen:ignore
 pub mod sink;
 /// cbindgen:ignore

@@ -114,6 +114,10 @@ pub struct Settings {
     pub reopen_on_rename: bool,
     /// Which targets have a file, indexed by `Target as usize`.
     pub targets: [bool; crate::format::TARGET_COUNT],
+    /// Rotation and retention of each target's file (see `rotate::parse`).
+    pub rotation: [crate::rotate::Policy; crate::format::TARGET_COUNT],
+    /// Unix socket accepting console commands (`control_socket`, default none).
+    pub control_socket: Option<std::path::PathBuf>,
 }
 
 /// Default queue capacity.
@@ -181,6 +185,7 @@ impl Settings {
         let owner = parse_id(o, "log_owner", crate::sys::user_id)?;
         let group = parse_id(o, "log_group", crate::sys::group_id)?;
         let reopen_on_rename = o.boolean("reopen_on_rename", false)?;
+        let control_socket = o.path("control_socket")?;
         Ok(Settings {
             queue_size,
             overflow,
@@ -200,6 +205,8 @@ impl Settings {
             records: false,
             reopen_on_rename,
             targets: [false; crate::format::TARGET_COUNT],
+            rotation: Default::default(),
+            control_socket,
         })
     }
 }
@@ -230,6 +237,39 @@ pub struct Stats {
     pub rotations: AtomicU64,
     /// Panics caught.
     pub panics: AtomicU64,
+}
+
+impl Stats {
+    /// Sets every counter to zero (a forked child counts its own events).
+    pub(crate) fn reset(&self) {
+        let Stats {
+            dequeued,
+            written,
+            dropped,
+            bytes_written,
+            write_errors,
+            reopens,
+            input_errors,
+            filtered,
+            truncated,
+            rotations,
+            panics,
+        } = self;
+        for c in dropped.iter().chain([
+            dequeued,
+            written,
+            bytes_written,
+            write_errors,
+            reopens,
+            input_errors,
+            filtered,
+            truncated,
+            rotations,
+            panics,
+        ]) {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A consistent copy of the counters.
@@ -274,6 +314,8 @@ pub struct Shared {
     pub abort: AtomicBool,
     /// The writer thread failed (panicked).
     pub failed: AtomicBool,
+    /// A problem the writer met on its own (a rotation that failed), for `last_error`.
+    pub writer_error: Mutex<Option<String>>,
 }
 
 /// One running pipeline: the channel, the event pool, the writer thread.
@@ -284,27 +326,91 @@ pub struct Pipeline {
     join: Mutex<Option<JoinHandle<()>>>,
     /// The options in effect.
     pub settings: Arc<Settings>,
+    control: Option<crate::control::Registration>,
 }
 
 const NEW: u8 = 0;
 const RUNNING: u8 = 1;
 const CLOSED: u8 = 2;
 
-/// A logger instance.
+/// A logger instance. Its state lives in a shared [`Core`] so that the `fork()` handler
+/// (`fork.rs`) can reach every running logger and give a child process its own
+/// writer.
 pub struct Logger {
+    core: Arc<Core>,
+}
+
+/// The state of a logger (reached through [`Logger`]'s `Deref`).
+pub struct Core {
     kind: &'static str,
     description: &'static str,
     name: String,
     state: AtomicU8,
     pipe: SwapCell<Pipeline>,
     shared: Arc<Shared>,
-    ctl: Mutex<()>,
-    last_error: Mutex<CString>,
-    entries: Mutex<Vec<Entry>>,
+    /// Serialises control calls. In a cell because a forked child replaces it: a thread of
+    /// the parent may have held it at the fork, and that thread does not exist in the child.
+    ctl: SwapCell<Mutex<()>>,
+    /// As `ctl`, replaced in a forked child.
+    last_error: SwapCell<Mutex<CString>>,
+    /// The configuration, kept for a forked child to rebuild its pipeline from.
+    entries: std::sync::OnceLock<Vec<Entry>>,
+}
+
+impl std::ops::Deref for Logger {
+    type Target = Core;
+    #[inline]
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Core {
+    fn ctl(&self) -> MutexGuard<'_, ()> {
+        lock(self.ctl.get().expect("set at creation"))
+    }
+
+    fn last_error(&self) -> MutexGuard<'_, CString> {
+        lock(self.last_error.get().expect("set at creation"))
+    }
+
+    /// In a child process right after `fork()`: the parent's writer thread does not exist
+    /// here. Replaces the locks a vanished thread may hold and, when running, starts a
+    /// pipeline of the child's own (the parent's queued events stay the parent's: the old
+    /// pipeline is never touched again, and never dropped, since its locks may be held).
+    pub(crate) fn after_fork_in_child(&self) {
+        self.ctl.set(Mutex::new(()));
+        let text = self
+            .last_error
+            .get()
+            .and_then(|m| m.try_lock().ok().map(|c| c.clone()));
+        self.last_error.set(Mutex::new(text.unwrap_or_default()));
+        self.shared.stats.reset();
+        self.shared.parked.store(false, Ordering::Relaxed);
+        if self.state.load(Ordering::Acquire) != RUNNING {
+            return;
+        }
+        let built = match self.entries.get() {
+            Some(entries) => self.build(entries),
+            None => Err(Error::NotRunning),
+        };
+        match built {
+            Ok(p) => self.pipe.set(p),
+            Err(e) => {
+                // Hooks of the child are refused (counted) rather than queued to nobody.
+                self.state.store(CLOSED, Ordering::Release);
+                *self.last_error() = CString::new(format!(
+                    "{} '{}': cannot restart after fork: {e}",
+                    self.kind, self.name
+                ))
+                .unwrap_or_default();
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Logger {
@@ -320,16 +426,21 @@ impl Logger {
     /// A logger of `kind` named `name`, not yet initialised. `None` for an unknown kind.
     pub fn new(kind: &str, name: &str) -> Option<Logger> {
         let k = format::kind(kind)?;
-        Some(Logger {
+        let core = Core {
             kind: k.0,
             description: k.1,
             name: name.to_owned(),
             state: AtomicU8::new(NEW),
             pipe: SwapCell::empty(),
             shared: Arc::new(Shared::default()),
-            ctl: Mutex::new(()),
-            last_error: Mutex::new(CString::default()),
-            entries: Mutex::new(Vec::new()),
+            ctl: SwapCell::empty(),
+            last_error: SwapCell::empty(),
+            entries: std::sync::OnceLock::new(),
+        };
+        core.ctl.set(Mutex::new(()));
+        core.last_error.set(Mutex::new(CString::default()));
+        Some(Logger {
+            core: Arc::new(core),
         })
     }
 
@@ -369,12 +480,36 @@ impl Logger {
     /// Records the text of a failed control call for `mtalog_last_error`.
     pub fn set_last_error(&self, msg: &str) {
         let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-        *lock(&self.last_error) = c;
+        *crate::sink::lock(&self.shared.writer_error) = None;
+        *self.last_error() = c;
     }
 
-    /// Runs `f` with the last error text.
+    /// Runs `f` with the last error text (a newer problem of the writer's own comes first).
     pub fn with_last_error<R>(&self, f: impl FnOnce(&CString) -> R) -> R {
-        f(&lock(&self.last_error))
+        let pending = crate::sink::lock(&self.shared.writer_error).take();
+        if let Some(m) = pending {
+            self.set_last_error(&format!("{} '{}': {m}", self.kind, self.name));
+        }
+        f(&self.last_error())
+    }
+
+    /// A panic caught at the C boundary: counted, kept for `mtalog_last_error`, and written
+    /// to the paniclog as a `critical:` line while the logger runs.
+    pub fn internal_error(&self, msg: &str) {
+        self.shared.stats.panics.fetch_add(1, Ordering::Relaxed);
+        self.set_last_error(msg);
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if !self.is_running() {
+                return;
+            }
+            let Some(p) = self.pipe.get() else { return };
+            let mut ev = p.pool.try_recv().unwrap_or_default();
+            ev.reset(Kind::Error);
+            ev.time = crate::event::Timestamp::now();
+            let text = format!("critical: mtalog: {msg}");
+            ev.push(crate::event::Field::Note, text.as_bytes(), usize::MAX);
+            self.submit(ev);
+        }));
     }
 
     /// Counts a bad call from the host.
@@ -395,14 +530,14 @@ impl Logger {
     /// `log_init`: parses `config` (one stanza or its body), opens the files and starts the
     /// writer.
     pub fn init(&self, config: &str) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = self.init_locked(config);
         self.record(r)
     }
 
     /// `log_init` with entries already parsed (`mtalog_load`).
     pub fn init_entries(&self, entries: Vec<Entry>) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = self.start(entries);
         self.record(r)
     }
@@ -419,18 +554,22 @@ impl Logger {
             _ => return Err(Error::NotRunning),
         }
         let pipe = self.build(&entries)?;
-        *lock(&self.entries) = entries;
+        let _ = self.entries.set(entries);
         self.pipe.set(pipe);
         self.state.store(RUNNING, Ordering::Release);
+        crate::fork::register(&self.core);
         Ok(())
     }
+}
 
+impl Core {
     fn build(&self, entries: &[Entry]) -> Result<Pipeline, Error> {
         let mut o = Options::new(entries);
         let mut settings = Settings::parse(&mut o)?;
         let setup_fn = format::kind(self.kind).expect("kind checked at new").2;
         let ctx = FormatContext::current(settings.error_default_level);
         let setup = setup_fn(&mut o, &ctx)?;
+        settings.rotation = crate::rotate::parse(&mut o, self.kind)?;
         o.finish()?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
@@ -439,12 +578,18 @@ impl Logger {
         }
         let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
         for spec in &setup.files {
-            let f = SharedFile::open(&spec.path, spec.mode, &settings.policy).map_err(Error::io)?;
+            let rot = &settings.rotation[spec.target as usize];
+            let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)
+                .map_err(Error::io)?;
             files.push((spec.target, f));
         }
         self.shared.abort.store(false, Ordering::Relaxed);
         self.shared.failed.store(false, Ordering::Relaxed);
         let settings = Arc::new(settings);
+        let control_key = match &settings.control_socket {
+            Some(path) => crate::control::prepare(path).map_err(Error::io)?,
+            None => None,
+        };
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
         let (pool_tx, pool_rx) = bounded::<Box<Event>>(settings.queue_size.min(8192));
         let w = worker::Writer::new(
@@ -459,20 +604,37 @@ impl Logger {
             .name("mtalog-writer".into())
             .spawn(move || w.run())
             .map_err(|e| {
+                if let Some(k) = &control_key {
+                    crate::control::release(k);
+                }
                 Error::Os(
                     e.raw_os_error().unwrap_or(libc::EAGAIN),
                     format!("cannot start the writer thread: {e}"),
                 )
             })?;
+        let control = control_key.map(|k| {
+            let h = crate::control::Handle {
+                kind: self.kind,
+                name: self.name.clone(),
+                tx: tx.clone(),
+                thread: handle.thread().clone(),
+                shared: Arc::clone(&self.shared),
+                timeout: settings.close_timeout,
+            };
+            crate::control::attach(&k, h)
+        });
         Ok(Pipeline {
             tx,
             pool: pool_rx,
             thread: handle.thread().clone(),
             join: Mutex::new(Some(handle)),
             settings,
+            control,
         })
     }
+}
 
+impl Logger {
     /// The settings in effect (after init).
     pub fn settings(&self) -> Option<&Settings> {
         self.pipe.get().map(|p| &*p.settings)
@@ -577,7 +739,7 @@ impl Logger {
     /// `log_reopen` / `reopen logs`: ordered with the events queued before it; reopens every
     /// file by name.
     pub fn reopen(&self) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = if self.state.load(Ordering::Acquire) != RUNNING {
             Err(Error::NotRunning)
         } else {
@@ -592,7 +754,7 @@ impl Logger {
 
     /// Writes out everything queued before this call (lines reach the files).
     pub fn flush(&self) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         if self.state.load(Ordering::Acquire) != RUNNING {
             return self.record(Err(Error::NotRunning));
         }
@@ -608,7 +770,7 @@ impl Logger {
     /// writer. Bounded by `close_timeout`; on timeout the writer is told to give up, what
     /// was not written is counted as dropped and reported, and `TimedOut` is returned.
     pub fn close(&self) -> Result<(), Error> {
-        let _g = lock(&self.ctl);
+        let _g = self.ctl();
         let r = self.close_locked();
         self.record(r)
     }
@@ -620,6 +782,9 @@ impl Logger {
         }
         self.state.store(CLOSED, Ordering::Release);
         let p = self.pipe.get().ok_or(Error::NotRunning)?;
+        if let Some(c) = &p.control {
+            c.detach();
+        }
         let timeout = p.settings.close_timeout;
         let start = Instant::now();
         let r = self.control(Control::Shutdown, timeout);
@@ -650,26 +815,8 @@ impl Logger {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> StatsSnapshot {
-        let s = &self.shared.stats;
         let depth = self.pipe.get().map_or(0, |p| p.tx.len() as u64);
-        let dropped_by_kind: [u64; 9] =
-            std::array::from_fn(|i| s.dropped[i].load(Ordering::Relaxed));
-        let dequeued = s.dequeued.load(Ordering::Relaxed);
-        StatsSnapshot {
-            accepted: dequeued + depth,
-            written: s.written.load(Ordering::Relaxed),
-            dropped: dropped_by_kind.iter().sum(),
-            dropped_by_kind,
-            bytes_written: s.bytes_written.load(Ordering::Relaxed),
-            write_errors: s.write_errors.load(Ordering::Relaxed),
-            queue_depth: depth,
-            reopens: s.reopens.load(Ordering::Relaxed),
-            input_errors: s.input_errors.load(Ordering::Relaxed),
-            filtered: s.filtered.load(Ordering::Relaxed),
-            truncated: s.truncated.load(Ordering::Relaxed),
-            rotations: s.rotations.load(Ordering::Relaxed),
-            panics: s.panics.load(Ordering::Relaxed),
-        }
+        crate::control::snapshot(&self.shared, depth)
     }
 
     /// The console: `help`, `reopen logs`, `stats` (also as `KIND:NAME <command>`). Returns
@@ -690,10 +837,7 @@ impl Logger {
         }
         let words: Vec<&str> = cmd.split_whitespace().collect();
         match words.as_slice() {
-            ["help"] => Ok(
-                "reopen logs\n\tClose and reopen log files\nstats\n\tShow logger statistics\n"
-                    .to_owned(),
-            ),
+            ["help"] => Ok(crate::control::HELP.to_owned()),
             ["reopen", "logs"] => match self.reopen() {
                 Ok(()) => Ok("Log files reopened\n".to_owned()),
                 Err(e) => {
@@ -701,28 +845,7 @@ impl Logger {
                     Err((e, msg))
                 }
             },
-            ["stats"] => {
-                let s = self.stats();
-                let mut out = String::new();
-                use std::fmt::Write as _;
-                let _ = writeln!(out, "accepted: {}", s.accepted);
-                let _ = writeln!(out, "written: {}", s.written);
-                let _ = writeln!(out, "dropped: {}", s.dropped);
-                for k in Kind::ALL {
-                    let _ = writeln!(
-                        out,
-                        "dropped_{}: {}",
-                        k.name(),
-                        s.dropped_by_kind[k.index()]
-                    );
-                }
-                let _ = writeln!(out, "bytes_written: {}", s.bytes_written);
-                let _ = writeln!(out, "write_errors: {}", s.write_errors);
-                let _ = writeln!(out, "queue_depth: {}", s.queue_depth);
-                let _ = writeln!(out, "reopens: {}", s.reopens);
-                let _ = writeln!(out, "input_errors: {}", s.input_errors);
-                Ok(out)
-            }
+            ["stats"] => Ok(crate::control::stats_text(&self.stats())),
             _ => {
                 let msg = format!("unknown command '{cmd}'; try 'help'\n");
                 self.set_last_error(msg.trim_end());
@@ -863,6 +986,21 @@ mod tests {
             let panic = std::fs::read_to_string(d.join("paniclog.ec")).unwrap();
             assert!(panic.contains("events dropped"), "{panic}");
         }
+    }
+
+    #[test]
+    fn internal_errors_reach_the_paniclog_and_the_counters() {
+        let d = dir("internal");
+        let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+        l.internal_error("internal error at x.rs:1: boom");
+        l.close().unwrap();
+        assert_eq!(l.stats().panics, 1);
+        let panic = std::fs::read_to_string(d.join("paniclog.ec")).unwrap();
+        assert!(
+            panic.contains("critical: mtalog: internal error at x.rs:1: boom"),
+            "{panic}"
+        );
+        l.with_last_error(|e| assert!(e.to_str().unwrap().contains("boom")));
     }
 
     #[test]

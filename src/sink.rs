@@ -1,15 +1,21 @@
 //! Log files: opened once per path (loggers that name the same file share one handle),
 //! `O_APPEND | O_CLOEXEC`, refusing a symlink unless allowed, created with the configured
-//! mode whatever the umask, reopened by name on request.
+//! mode whatever the umask, reopened by name on request, and rotated (when a
+//! [`Policy`](crate::rotate::Policy) says so) under the same lock as the writes, between
+//! two whole writes.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use once_cell::sync::Lazy;
+
+use crate::event::Timestamp;
+use crate::rotate::{self, Policy, Scheme};
 
 /// How files are opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,6 +32,30 @@ struct State {
     file: Option<File>,
     dev: u64,
     ino: u64,
+    /// Bytes in the open file (refreshed from the file before a size-limited write).
+    size: u64,
+    /// Something besides a file header was written since the file was created.
+    data: bool,
+    /// The last byte written ended a line (a rotation only happens there).
+    line_start: bool,
+    /// Creation time of the open file (Unix seconds), the `TIMESTAMP` of its rotated name.
+    created: i64,
+    /// The next `SEQ` of a rotated name.
+    next_seq: u64,
+    /// After a failed rotation, the next try is not before this (Unix seconds).
+    retry_after: i64,
+}
+
+impl State {
+    fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64) {
+        self.dev = meta.dev();
+        self.ino = meta.ino();
+        self.size = meta.len();
+        self.data = meta.len() > 0;
+        self.line_start = true;
+        self.created = created;
+        self.file = Some(file);
+    }
 }
 
 /// One open log file, shared by every logger that names its path.
@@ -33,7 +63,38 @@ pub struct SharedFile {
     path: PathBuf,
     mode: u32,
     policy: OpenPolicy,
+    rot: Policy,
+    /// fsync the file before it is rotated (some logger sharing it wants fsyncs).
+    sync_on_rotate: AtomicBool,
+    /// When the file is due by time (Unix seconds; `i64::MAX` = never), readable without
+    /// the lock.
+    due: AtomicI64,
+    /// Start-up work (compressing and expiring old files) not yet handed to a helper.
+    fresh: AtomicBool,
     state: Mutex<State>,
+}
+
+/// What the writer gives a rotating write, and what it gets back.
+pub struct RotateCtx<'a> {
+    /// Appends the lines a new file starts with (e.g. Sun's `Log created`).
+    pub header: &'a mut dyn FnMut(Timestamp, &mut Vec<u8>),
+    /// Files rotated during the call: (current path, the name the old file got).
+    pub rotated: Vec<(PathBuf, Option<PathBuf>)>,
+    /// Problems met (the file could not be rotated; logging went on in the old file).
+    pub errors: Vec<String>,
+}
+
+/// Creation time of an open file: its birth time where the file system keeps one, else
+/// its modification time, else now.
+fn creation_time(meta: &std::fs::Metadata) -> i64 {
+    if meta.len() == 0 {
+        return rotate::unix_now();
+    }
+    meta.created()
+        .or_else(|_| meta.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or_else(rotate::unix_now, |d| d.as_secs() as i64)
 }
 
 impl std::fmt::Debug for SharedFile {
@@ -48,12 +109,36 @@ impl std::fmt::Debug for SharedFile {
 static REGISTRY: Lazy<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// A file or registry lock, taken inside the fork gate (`fork::gate`) so that no
+/// such lock is held when the process forks. Fields drop in order: the lock, then the gate.
+pub(crate) struct Locked<'a, T> {
+    guard: MutexGuard<'a, T>,
+    _gate: crate::fork::GateGuard,
+}
+
+impl<T> std::ops::Deref for Locked<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Locked<'_, T> {
+    let gate = crate::fork::gate();
+    Locked {
+        guard: m.lock().unwrap_or_else(|e| e.into_inner()),
+        _gate: gate,
+    }
 }
 
 /// The key under which a path is shared: its directory resolved, plus its file name.
-fn registry_key(path: &Path) -> io::Result<PathBuf> {
+pub(crate) fn registry_key(path: &Path) -> io::Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -156,28 +241,193 @@ pub fn errno_of(e: &io::Error) -> i32 {
 }
 
 impl SharedFile {
-    /// Opens `path` (or joins the handle another logger already has for it).
+    /// Opens `path` (or joins the handle another logger already has for it), without
+    /// rotation.
     pub fn open(path: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<Arc<SharedFile>> {
+        SharedFile::open_rotating(path, mode, policy, &Policy::default())
+    }
+
+    /// Opens `path` with the rotation policy `rot` (or joins the handle another logger
+    /// already has for it; then its policy must be the same).
+    pub fn open_rotating(
+        path: &Path,
+        mode: u32,
+        policy: &OpenPolicy,
+        rot: &Policy,
+    ) -> io::Result<Arc<SharedFile>> {
         let key = registry_key(path)?;
         let mut reg = lock(&REGISTRY);
         reg.retain(|_, w| w.strong_count() > 0);
         if let Some(f) = reg.get(&key).and_then(Weak::upgrade) {
+            if f.rot != *rot {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    ErrnoMessage(
+                        libc::EINVAL,
+                        format!(
+                            "{}: another logger writes this file with other rotation options; give both the same",
+                            path.display()
+                        ),
+                    ),
+                ));
+            }
             return Ok(f);
         }
         let file = open_file(path, mode, policy)?;
         let meta = file.metadata()?;
+        let created = creation_time(&meta);
+        let next_seq = if rot.rotates() && rot.scheme == Scheme::Numbered {
+            rotate::next_seq(path)
+        } else {
+            1
+        };
+        let mut st = State {
+            file: None,
+            dev: 0,
+            ino: 0,
+            size: 0,
+            data: false,
+            line_start: true,
+            created,
+            next_seq,
+            retry_after: 0,
+        };
+        st.opened(file, &meta, created);
         let shared = Arc::new(SharedFile {
             path: path.to_path_buf(),
             mode,
             policy: policy.clone(),
-            state: Mutex::new(State {
-                file: Some(file),
-                dev: meta.dev(),
-                ino: meta.ino(),
-            }),
+            rot: rot.clone(),
+            sync_on_rotate: AtomicBool::new(false),
+            due: AtomicI64::new(rot.due_after(created)),
+            fresh: AtomicBool::new(rot.has_jobs()),
+            state: Mutex::new(st),
         });
         reg.insert(key, Arc::downgrade(&shared));
         Ok(shared)
+    }
+
+    /// The rotation policy.
+    pub fn rotation(&self) -> &Policy {
+        &self.rot
+    }
+
+    /// Asks for an fsync before each rotation.
+    pub fn sync_before_rotation(&self) {
+        self.sync_on_rotate.store(true, Ordering::Relaxed);
+    }
+
+    /// True once, for the first caller after the file was opened with start-up work to do.
+    pub fn take_startup_work(&self) -> bool {
+        self.fresh.swap(false, Ordering::Relaxed)
+    }
+
+    /// Is the file due for a rotation by time at `now` (Unix seconds)? Lock-free.
+    pub fn due(&self, now: i64) -> bool {
+        now >= self.due.load(Ordering::Relaxed)
+    }
+
+    /// Rotates the file if it is due by time at `now`; the caller has written out every
+    /// line that belongs before the rotation. A file that received nothing but a header
+    /// is not rotated (its period starts again).
+    pub fn rotate_if_due(&self, now: i64, ctx: &mut RotateCtx<'_>) {
+        let mut st = lock(&self.state);
+        if !self.due(now) || !st.line_start || now < st.retry_after {
+            return;
+        }
+        if st.data {
+            self.rotate_locked(&mut st, now, ctx);
+        } else {
+            self.due.store(self.rot.due_after(now), Ordering::Relaxed);
+        }
+    }
+
+    fn fail(&self, st: &mut State, now: i64, ctx: &mut RotateCtx<'_>, msg: String) {
+        st.retry_after = now + 60;
+        ctx.errors.push(format!(
+            "{msg}; still writing to {} (next try in a minute)",
+            self.path.display()
+        ));
+    }
+
+    /// The rotation: moves the open file aside (numbered or Sun scheme), opens a new one
+    /// at the path, writes its header. On failure the old file stays in use.
+    fn rotate_locked(&self, st: &mut State, now: i64, ctx: &mut RotateCtx<'_>) {
+        let moved = match std::fs::symlink_metadata(&self.path) {
+            Ok(m) => m.dev() != st.dev || m.ino() != st.ino,
+            Err(_) => true,
+        };
+        if self.sync_on_rotate.load(Ordering::Relaxed) {
+            if let Some(f) = &st.file {
+                let _ = f.sync_data();
+            }
+        }
+        let mut rotated_to = None;
+        if !moved {
+            match self.rot.scheme {
+                Scheme::Numbered => {
+                    let mut seq = st.next_seq;
+                    let mut to = rotate::numbered_name(&self.path, seq, st.created);
+                    while std::fs::symlink_metadata(&to).is_ok()
+                        || std::fs::symlink_metadata(format!("{}.gz", to.display())).is_ok()
+                    {
+                        seq += 1;
+                        to = rotate::numbered_name(&self.path, seq, st.created);
+                    }
+                    if let Err(msg) = rename(&self.path, &to) {
+                        return self.fail(st, now, ctx, msg);
+                    }
+                    st.next_seq = seq + 1;
+                    rotated_to = Some(to);
+                }
+                Scheme::Sun => {
+                    let (yesterday, cumulative) = rotate::sun_names(&self.path);
+                    if let Err(e) =
+                        append_and_remove(&yesterday, &cumulative, self.mode, &self.policy)
+                    {
+                        let msg = format!(
+                            "cannot append {} to {}: {e}",
+                            yesterday.display(),
+                            cumulative.display()
+                        );
+                        return self.fail(st, now, ctx, msg);
+                    }
+                    if let Err(msg) = rename(&self.path, &yesterday) {
+                        return self.fail(st, now, ctx, msg);
+                    }
+                    rotated_to = Some(yesterday);
+                }
+            }
+        }
+        let opened = open_file(&self.path, self.mode, &self.policy)
+            .and_then(|f| f.metadata().map(|m| (f, m)));
+        let (file, meta) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                if let Some(to) = &rotated_to {
+                    if std::fs::symlink_metadata(&self.path).is_err() {
+                        let _ = std::fs::rename(to, &self.path);
+                    }
+                }
+                let msg = format!("cannot create a new {}: {e}", self.path.display());
+                return self.fail(st, now, ctx, msg);
+            }
+        };
+        let created = if meta.len() == 0 {
+            now
+        } else {
+            creation_time(&meta)
+        };
+        st.opened(file, &meta, created);
+        st.retry_after = 0;
+        self.due
+            .store(self.rot.due_after(created), Ordering::Relaxed);
+        let mut head = Vec::new();
+        (ctx.header)(Timestamp { sec: now, usec: 0 }, &mut head);
+        if !head.is_empty() && write_locked(st, &head).is_ok() {
+            st.data = meta.len() > 0;
+        }
+        ctx.rotated.push((self.path.clone(), rotated_to));
     }
 
     /// The path as configured.
@@ -186,21 +436,57 @@ impl SharedFile {
     }
 
     /// Writes as much of `buf` as the file takes; returns the bytes written (a short count
-    /// only together with an error on the next call). Retries `EINTR`.
+    /// only together with an error on the next call). Retries `EINTR`. No rotation.
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
         let mut st = lock(&self.state);
-        let file = st
-            .file
-            .as_mut()
-            .ok_or_else(|| io::Error::other(format!("{}: not open", self.path.display())))?;
+        write_locked(&mut st, buf)
+    }
+
+    /// [`SharedFile::write`] with rotation: before a line that would take the file past
+    /// `max_file_size`, or when it is due by time, the file is rotated (only between whole
+    /// lines); `buf` holds whole lines.
+    pub fn write_rotating(&self, buf: &[u8], ctx: &mut RotateCtx<'_>) -> io::Result<usize> {
+        let mut st = lock(&self.state);
+        if !self.rot.rotates() {
+            return write_locked(&mut st, buf);
+        }
+        let max = self.rot.max_file_size;
+        if max > 0 {
+            // Someone else (copytruncate, another process) may have changed the size.
+            if let Some(f) = &st.file {
+                st.size = f.metadata()?.len();
+            }
+        }
         let mut done = 0;
         while done < buf.len() {
-            match file.write(&buf[done..]) {
-                Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0")),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            let rest = &buf[done..];
+            let first_line = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| i + 1);
+            let mut n = rest.len();
+            if st.line_start {
+                let now = rotate::unix_now();
+                let by_size = max > 0 && st.data && st.size + first_line as u64 > max;
+                let by_time = st.data && self.due(now);
+                if (by_size || by_time) && now >= st.retry_after {
+                    self.rotate_locked(&mut st, now, ctx);
+                }
+                if max > 0 && now >= st.retry_after {
+                    let room = max.saturating_sub(st.size) as usize;
+                    if room < n {
+                        n = rest[..room]
+                            .iter()
+                            .rposition(|&b| b == b'\n')
+                            .map_or(first_line, |i| i + 1);
+                    }
+                }
+            } else {
+                n = first_line;
+            }
+            match write_locked(&mut st, &rest[..n]) {
+                Ok(w) => done += w,
                 Err(e) if done > 0 => {
-                    // Report progress now; the error comes back on the retry.
                     let _ = e;
                     return Ok(done);
                 }
@@ -234,10 +520,10 @@ impl SharedFile {
         }
         let file = open_file(&self.path, self.mode, &self.policy)?;
         let meta = file.metadata()?;
-        st.dev = meta.dev();
-        st.ino = meta.ino();
-        let old = st.file.replace(file);
-        drop(old);
+        let created = creation_time(&meta);
+        st.opened(file, &meta, created);
+        self.due
+            .store(self.rot.due_after(created), Ordering::Relaxed);
         Ok(true)
     }
 
@@ -263,6 +549,58 @@ impl SharedFile {
     pub fn is_empty(&self) -> io::Result<bool> {
         Ok(self.len()? == 0)
     }
+}
+
+/// Writes `buf` (retrying `EINTR`), keeping the state's size and line position; a short
+/// count comes with the error on the next call.
+fn write_locked(st: &mut State, buf: &[u8]) -> io::Result<usize> {
+    let file = st
+        .file
+        .as_mut()
+        .ok_or_else(|| io::Error::other("not open"))?;
+    let mut done = 0;
+    let mut result = Ok(());
+    while done < buf.len() {
+        match file.write(&buf[done..]) {
+            Ok(0) => {
+                result = Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0"));
+                break;
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if done > 0 {
+        st.size += done as u64;
+        st.data = true;
+        st.line_start = buf[done - 1] == b'\n';
+        return Ok(done);
+    }
+    result.map(|()| 0)
+}
+
+/// Renames, with a message naming both paths on failure.
+fn rename(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::rename(from, to)
+        .map_err(|e| format!("cannot rename {} to {}: {e}", from.display(), to.display()))
+}
+
+/// Sun's step 1: appends `from` (if it exists) to `to`, makes that durable, then removes
+/// `from`, so that a failure later in the rotation never appends it twice.
+fn append_and_remove(from: &Path, to: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<()> {
+    let mut src = match File::open(from) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut dst = open_file(to, mode, policy)?;
+    io::copy(&mut src, &mut dst)?;
+    dst.sync_data()?;
+    std::fs::remove_file(from)
 }
 
 #[cfg(test)]

@@ -8,6 +8,12 @@
 //! Faults: a failed write keeps the bytes and is retried with back-off; while it lasts the
 //! writer takes nothing off the queue, so the overflow policy applies to the producers. The
 //! fault is reported once to the paniclog and the stats, and once more when it clears.
+//!
+//! Rotation: files rotate inside their writes (between whole lines) and, when due by time,
+//! from the timers after everything buffered was written; compression and removal of old
+//! files run on a helper thread ([`Helper`](crate::rotate::Helper)) started at the first
+//! such job. Problems are
+//! reported to the paniclog and to `mtalog_last_error`; logging goes on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -20,7 +26,8 @@ use crate::config::Fsync;
 use crate::event::{Event, Field, Kind, Timestamp};
 use crate::format::{Formatter, Out, TARGET_COUNT, Target};
 use crate::logger::{Error, Settings, Shared};
-use crate::sink::{SharedFile, errno_of};
+use crate::rotate::{self, Helper, Job};
+use crate::sink::{RotateCtx, SharedFile, errno_of};
 
 /// Size at which a buffer is written out even when more events are waiting.
 pub const WRITE_CHUNK: usize = 64 * 1024;
@@ -30,6 +37,9 @@ const POOL_MAX_CAPACITY: usize = 16 * 1024;
 const BATCH: usize = 1024;
 /// How long the writer polls after the last event before it parks.
 const POLL_PHASE: Duration = Duration::from_millis(20);
+/// How often old files are checked against `max_age` and `min_free_disk` between
+/// rotations.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What travels through the channel.
 pub enum Msg {
@@ -67,6 +77,9 @@ pub struct Writer {
     last_rename_check: Instant,
     next_heartbeat: Option<Instant>,
     synced: bool,
+    helper: Option<Helper>,
+    rotation_problems: Vec<String>,
+    last_sweep: Instant,
 }
 
 impl Writer {
@@ -84,7 +97,12 @@ impl Writer {
             route[*t as usize] = Some(i);
         }
         let now = Instant::now();
-        Writer {
+        for (_, f) in &files {
+            if settings.fsync != Fsync::None {
+                f.sync_before_rotation();
+            }
+        }
+        let mut w = Writer {
             rx,
             pool,
             next_heartbeat: settings.heartbeat.map(|h| now + h),
@@ -101,7 +119,101 @@ impl Writer {
             last_sync: now,
             last_rename_check: now,
             synced: true,
+            helper: None,
+            rotation_problems: Vec::new(),
+            last_sweep: now,
+        };
+        for i in 0..w.files.len() {
+            let f = Arc::clone(&w.files[i].1);
+            if f.take_startup_work() {
+                w.job(Job::Sweep {
+                    path: f.path().to_path_buf(),
+                    policy: f.rotation().clone(),
+                    compress_left: true,
+                });
+            }
         }
+        w
+    }
+
+    /// Hands a job to the helper thread, starting it first if needed.
+    fn job(&mut self, job: Job) {
+        if self.helper.is_none() {
+            match Helper::start(Arc::clone(&self.shared)) {
+                Ok(h) => self.helper = Some(h),
+                Err(e) => {
+                    self.rotation_problems.push(format!(
+                        "cannot start the rotation helper thread: {e}; old files are not compressed or removed"
+                    ));
+                    return;
+                }
+            }
+        }
+        if let Some(h) = &self.helper {
+            h.send(job);
+        }
+    }
+
+    /// Lets the helper finish its jobs (compression stops early on abort) and collects its
+    /// last reports.
+    fn finish_helper(&mut self) {
+        if let Some(mut h) = self.helper.take() {
+            let msgs = h.finish();
+            self.rotation_problems.extend(msgs);
+        }
+    }
+
+    /// After rotations: counts them and queues compression and retention.
+    fn rotated(&mut self, done: Vec<(Arc<SharedFile>, Option<std::path::PathBuf>)>) {
+        for (f, to) in done {
+            self.shared.stats.rotations.fetch_add(1, Ordering::Relaxed);
+            if !f.rotation().has_jobs() {
+                continue;
+            }
+            let (path, policy) = (f.path().to_path_buf(), f.rotation().clone());
+            self.job(match to {
+                Some(rotated) => Job::Rotated {
+                    path,
+                    rotated,
+                    policy,
+                },
+                None => Job::Sweep {
+                    path,
+                    policy,
+                    compress_left: false,
+                },
+            });
+        }
+    }
+
+    /// Rotates the files due by time (after writing out what belongs before).
+    fn rotate_due(&mut self, unix: i64) {
+        if !self.files.iter().any(|(_, f)| f.due(unix)) || !self.write_out() {
+            return;
+        }
+        let mut done = Vec::new();
+        let Writer {
+            files,
+            formatter,
+            rotation_problems,
+            ..
+        } = self;
+        for (t, f) in files.iter() {
+            if !f.due(unix) {
+                continue;
+            }
+            let t = *t;
+            let mut header = |now: Timestamp, b: &mut Vec<u8>| formatter.file_header(t, now, b);
+            let mut ctx = RotateCtx {
+                header: &mut header,
+                rotated: Vec::new(),
+                errors: Vec::new(),
+            };
+            f.rotate_if_due(unix, &mut ctx);
+            done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));
+            rotation_problems.extend(ctx.errors);
+        }
+        self.rotated(done);
     }
 
     /// The thread body: the loop inside a panic guard. A panic marks the logger failed and
@@ -146,6 +258,8 @@ impl Writer {
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         // Every producer is gone (the logger was dropped without close).
+                        self.write_out();
+                        self.finish_helper();
                         self.write_out();
                         self.sync_all();
                         return;
@@ -234,7 +348,11 @@ impl Writer {
                 false
             }
             Control::Shutdown(ack) => {
-                let ok = self.write_out();
+                let mut ok = self.write_out();
+                if ok {
+                    self.finish_helper();
+                    ok = self.write_out();
+                }
                 if ok {
                     self.sync_all();
                 }
@@ -309,6 +427,27 @@ impl Writer {
                 let _ = self.reopen();
             }
         }
+        self.rotate_due(rotate::unix_now());
+        if now.duration_since(self.last_sweep) >= SWEEP_INTERVAL {
+            self.last_sweep = now;
+            for i in 0..self.files.len() {
+                let f = Arc::clone(&self.files[i].1);
+                let p = f.rotation();
+                if p.retains() && (p.max_age.is_some() || p.min_free_disk > 0) {
+                    self.job(Job::Sweep {
+                        path: f.path().to_path_buf(),
+                        policy: p.clone(),
+                        compress_left: false,
+                    });
+                }
+            }
+        }
+        if let Some(h) = &self.helper {
+            self.rotation_problems.extend(h.reports());
+        }
+        if !self.rotation_problems.is_empty() {
+            self.write_out();
+        }
     }
 
     fn sync_all(&mut self) {
@@ -336,30 +475,56 @@ impl Writer {
     }
 
     fn try_write_all(&mut self) -> Result<(), (String, std::io::Error)> {
+        let mut done = Vec::new();
+        let mut result = Ok(());
+        let Writer {
+            out,
+            files,
+            route,
+            formatter,
+            shared,
+            rotation_problems,
+            ..
+        } = self;
         for t in Target::ALL {
-            let buf = &mut self.out.bufs[t as usize];
+            let buf = &mut out.bufs[t as usize];
             if buf.is_empty() {
                 continue;
             }
-            let Some(i) = self.route[t as usize] else {
+            let Some(i) = route[t as usize] else {
                 buf.clear();
                 continue;
             };
-            let f = &self.files[i].1;
+            let f = &files[i].1;
+            let mut header = |now: Timestamp, b: &mut Vec<u8>| formatter.file_header(t, now, b);
+            let mut ctx = RotateCtx {
+                header: &mut header,
+                rotated: Vec::new(),
+                errors: Vec::new(),
+            };
             while !buf.is_empty() {
-                match f.write(buf) {
+                match f.write_rotating(buf, &mut ctx) {
                     Ok(n) => {
-                        self.shared
+                        shared
                             .stats
                             .bytes_written
                             .fetch_add(n as u64, Ordering::Relaxed);
                         buf.drain(..n);
                     }
-                    Err(e) => return Err((f.path().display().to_string(), e)),
+                    Err(e) => {
+                        result = Err((f.path().display().to_string(), e));
+                        break;
+                    }
                 }
             }
+            done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));
+            rotation_problems.extend(ctx.errors);
+            if result.is_err() {
+                break;
+            }
         }
-        Ok(())
+        self.rotated(done);
+        result
     }
 
     /// Writes every buffer out, retrying with back-off on faults. Returns false only when
@@ -370,12 +535,21 @@ impl Writer {
     /// cannot keep the writer here (their drops are summed up by the next call).
     fn write_out(&mut self) -> bool {
         let mut drops_reported = false;
+        let mut rotation_reported = false;
         loop {
             if !self.write_once() {
                 return false;
             }
             if let Some(f) = self.fault.take() {
                 self.report("notice", &format!("writing resumed after: {f}"));
+                continue;
+            }
+            if !rotation_reported && !self.rotation_problems.is_empty() {
+                rotation_reported = true;
+                for msg in std::mem::take(&mut self.rotation_problems) {
+                    self.report("error", &msg);
+                    *crate::sink::lock(&self.shared.writer_error) = Some(msg);
+                }
                 continue;
             }
             if !drops_reported && self.report_drops() {
@@ -456,6 +630,8 @@ impl Writer {
     /// The control side gave up: count what will never be written as dropped, tell the
     /// paniclog if it still works, and exit.
     fn abandon(&mut self) {
+        self.finish_helper();
+        self.rotation_problems.clear();
         for (i, n) in self.unflushed.iter().enumerate() {
             self.shared.stats.dropped[i].fetch_add(*n, Ordering::Relaxed);
         }

@@ -238,3 +238,23 @@ fn ctl_sends_one_command_and_prints_the_reply() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ctl_talks_to_the_library_control_socket() {
+    let dir = scratch("ctl_library");
+    let sock = dir.join("mtalog.sock");
+    let conf = format!(
+        "mainlog = \"{0}/mainlog.ec\"\nrejectlog = \"{0}/rejectlog.ec\"\npaniclog = \"{0}/paniclog.ec\"\nheartbeat = 0\ncontrol_socket = \"{1}\"\n",
+        dir.display(),
+        sock.display()
+    );
+    let logger = mtalog::logger::Logger::open("ec_logger", "ec1", &conf).unwrap();
+    let s = sock.to_str().unwrap();
+    let out = mtalog(&["ctl", s, "reopen", "logs"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Log files reopened\n");
+    let out = mtalog(&["ctl", s, "ec_logger:nobody", "stats"], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    drop(logger);
+}

@@ -374,12 +374,7 @@ pub(crate) fn handle<'a>(li: *mut logging_infrastructure) -> Option<&'a Handle> 
 macro_rules! hook_guard {
     ($h:expr, $body:block) => {{
         if let Err(msg) = super::boundary::guard(|| $body) {
-            $h.logger
-                .shared()
-                .stats
-                .panics
-                .fetch_add(1, Ordering::Relaxed);
-            $h.logger.set_last_error(&msg);
+            $h.logger.internal_error(&msg);
         }
     }};
 }
@@ -501,7 +496,7 @@ pub(crate) unsafe extern "C" fn log_close(li: *mut logging_infrastructure) -> c_
         Ok(Ok(())) => 0,
         Ok(Err(e)) => -e.errno(),
         Err(msg) => {
-            h.logger.set_last_error(&msg);
+            h.logger.internal_error(&msg);
             -libc::ENOTRECOVERABLE
         }
     }
@@ -520,7 +515,7 @@ pub(crate) unsafe extern "C" fn log_reopen(li: *mut logging_infrastructure) -> c
             -e.errno()
         }
         Err(msg) => {
-            h.logger.set_last_error(&msg);
+            h.logger.internal_error(&msg);
             -libc::ENOTRECOVERABLE
         }
     }

@@ -1,0 +1,136 @@
+/* fork(): the child gets a working logger of its own; the parent's queued events are
+ * written once, by the parent only. Counted line by line from parent and child, with a
+ * second parent thread logging while the fork happens. */
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "check.h"
+#include "common.h"
+
+static logging_infrastructure *li;
+
+static void log_ids(const char *prefix, long from, long n) {
+    mtalog_message m = ref_message();
+    mtalog_domain d = ref_domain();
+    struct timeval tv = {1700000042, 0};
+    char id[64];
+    long i;
+    m.id = id;
+    for (i = from; i < from + n; i++) {
+        snprintf(id, sizeof id, "%s-%ld", prefix, i);
+        li->log_delivery(li, MSG(m), DOM(d), &tv, NULL, 0);
+    }
+}
+
+static void *background(void *arg) {
+    log_ids("T", 0, *(long *)arg);
+    return NULL;
+}
+
+/* Lines of the mainlog whose message id is exactly PREFIX-i, for every i < n: returns the
+ * number of ids seen exactly once; *dups counts ids seen more than once. */
+static long ids_once(const char *text, const char *prefix, long n, long *dups) {
+    unsigned char *seen = calloc((size_t)n, 1);
+    const char *p = text;
+    size_t plen = strlen(prefix);
+    long once = 0, i;
+    *dups = 0;
+    while (p && *p) {
+        /* mainlog: TIME@ID@... */
+        const char *at = strchr(p, '@');
+        const char *nl = strchr(p, '\n');
+        if (at && (!nl || at < nl) && strncmp(at + 1, prefix, plen) == 0 && at[1 + plen] == '-') {
+            long k = strtol(at + 2 + plen, NULL, 10);
+            if (k >= 0 && k < n && seen[k] < 255) seen[k]++;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (seen[i] == 1) once++;
+        if (seen[i] > 1) (*dups)++;
+    }
+    free(seen);
+    return once;
+}
+
+int main(void) {
+    long n1 = scale(20000), n2 = scale(5000), n3 = scale(10000), nt = scale(30000), dups;
+    pthread_t th;
+    pid_t pid;
+    int status = -1, report[2];
+    char child_verdict = 0;
+    char *text;
+    size_t len;
+    struct mtalog_stats s;
+
+    remove(test_path("mainlog"));
+    li = mtalog_new("ec_logger", "fork");
+    CHECK(li != NULL);
+    if (!li) return check_summary();
+    CHECK_EQ_INT(li->shared.log_init(li, ec_config(NULL)), 0);
+
+    CHECK_EQ_INT(pthread_create(&th, NULL, background, &nt), 0);
+    /* A burst right before the fork, so the parent's queue is likely not empty. */
+    log_ids("P", 0, n1);
+    fflush(NULL);
+    CHECK_EQ_INT(pipe(report), 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* The child's verdict goes through the pipe: its exit status may be a memory
+         * checker's (see tests/c_tests.rs). */
+        char verdict = 0;
+        log_ids("C", 0, n2);
+        if (li->log_reopen(li) != 0) verdict |= 1;
+        if (li->log_close(li) != 0) verdict |= 2;
+        s = get_stats(li);
+        /* The child counts its own events only. */
+        if (s.accepted != (unsigned long long)n2 || s.written != (unsigned long long)n2)
+            verdict |= 4;
+        mtalog_free(li);
+        verdict = (char)('A' + verdict);
+        if (write(report[1], &verdict, 1) != 1) _exit(3);
+        _exit(0);
+    }
+    close(report[1]);
+    log_ids("Q", 0, n3);
+    CHECK_EQ_INT(pthread_join(th, NULL), 0);
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ_INT(read(report[0], &child_verdict, 1), 1);
+    CHECK_EQ_INT(child_verdict, 'A');
+    close(report[0]);
+    CHECK_EQ_INT(li->log_close(li), 0);
+    s = get_stats(li);
+    CHECK_EQ_INT(s.written, n1 + n3 + nt);
+    mtalog_free(li);
+
+    text = read_file(test_path("mainlog"), &len);
+    CHECK(text != NULL);
+    if (!text) return check_summary();
+    CHECK(len > 0 && text[len - 1] == '\n');
+    CHECK_EQ_INT(count_lines(test_path("mainlog")), n1 + n2 + n3 + nt);
+    CHECK_EQ_INT(ids_once(text, "P", n1, &dups), n1);
+    CHECK_EQ_INT(dups, 0);
+    CHECK_EQ_INT(ids_once(text, "C", n2, &dups), n2);
+    CHECK_EQ_INT(dups, 0);
+    CHECK_EQ_INT(ids_once(text, "Q", n3, &dups), n3);
+    CHECK_EQ_INT(dups, 0);
+    CHECK_EQ_INT(ids_once(text, "T", nt, &dups), nt);
+    CHECK_EQ_INT(dups, 0);
+    free(text);
+
+    /* A child that only execs (or exits at once) costs nothing and writes nothing. */
+    li = mtalog_new("ec_logger", "fork2");
+    remove(test_path("mainlog"));
+    CHECK_EQ_INT(li->shared.log_init(li, ec_config(NULL)), 0);
+    log_ids("R", 0, n3);
+    pid = fork();
+    if (pid == 0) _exit(0);
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK_EQ_INT(li->log_close(li), 0);
+    mtalog_free(li);
+    CHECK_EQ_INT(count_lines(test_path("mainlog")), n3);
+    return check_summary();
+}

@@ -1,0 +1,703 @@
+//! Built-in rotation and retention: the policy options, rotated file names, and the helper
+//! thread that compresses rotated files and removes old ones off the writer's loop.
+//!
+//! The rotation itself (rename the current file, open a new one) happens in
+//! [`SharedFile`](crate::sink::SharedFile) under its lock, between two whole writes, so
+//! that every line before the rotation is in the old file and every line after it in the
+//! new one, and a path shared by several loggers is rotated once.
+//!
+//! Names: `NAME.SEQ.TIMESTAMP` (numbered scheme): `SEQ` grows by one per rotated file and
+//! is never reused (it continues from the highest number found next to the file at start),
+//! `TIMESTAMP` is the creation time of that file in Unix seconds; `.gz` is appended when
+//! compressed. `imta_logger`'s message logs use Sun's scheme instead: `mail.log_yesterday`
+//! is appended to the cumulative `mail.log`, `mail.log_current` becomes
+//! `mail.log_yesterday`, and a new `mail.log_current` starts.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+use crate::config::{self, ConfigError, Options, parse_duration};
+use crate::format::{TARGET_COUNT, Target};
+use crate::logger::Shared;
+
+/// When a file is rolled over because of its age.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rollover {
+    /// Never by time.
+    #[default]
+    Off,
+    /// When the file is this old (from its creation).
+    Every(Duration),
+    /// Every day at this local time, in minutes after midnight.
+    Daily(u32),
+}
+
+/// What a rotation does with the current file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scheme {
+    /// Rename it to `NAME.SEQ.TIMESTAMP`.
+    #[default]
+    Numbered,
+    /// Sun: `X_yesterday` is appended to `X`, then `X_current` becomes `X_yesterday`.
+    Sun,
+}
+
+/// The rotation and retention policy of one file. A limit of 0 means "no limit".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Roll over before a write would make the file larger than this (`max_file_size`).
+    pub max_file_size: u64,
+    /// Roll over by time (`rollover_time`).
+    pub rollover: Rollover,
+    /// Keep at most this many files, the current one included (`max_files`).
+    pub max_files: u64,
+    /// Keep the files, the current one included, under this many bytes (`max_total_size`).
+    pub max_total_size: u64,
+    /// Remove old files while the file system has less free space (`min_free_disk`).
+    pub min_free_disk: u64,
+    /// Remove rotated files whose last line is older than this (`max_age`).
+    pub max_age: Option<Duration>,
+    /// gzip rotated files (`compress`).
+    pub compress: bool,
+    /// What a rotation does.
+    pub scheme: Scheme,
+}
+
+impl Policy {
+    /// Does this file ever rotate by itself?
+    pub fn rotates(&self) -> bool {
+        self.max_file_size > 0 || self.rollover != Rollover::Off
+    }
+
+    /// Does anything remove old rotated files?
+    pub fn retains(&self) -> bool {
+        self.scheme == Scheme::Numbered
+            && (self.max_files > 0
+                || self.max_total_size > 0
+                || self.min_free_disk > 0
+                || self.max_age.is_some())
+    }
+
+    /// Is there work for the helper after a rotation or at start?
+    pub fn has_jobs(&self) -> bool {
+        self.scheme == Scheme::Numbered && (self.compress || self.retains())
+    }
+
+    /// Sun's defaults for a service log (spec: `maxlogfilesize` 2 MB, `rollovertime` one
+    /// day, `maxlogfiles` 10, `maxlogsize` 20 MB, `minfreediskspace` 5 MB, `expirytime`
+    /// 7 days).
+    pub fn sun_service() -> Policy {
+        Policy {
+            max_file_size: 2 << 20,
+            rollover: Rollover::Every(Duration::from_secs(86400)),
+            max_files: 10,
+            max_total_size: 20 << 20,
+            min_free_disk: 5 << 20,
+            max_age: Some(Duration::from_secs(7 * 86400)),
+            compress: false,
+            scheme: Scheme::Numbered,
+        }
+    }
+
+    /// Sun's message log: daily at local midnight, current → yesterday → cumulative.
+    pub fn sun_daily() -> Policy {
+        Policy {
+            rollover: Rollover::Daily(0),
+            scheme: Scheme::Sun,
+            ..Policy::default()
+        }
+    }
+
+    /// The next time (Unix seconds) a file created at `created` is due by time, or
+    /// `i64::MAX`.
+    pub fn due_after(&self, created: i64) -> i64 {
+        match self.rollover {
+            Rollover::Off => i64::MAX,
+            Rollover::Every(d) => created.saturating_add(d.as_secs().max(1) as i64),
+            Rollover::Daily(m) => next_daily(created, m),
+        }
+    }
+}
+
+/// The next local `minutes`-after-midnight strictly after `after` (Unix seconds).
+pub fn next_daily(after: i64, minutes: u32) -> i64 {
+    let at = |day_start_local: i64| {
+        let local = day_start_local + i64::from(minutes) * 60;
+        // The offset at the candidate itself (twice, so that a DST change between the
+        // day's start and the candidate is taken into account).
+        let guess = local - i64::from(crate::sys::utc_offset(local));
+        local - i64::from(crate::sys::utc_offset(guess))
+    };
+    let local = after + i64::from(crate::sys::utc_offset(after));
+    let day = local - local.rem_euclid(86400);
+    let t = at(day);
+    if t > after { t } else { at(day + 86400) }
+}
+
+fn parse_rollover(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<Rollover>, ConfigError> {
+    let Some(e) = o.entry(keys) else {
+        return Ok(None);
+    };
+    let v = e.value.trim();
+    if ["none", "off", "0"]
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w))
+    {
+        return Ok(Some(Rollover::Off));
+    }
+    if let Some((h, m)) = v.split_once(':') {
+        return match (h.parse::<u32>(), m.parse::<u32>()) {
+            (Ok(h), Ok(mm)) if h < 24 && mm < 60 && m.len() == 2 => {
+                Ok(Some(Rollover::Daily(h * 60 + mm)))
+            }
+            _ => Err(config::err(
+                e,
+                format!("expected a local time HH:MM (00:00 to 23:59), got '{v}'"),
+            )),
+        };
+    }
+    match parse_duration(v) {
+        Some(d) if d >= Duration::from_secs(1) => Ok(Some(Rollover::Every(d))),
+        _ => Err(config::err(
+            e,
+            format!(
+                "expected a local time HH:MM, a duration such as 3600, 12h or 1d, or none; got '{v}'"
+            ),
+        )),
+    }
+}
+
+/// The keys of one limit: the common name, then Sun's two names (imta service log only).
+type Keys = [&'static str; 3];
+
+const MAX_FILE_SIZE: Keys = ["max_file_size", "maxlogfilesize", "service_maxlogfilesize"];
+const ROLLOVER: Keys = ["rollover_time", "rollovertime", "service_rollovertime"];
+const MAX_FILES: Keys = ["max_files", "maxlogfiles", "service_maxlogfiles"];
+const MAX_TOTAL: Keys = ["max_total_size", "maxlogsize", "service_maxlogsize"];
+const MIN_FREE: Keys = [
+    "min_free_disk",
+    "minfreediskspace",
+    "service_minfreediskspace",
+];
+const MAX_AGE: Keys = ["max_age", "expirytime", "service_expirytime"];
+
+/// One limit read from the common name into every policy, then (imta) from Sun's names
+/// into the service log's policy, which they override.
+fn limit<T: Copy>(
+    o: &mut Options<'_>,
+    keys: &Keys,
+    sun: bool,
+    out: &mut [Policy; TARGET_COUNT],
+    read: fn(&mut Options<'_>, &[&str]) -> Result<Option<T>, ConfigError>,
+    set: fn(&mut Policy, T),
+) -> Result<(), ConfigError> {
+    if let Some(v) = read(o, &keys[..1])? {
+        out.iter_mut().for_each(|p| set(p, v));
+    }
+    if sun {
+        if let Some(v) = read(o, &keys[1..])? {
+            set(&mut out[Target::Panic as usize], v);
+        }
+    }
+    Ok(())
+}
+
+fn read_size(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<u64>, ConfigError> {
+    if !o.has(keys) {
+        return Ok(None);
+    }
+    o.size(keys, 0).map(Some)
+}
+
+fn read_count(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<u64>, ConfigError> {
+    let Some(e) = o.entry(keys) else {
+        return Ok(None);
+    };
+    e.value
+        .trim()
+        .parse::<u64>()
+        .map(Some)
+        .map_err(|_| config::err(e, format!("expected a whole number, got '{}'", e.value)))
+}
+
+fn read_age(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<Option<Duration>>, ConfigError> {
+    if !o.has(keys) {
+        return Ok(None);
+    }
+    let d = o.duration(keys, Duration::ZERO)?;
+    Ok(Some((!d.is_zero()).then_some(d)))
+}
+
+/// Reads the rotation options of a logger of `kind` (and marks them used): one policy per
+/// [`Target`]. Off unless configured, except that `imta_logger` follows Sun by default.
+pub fn parse(o: &mut Options<'_>, kind: &str) -> Result<[Policy; TARGET_COUNT], ConfigError> {
+    let sun = kind == "imta_logger";
+    let mut out: [Policy; TARGET_COUNT] = Default::default();
+    if sun {
+        out[Target::Main as usize] = Policy::sun_daily();
+        out[Target::Connection as usize] = Policy::sun_daily();
+        out[Target::Panic as usize] = Policy::sun_service();
+    }
+    limit(o, &MAX_FILE_SIZE, sun, &mut out, read_size, |p, v| {
+        p.max_file_size = v
+    })?;
+    limit(o, &ROLLOVER, sun, &mut out, parse_rollover, |p, v| {
+        p.rollover = v
+    })?;
+    limit(o, &MAX_FILES, sun, &mut out, read_count, |p, v| {
+        p.max_files = v
+    })?;
+    limit(o, &MAX_TOTAL, sun, &mut out, read_size, |p, v| {
+        p.max_total_size = v
+    })?;
+    limit(o, &MIN_FREE, sun, &mut out, read_size, |p, v| {
+        p.min_free_disk = v
+    })?;
+    limit(o, &MAX_AGE, sun, &mut out, read_age, |p, v| p.max_age = v)?;
+    if o.has(&["compress"]) {
+        let c = o.boolean("compress", false)?;
+        out.iter_mut().for_each(|p| p.compress = c);
+    }
+    Ok(out)
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The rotated name `NAME.SEQ.TIMESTAMP` next to `path`.
+pub fn numbered_name(path: &Path, seq: u64, created: i64) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{name}.{seq}.{created}"))
+}
+
+/// Sun's `X_yesterday` and cumulative `X` for `X_current` (a name without `_current` gets
+/// `_yesterday` and `_cumulative` appended).
+pub fn sun_names(path: &Path) -> (PathBuf, PathBuf) {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    match name.strip_suffix("_current") {
+        Some(stem) if !stem.is_empty() => (
+            path.with_file_name(format!("{stem}_yesterday")),
+            path.with_file_name(stem),
+        ),
+        _ => (
+            path.with_file_name(format!("{name}_yesterday")),
+            path.with_file_name(format!("{name}_cumulative")),
+        ),
+    }
+}
+
+/// A rotated file found next to the current one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotatedFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its creation time, from the name.
+    pub created: i64,
+    /// Is it gzip'ed (`.gz`)?
+    pub gz: bool,
+}
+
+/// Parses `NAME.SEQ.TIMESTAMP[.gz]` against the current file's name.
+pub fn parse_rotated(base: &str, name: &str) -> Option<(u64, i64, bool)> {
+    let rest = name.strip_prefix(base)?.strip_prefix('.')?;
+    let (rest, gz) = match rest.strip_suffix(".gz") {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let (seq, ts) = rest.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(seq) || !digits(ts) {
+        return None;
+    }
+    Some((seq.parse().ok()?, ts.parse().ok()?, gz))
+}
+
+/// The rotated files of `path`, oldest (lowest sequence number) first.
+pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let base = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let Some((seq, created, gz)) = parse_rotated(&base, &name.to_string_lossy()) else {
+            continue;
+        };
+        out.push(RotatedFile {
+            path: e.path(),
+            seq,
+            created,
+            gz,
+        });
+    }
+    out.sort_by_key(|f| (f.seq, f.gz));
+    Ok(out)
+}
+
+/// The first sequence number to use next to `path`: one more than the highest found.
+pub fn next_seq(path: &Path) -> u64 {
+    scan(path)
+        .ok()
+        .and_then(|v| v.iter().map(|f| f.seq).max())
+        .map_or(1, |m| m.saturating_add(1))
+}
+
+/// Removes rotated files of `path`, oldest first, while a limit of `p` is exceeded.
+/// Returns the problems met (to be reported).
+pub fn retain(path: &Path, p: &Policy, now: i64) -> Vec<String> {
+    let mut errors = Vec::new();
+    if !p.retains() {
+        return errors;
+    }
+    let files = match scan(path) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(format!(
+                "cannot list the rotated files of {}: {e}",
+                path.display()
+            ));
+            return errors;
+        }
+    };
+    let meta: Vec<(u64, i64)> = files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(&f.path).map_or((0, now), |m| {
+                (
+                    m.len(),
+                    m.modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map_or(now, |d| d.as_secs() as i64),
+                )
+            })
+        })
+        .collect();
+    let current = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut total: u64 = current + meta.iter().map(|m| m.0).sum::<u64>();
+    let mut count = files.len() as u64 + 1;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for (f, &(size, mtime)) in files.iter().zip(&meta) {
+        let old = p
+            .max_age
+            .is_some_and(|a| now.saturating_sub(mtime) > a.as_secs() as i64);
+        let over = (p.max_files > 0 && count > p.max_files)
+            || (p.max_total_size > 0 && total > p.max_total_size)
+            || (p.min_free_disk > 0
+                && crate::sys::free_space(dir).is_some_and(|free| free < p.min_free_disk));
+        if !(old || over) {
+            break;
+        }
+        match std::fs::remove_file(&f.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                // Counted as still there; the next older-than-the-rest file is tried.
+                errors.push(format!(
+                    "cannot remove old log file {}: {e}",
+                    f.path.display()
+                ));
+            }
+            _ => {
+                total -= size;
+                count -= 1;
+            }
+        }
+    }
+    errors
+}
+
+/// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode and modification
+/// time, then removes `path`. Gives up (leaving `path` as it is) when `stop` says so.
+pub fn compress(path: &Path, stop: &dyn Fn() -> bool) -> io::Result<()> {
+    use flate2::{Compression, write::GzEncoder};
+    use std::os::unix::fs::OpenOptionsExt;
+    let gz = PathBuf::from(format!("{}.gz", path.display()));
+    let tmp = PathBuf::from(format!("{}.gz.tmp", path.display()));
+    let mut src = File::open(path)?;
+    let meta = src.metadata()?;
+    let mut run = || -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(meta.permissions().mode() & 0o7777)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        let mut enc = GzEncoder::new(out, Compression::default());
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            if stop() {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+            }
+            let n = src.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            enc.write_all(&buf[..n])?;
+        }
+        let out = enc.finish()?;
+        if let Ok(t) = meta.modified() {
+            let _ = out.set_modified(t);
+        }
+        out.sync_all()?;
+        std::fs::rename(&tmp, &gz)?;
+        std::fs::remove_file(path)
+    };
+    let r = run();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Work for the helper thread.
+#[derive(Debug)]
+pub enum Job {
+    /// A file was just rotated to `rotated`: compress it, then apply retention to `path`.
+    Rotated {
+        /// The current file's path.
+        path: PathBuf,
+        /// The name it was rotated to.
+        rotated: PathBuf,
+        /// Its policy.
+        policy: Policy,
+    },
+    /// Compress what a previous run left uncompressed (at start), then apply retention.
+    Sweep {
+        /// The current file's path.
+        path: PathBuf,
+        /// Its policy.
+        policy: Policy,
+        /// Also compress rotated files left uncompressed.
+        compress_left: bool,
+    },
+}
+
+/// The helper thread of one writer: compression and removal of old files, so that a
+/// rotation never stalls logging. Its problems come back through [`Helper::reports`].
+pub struct Helper {
+    tx: Option<Sender<Job>>,
+    reports: Receiver<String>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl Helper {
+    /// Starts the thread.
+    pub fn start(shared: Arc<Shared>) -> io::Result<Helper> {
+        let (tx, rx) = unbounded::<Job>();
+        let (rtx, reports) = unbounded::<String>();
+        let join = std::thread::Builder::new()
+            .name("mtalog-rotate".into())
+            .spawn(move || {
+                let stop = || shared.abort.load(Ordering::Relaxed);
+                // The same problem (a file that cannot be removed) is reported once.
+                let mut reported = std::collections::HashSet::new();
+                for job in rx {
+                    for msg in run_job(job, &stop) {
+                        if reported.insert(msg.clone()) {
+                            let _ = rtx.send(msg);
+                        }
+                    }
+                }
+            })?;
+        Ok(Helper {
+            tx: Some(tx),
+            reports,
+            join: Some(join),
+        })
+    }
+
+    /// Queues a job.
+    pub fn send(&self, job: Job) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(job);
+        }
+    }
+
+    /// Problems met so far (to report).
+    pub fn reports(&self) -> Vec<String> {
+        self.reports.try_iter().collect()
+    }
+
+    /// Lets the queued jobs finish and joins the thread; returns the last problems.
+    pub fn finish(&mut self) -> Vec<String> {
+        self.tx = None;
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+        self.reports()
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
+    let mut errors = Vec::new();
+    let (path, policy) = match job {
+        Job::Rotated {
+            path,
+            rotated,
+            policy,
+        } => {
+            if policy.compress {
+                if let Err(e) = compress(&rotated, stop) {
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        errors.push(format!("cannot compress {}: {e}", rotated.display()));
+                    }
+                }
+            }
+            (path, policy)
+        }
+        Job::Sweep {
+            path,
+            policy,
+            compress_left,
+        } => {
+            if compress_left && policy.compress {
+                for f in scan(&path).unwrap_or_default() {
+                    let gz_too = PathBuf::from(format!("{}.gz", f.path.display()));
+                    if f.gz || stop() {
+                        continue;
+                    }
+                    if gz_too.exists() {
+                        // A compressed copy was finished but the original not removed.
+                        let _ = std::fs::remove_file(&f.path);
+                        continue;
+                    }
+                    if let Err(e) = compress(&f.path, stop) {
+                        if e.kind() != io::ErrorKind::Interrupted {
+                            errors.push(format!("cannot compress {}: {e}", f.path.display()));
+                        }
+                    }
+                }
+            }
+            (path, policy)
+        }
+    };
+    errors.extend(retain(&path, &policy, unix_now()));
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_init;
+
+    fn policies(kind: &str, text: &str) -> Result<[Policy; TARGET_COUNT], ConfigError> {
+        let entries = parse_init(text, kind, "t").unwrap();
+        let mut o = Options::new(&entries);
+        let p = parse(&mut o, kind)?;
+        o.finish()?;
+        Ok(p)
+    }
+
+    #[test]
+    fn off_unless_configured_except_imta() {
+        let p = policies("ec_logger", "").unwrap();
+        assert!(p.iter().all(|p| !p.rotates() && !p.has_jobs()));
+        let p = policies("imta_logger", "").unwrap();
+        assert_eq!(p[Target::Main as usize], Policy::sun_daily());
+        assert_eq!(p[Target::Panic as usize], Policy::sun_service());
+    }
+
+    #[test]
+    fn options_and_sun_names() {
+        let p = policies(
+            "ec_logger",
+            "max_file_size = 10M\nrollover_time = 02:30\nmax_files = 5\nmax_total_size = 1G\nmin_free_disk = 100M\nmax_age = 30d\ncompress = yes\n",
+        )
+        .unwrap();
+        let m = &p[Target::Main as usize];
+        assert_eq!(m.max_file_size, 10 << 20);
+        assert_eq!(m.rollover, Rollover::Daily(150));
+        assert_eq!((m.max_files, m.max_total_size), (5, 1 << 30));
+        assert_eq!(m.min_free_disk, 100 << 20);
+        assert_eq!(m.max_age, Some(Duration::from_secs(30 * 86400)));
+        assert!(m.compress);
+        let p = policies(
+            "imta_logger",
+            "maxlogfilesize = 1000\nservice_rollovertime = 3600\nmaxlogfiles = 3\nexpirytime = 0\nrollover_time = none\n",
+        )
+        .unwrap();
+        let s = &p[Target::Panic as usize];
+        assert_eq!(s.max_file_size, 1000);
+        assert_eq!(s.rollover, Rollover::Every(Duration::from_secs(3600)));
+        assert_eq!((s.max_files, s.max_age), (3, None));
+        assert_eq!(p[Target::Main as usize].rollover, Rollover::Off);
+        assert!(
+            policies("ec_logger", "maxlogfilesize = 1000\n")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown option")
+        );
+        for bad in [
+            "rollover_time = 25:00",
+            "rollover_time = 1:5",
+            "rollover_time = soon",
+            "max_files = -1",
+            "max_file_size = big",
+        ] {
+            let e = policies("ec_logger", bad).unwrap_err();
+            assert_eq!(e.line, 1, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            numbered_name(Path::new("/l/imta"), 63, 915107696),
+            Path::new("/l/imta.63.915107696")
+        );
+        assert_eq!(
+            parse_rotated("imta", "imta.63.915107696"),
+            Some((63, 915107696, false))
+        );
+        assert_eq!(parse_rotated("imta", "imta.63.9.gz"), Some((63, 9, true)));
+        for bad in [
+            "imta",
+            "imta.63",
+            "imta.x.1",
+            "imta.1.2.gz.tmp",
+            "imtb.1.2",
+            "imta.1.2.3",
+        ] {
+            assert_eq!(parse_rotated("imta", bad), None, "{bad}");
+        }
+        assert_eq!(
+            sun_names(Path::new("/l/mail.log_current")),
+            (
+                PathBuf::from("/l/mail.log_yesterday"),
+                PathBuf::from("/l/mail.log")
+            )
+        );
+    }
+
+    #[test]
+    fn daily_boundary_is_after_and_within_a_day() {
+        let t = 1_709_802_902;
+        let n = next_daily(t, 0);
+        assert!(n > t && n - t <= 86400 + 3600, "{n} {t}");
+        assert!((next_daily(n, 0) - n - 86400).abs() <= 3600);
+        assert_eq!(next_daily(n - 1, 0), n);
+    }
+}
