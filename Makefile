@@ -1,13 +1,16 @@
 # mtalog: build, test, example and install targets around cargo.
 #
-#   make                 cargo build --release
+#   make                 cargo build --release, and the mtalog command (feature cli)
 #   make example         build and run the C MTA simulator, logs in ./logs/
-#   make test            Rust tests, valgrind tests (ignored by default) and the C examples
+#   make test            Rust tests (with the mtalog command's), valgrind tests (ignored by
+#                        default) and the C examples
+#   make bench-report    mtalog report vs pflogsumm on a 1-million-line Postfix log
 #   make install         PREFIX=/usr/local, DESTDIR= for staged installs
 #   make clean
 
 CARGO      ?= cargo
 PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -20,11 +23,13 @@ RELEASE    := target/release
 SO         := $(RELEASE)/libmtalog.so
 STATIC     := $(RELEASE)/libmtalog.a
 TEST_N     ?= 2000
+BENCH_LINES ?= 1000000
 
 all: release
 
 release:
 	$(CARGO) build --release
+	$(CARGO) build --release --features cli --bin mtalog
 
 examples: release
 	$(MAKE) -C examples_c
@@ -35,7 +40,7 @@ example: examples
 	ls -l logs logs/*
 
 test: examples
-	$(CARGO) test --all-targets
+	$(CARGO) test --features cli --all-targets
 	$(CARGO) test -- --ignored
 	examples_c/link_host
 	tmp=$$(mktemp -d) && mkdir -p $$tmp/logs/postfix $$tmp/logs/imta && \
@@ -43,11 +48,15 @@ test: examples
 	     -c $(CURDIR)/examples_c/mtalog.conf -l $(CURDIR)/$(SO)); \
 	  rc=$$?; rm -rf $$tmp; exit $$rc
 
+bench-report: examples
+	scripts/bench-report.sh $(BENCH_LINES)
+
 install: release
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    mtalog.pc.in > $(RELEASE)/mtalog.pc
-	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0755 $(RELEASE)/mtalog $(DESTDIR)$(BINDIR)/mtalog
 	$(INSTALL) -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION)
 	ln -sf libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR)
 	ln -sf libmtalog.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libmtalog.so
@@ -56,7 +65,7 @@ install: release
 	$(INSTALL) -m 0644 $(RELEASE)/mtalog.pc $(DESTDIR)$(PKGCONFIGDIR)/mtalog.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR) \
+	rm -f $(DESTDIR)$(BINDIR)/mtalog $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libmtalog.so $(DESTDIR)$(LIBDIR)/libmtalog.a \
 	      $(DESTDIR)$(INCLUDEDIR)/mtalog.h $(DESTDIR)$(PKGCONFIGDIR)/mtalog.pc
 
@@ -65,4 +74,4 @@ clean:
 	$(MAKE) -C examples_c clean
 	rm -rf logs
 
-.PHONY: all release examples example test install uninstall clean
+.PHONY: all release examples example test bench-report install uninstall clean

@@ -1,0 +1,260 @@
+//! `mtalog check`, `trace` across a rotated and compressed set of files, gzip and
+//! standard input, clear errors for unreadable or unrecognised input, and `ctl` against
+//! a small Unix socket server.
+
+mod cli_support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+
+use cli_support::*;
+
+fn gzip(path: &Path, data: &[u8]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap();
+}
+
+#[test]
+fn check_names_file_line_and_why() {
+    let dir = scratch("check");
+    let good = "1700000000@60/00-31337-EF0F3556@60/00-31337-EF0F3556@1A/20-31337-821F3556@R@alice@dest.example@news@sender.example@192.0.2.10@4821@esmtp@group-a@vip-1\n\
+                1700000060@@@@M1\n";
+    std::fs::write(dir.join("good.ec"), good).unwrap();
+    let out = mtalog(&["check", "good.ec"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let bad = format!(
+        "{good}1700000042@60/00-31337-EF0F3556@60/00-31337-EF0F3556@1A/20-31337-821F3556@D@dest.example@4821\n\
+         Nov  3 09:15:03 mta1 postfix/qmgr[4242]: 3F2A91C0B7: removed\n\
+         hello\n\
+         1700000043@a@b@c@D@dest.example@many@g@b@0@1.00@198.51.100.25\n"
+    );
+    std::fs::write(dir.join("bad.ec"), &bad).unwrap();
+    let out = mtalog(&["check", "bad.ec"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].starts_with("bad.ec:3: ") && lines[0].contains("expected 12"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("bad.ec:4: ")
+            && lines[1].contains("Postfix log line in a file of ec_logger mainlog"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("bad.ec:5: ")
+            && lines[2].contains("not a line of any known log format"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("bad.ec:6: ") && lines[3].contains("size 'many' is not a number"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("4 of 6 line(s)"), "{}", stderr(&out));
+
+    // Postfix and Sun lines that break their grammar.
+    let pf = "Nov  3 09:15:03 mta1 postfix/smtp[4242]: 3F2A91C0B7: to=<bob@dest.example>, relay=none, status=sent (ok)\n\
+              Nov 33 09:15:03 mta1 postfix/smtp[4242]: x\n";
+    std::fs::write(dir.join("pf"), pf).unwrap();
+    let text = stdout(&mtalog(&["check", "pf"], &dir));
+    assert!(text.contains("pf:1: no delay= after relay="), "{text}");
+    assert!(text.contains("pf:2: bad time stamp"), "{text}");
+    let sun = "07-Mar-2024 09:15:02.37 tcp_local    tcp_local    E 3 alice@example.org rfc822;bob@example.com bob@example.com\n\
+               07-Mar-2024 09:15:02.37 tcp_local    tcp_local    E x alice@example.org rfc822;bob@example.com bob@example.com\n";
+    std::fs::write(dir.join("sun"), sun).unwrap();
+    let text = stdout(&mtalog(&["check", "sun"], &dir));
+    assert!(text.contains("sun:2: size is not a number"), "{text}");
+}
+
+#[test]
+fn unreadable_and_unrecognised_input_are_clear_errors() {
+    let dir = scratch("errors");
+    let out = mtalog(&["report", "no-such-file"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no-such-file: cannot open"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(dir.join("notes.txt"), "dear diary\ntoday I read logs\n").unwrap();
+    let out = mtalog(&["report", "notes.txt"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("notes.txt: not an ec_logger, Postfix or Sun Messaging Server log"),
+        "{}",
+        stderr(&out)
+    );
+    let out = mtalog(&["report", "."], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+    let out = mtalog(&["frobnicate"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown command"), "{}", stderr(&out));
+}
+
+#[test]
+fn gzip_files_and_standard_input_read_like_plain_files() {
+    let dir = scratch("gzip");
+    run_example(&dir, 400);
+    let plain = ok(&["report", "logs/postfix/mainlog"], &dir);
+    let data = std::fs::read(dir.join("logs/postfix/mainlog")).unwrap();
+    gzip(&dir.join("mainlog.gz"), &data);
+    assert_eq!(ok(&["report", "mainlog.gz"], &dir), plain);
+    let piped = mtalog_in(&["report"], &dir, &data);
+    assert!(piped.status.success());
+    assert_eq!(stdout(&piped), plain);
+    let gz = std::fs::read(dir.join("mainlog.gz")).unwrap();
+    let piped = mtalog_in(&["report", "-"], &dir, &gz);
+    assert_eq!(stdout(&piped), plain);
+}
+
+/// Splits `path` into `n` rotated parts, newest last: `name.N.gz ... name.2.gz name.1 name`.
+fn rotate(dir: &Path, path: &str, name: &str, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(path)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let per = lines.len().div_ceil(n);
+    let mut files = Vec::new();
+    for (i, chunk) in lines.chunks(per).enumerate() {
+        let age = n - 1 - i;
+        let body = chunk.join("\n") + "\n";
+        let f = match age {
+            0 => name.to_owned(),
+            1 => format!("{name}.1"),
+            a => format!("{name}.{a}.gz"),
+        };
+        if f.ends_with(".gz") {
+            gzip(&dir.join(&f), body.as_bytes());
+        } else {
+            std::fs::write(dir.join(&f), body).unwrap();
+        }
+        files.push(f);
+    }
+    files
+}
+
+/// The log line of a `FILE:LINE: TEXT` trace line.
+fn text_of(l: &str) -> &str {
+    l.split_once(": ").unwrap().1
+}
+
+#[test]
+fn trace_follows_a_message_across_rotated_compressed_files() {
+    let dir = scratch("trace");
+    run_example(&dir, 3000);
+    let ec = std::fs::read_to_string(dir.join("logs/mainlog.ec")).unwrap();
+    // A message that was deferred: its R, T and D/P lines lie far apart.
+    let t_line = ec.lines().find(|l| l.contains("@T@")).unwrap();
+    let id = t_line.split('@').nth(1).unwrap().to_owned();
+    let mine: Vec<&str> = ec
+        .lines()
+        .filter(|l| l.split('@').nth(1) == Some(id.as_str()))
+        .collect();
+    assert!(mine.len() >= 3, "{mine:?}");
+
+    let mut files = rotate(&dir, "logs/mainlog.ec", "mainlog.ec", 4);
+    files.reverse(); // newest first on the command line: trace puts them in time order
+    let mut args = vec!["trace", id.as_str()];
+    args.extend(files.iter().map(String::as_str));
+    let out = ok(&args, &dir);
+    let got: Vec<&str> = out.lines().map(text_of).collect();
+    assert_eq!(got, mine, "{out}");
+
+    // The same message in the Postfix log, by its MTA id (the queue ID is derived from
+    // it), by its queue ID, and by its Message-ID header.
+    let pf = std::fs::read_to_string(dir.join("logs/postfix/mainlog")).unwrap();
+    let pfiles = rotate(&dir, "logs/postfix/mainlog", "mainlog", 3);
+    let qid = {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in id.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{:010X}", h >> 24)
+    };
+    let expect: Vec<&str> = pf
+        .lines()
+        .filter(|l| l.contains(&format!(": {qid}: ")))
+        .collect();
+    assert!(expect.len() >= 5, "{qid}: {expect:?}");
+    for key in [id.as_str(), qid.as_str()] {
+        let mut args = vec!["trace", key];
+        args.extend(pfiles.iter().map(String::as_str));
+        let out = ok(&args, &dir);
+        let got: Vec<&str> = out.lines().map(text_of).collect();
+        assert_eq!(got, expect, "{key}\n{out}");
+    }
+    let mid_line = expect.iter().find(|l| l.contains("message-id=<")).unwrap();
+    let mid = mid_line.split("message-id=").nth(1).unwrap();
+    let mut args = vec!["trace", mid];
+    args.extend(pfiles.iter().map(String::as_str));
+    let out = ok(&args, &dir);
+    for l in &expect {
+        assert!(out.contains(l), "{l} missing from\n{out}");
+    }
+    let out = mtalog(&["trace", "no-such-id", "mainlog"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn ctl_sends_one_command_and_prints_the_reply() {
+    let dir = scratch("ctl");
+    let sock = dir.join("control.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let server = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for reply in ["Log files reopened\n", "error: unknown command 'frob'\n"] {
+            let (s, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(s);
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            seen.push(line);
+            r.get_mut().write_all(reply.as_bytes()).unwrap();
+        }
+        seen
+    });
+    let s = sock.to_str().unwrap();
+    let out = mtalog(&["ctl", s, "reopen", "logs"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Log files reopened\n");
+    let out = mtalog(&["ctl", s, "frob"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "error: unknown command 'frob'\n");
+    assert_eq!(server.join().unwrap(), ["reopen logs\n", "frob\n"]);
+    let out = mtalog(
+        &["ctl", dir.join("nothing.sock").to_str().unwrap(), "stats"],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot connect to the control socket"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn ctl_talks_to_the_library_control_socket() {
+    let dir = scratch("ctl_library");
+    let sock = dir.join("mtalog.sock");
+    let conf = format!(
+        "mainlog = \"{0}/mainlog.ec\"\nrejectlog = \"{0}/rejectlog.ec\"\npaniclog = \"{0}/paniclog.ec\"\nheartbeat = 0\ncontrol_socket = \"{1}\"\n",
+        dir.display(),
+        sock.display()
+    );
+    let logger = mtalog::logger::Logger::open("ec_logger", "ec1", &conf).unwrap();
+    let s = sock.to_str().unwrap();
+    let out = mtalog(&["ctl", s, "reopen", "logs"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Log files reopened\n");
+    let out = mtalog(&["ctl", s, "ec_logger:nobody", "stats"], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    drop(logger);
+}
