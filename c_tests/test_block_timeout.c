@@ -14,12 +14,8 @@
 #include "common.h"
 #include "stuck.h"
 
-/* Logger::close_locked (src/logger.rs) joins the writer thread after close_timeout even
- * when the writer is stuck inside write(2), so log_close is not bounded then: it returns
- * only when the write does. The FIFO here is drained DRAIN_AFTER seconds after log_close
- * starts; with this set, a close that waited for that is noted instead of failing. Set to
- * 0 once close no longer waits for a stuck writer. */
-#define KNOWN_BUG_CLOSE_WAITS_FOR_STUCK_WRITE 1
+/* The FIFO is drained DRAIN_AFTER seconds after log_close starts: log_close must return
+ * long before, bounded by close_timeout although the writer is stuck inside write(2). */
 #define DRAIN_AFTER 6
 
 typedef struct {
@@ -83,10 +79,7 @@ int main(void) {
     took = now_s() - t0;
     printf("log_close with the writer stuck took %.3f s (close_timeout 1 s)\n", took);
     CHECK_EQ_INT(rc, -ETIMEDOUT);
-    if (KNOWN_BUG_CLOSE_WAITS_FOR_STUCK_WRITE && took >= DRAIN_AFTER - 1)
-        printf("KNOWN BUG: log_close waited for the stuck write (until the FIFO was read)\n");
-    else
-        CHECK(took < DRAIN_AFTER - 1);
+    CHECK(took < DRAIN_AFTER - 1);
     CHECK(strlen(mtalog_last_error(li)) > 0);
     CHECK_EQ_INT(li->log_close(li), -ECANCELED);
     s = get_stats(li);
@@ -124,8 +117,10 @@ int main(void) {
     CHECK_EQ_INT(dup, 0);
     CHECK_EQ_INT(start, d.len); /* no torn line */
     CHECK(lines > 0);
-    CHECK_EQ_INT(lines, s.written);
-    CHECK_EQ_INT(s.written + s.dropped, n);
+    /* The counters were read when log_close gave up: the writer, still stuck then, may
+     * have written more lines once the FIFO was read, never more than were logged. */
+    CHECK(lines >= (long)s.written);
+    CHECK(lines <= n - (long)s.dropped);
     free(seen);
     free(d.buf);
     return check_summary();

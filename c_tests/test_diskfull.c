@@ -26,12 +26,6 @@
 
 #define QUEUE 256
 
-/* The writer writes its buffers in target order and stops at the first failing one, so the
- * paniclog line that reports a mainlog fault waits behind the mainlog buffer until the fault
- * clears (src/worker.rs, Writer::try_write_all). Set to 0 once that is fixed: the check
- * below then fails the test instead of printing a note. */
-#define KNOWN_BUG_REPORT_WAITS_FOR_MAINLOG 1
-
 /* Fills the filesystem of `dir` with `dir`/filler until ENOSPC; returns its fd (open). */
 static int fill(const char *dir) {
     char path[4096], block[4096];
@@ -152,13 +146,7 @@ static void phase_a(const char *fs) {
     CHECK((long)s.queue_depth <= QUEUE);
     CHECK(s.written < s.accepted);
     /* Reported once, to the paniclog on another filesystem, while the fault lasts. */
-    if (KNOWN_BUG_REPORT_WAITS_FOR_MAINLOG) {
-        if (count_matching(test_path("paniclog"), "No space left on device") != 1)
-            printf("KNOWN BUG: the fault report reaches the paniclog only when the mainlog "
-                   "write succeeds again\n");
-    } else {
-        CHECK_EQ_INT(count_matching(test_path("paniclog"), "No space left on device"), 1);
-    }
+    CHECK_EQ_INT(count_matching(test_path("paniclog"), "No space left on device"), 1);
 
     /* Space returns: the writer resumes by itself. */
     unfill(fs, fd);

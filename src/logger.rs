@@ -804,12 +804,19 @@ impl Logger {
         };
         let handle = lock(&p.join).take();
         if let Some(h) = handle {
-            // The writer exits promptly once told to (abort flag or Shutdown).
-            if h.join().is_err() {
+            // After Shutdown, or once told to give up (abort), the writer exits promptly,
+            // unless it is stuck inside write(2) (a hung filesystem, an unread FIFO). The
+            // close stays bounded: a writer still stuck after a short grace is left to
+            // exit by itself when its write returns (it owns everything it uses).
+            let grace = Duration::from_millis(200);
+            let bounded = result.is_err();
+            while bounded && !h.is_finished() && start.elapsed() < timeout + grace {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if (!bounded || h.is_finished()) && h.join().is_err() {
                 self.shared.stats.panics.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let _ = start;
         result
     }
 

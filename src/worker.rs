@@ -72,6 +72,7 @@ pub struct Writer {
     unflushed: [u64; 9],
     fault: Option<String>,
     reported_drops: u64,
+    format_failure_reported: bool,
     last_flush: Instant,
     last_sync: Instant,
     last_rename_check: Instant,
@@ -115,6 +116,7 @@ impl Writer {
             unflushed: [0; 9],
             fault: None,
             reported_drops: 0,
+            format_failure_reported: false,
             last_flush: now,
             last_sync: now,
             last_rename_check: now,
@@ -324,13 +326,47 @@ impl Writer {
     fn event(&mut self, ev: Box<Event>) {
         self.shared.stats.dequeued.fetch_add(1, Ordering::Relaxed);
         let kind = ev.kind;
-        self.formatter.format(&ev, &mut self.out);
+        let lens: [usize; TARGET_COUNT] = std::array::from_fn(|i| self.out.bufs[i].len());
+        let formatted = catch_unwind(AssertUnwindSafe(|| {
+            self.formatter.format(&ev, &mut self.out)
+        }));
+        if let Err(payload) = formatted {
+            // One event that cannot be formatted (an internal error) is dropped and
+            // counted; it never stops the logger. Its partial output is taken back.
+            for (b, len) in self.out.bufs.iter_mut().zip(lens) {
+                b.truncate(len);
+            }
+            self.format_failed(kind, payload.as_ref());
+            return;
+        }
         self.unflushed[kind.index()] += 1;
         if ev.capacity() <= POOL_MAX_CAPACITY {
             let _ = self.pool.try_send(ev);
         }
         if self.out.bufs.iter().any(|b| b.len() >= WRITE_CHUNK) {
             self.write_out();
+        }
+    }
+
+    fn format_failed(&mut self, kind: Kind, payload: &(dyn std::any::Any + Send)) {
+        let stats = &self.shared.stats;
+        stats.panics.fetch_add(1, Ordering::Relaxed);
+        stats.dropped[kind.index()].fetch_add(1, Ordering::Relaxed);
+        if !self.format_failure_reported {
+            self.format_failure_reported = true;
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_owned());
+            self.report(
+                "critical",
+                &format!(
+                    "internal error formatting a {} event ({why}); the event was dropped \
+                     (further ones are counted in panics and dropped)",
+                    kind.name()
+                ),
+            );
         }
     }
 
@@ -512,16 +548,17 @@ impl Writer {
                         buf.drain(..n);
                     }
                     Err(e) => {
-                        result = Err((f.path().display().to_string(), e));
+                        // The other files are still written (a fault of the mainlog must
+                        // not hold back the paniclog line that reports it).
+                        if result.is_ok() {
+                            result = Err((f.path().display().to_string(), e));
+                        }
                         break;
                     }
                 }
             }
             done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));
             rotation_problems.extend(ctx.errors);
-            if result.is_err() {
-                break;
-            }
         }
         self.rotated(done);
         result
@@ -654,5 +691,87 @@ impl Writer {
             &format!("closing without writing {lost} queued events and the buffered lines"),
         );
         let _ = self.try_write_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Options;
+    use crate::sink::OpenPolicy;
+
+    /// Writes `partial` then panics on events of size 13; otherwise one whole line.
+    struct Flaky;
+
+    impl Formatter for Flaky {
+        fn format(&mut self, ev: &Event, out: &mut Out) {
+            if ev.kind == Kind::Error {
+                out.buf(Target::Panic)
+                    .extend_from_slice(ev.get(Field::Note));
+                out.buf(Target::Panic).push(b'\n');
+                return;
+            }
+            out.buf(Target::Main).extend_from_slice(b"partial");
+            assert!(ev.size != 13, "cannot format size 13");
+            out.buf(Target::Main).extend_from_slice(b" line\n");
+        }
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_formatted_is_dropped_and_the_writer_goes_on() {
+        let d = std::env::temp_dir().join(format!("mtalog-worker-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let settings = Arc::new(Settings::parse(&mut Options::new(&[])).unwrap());
+        let policy = OpenPolicy::default();
+        let files = vec![
+            (
+                Target::Main,
+                SharedFile::open(&d.join("main"), 0o644, &policy).unwrap(),
+            ),
+            (
+                Target::Panic,
+                SharedFile::open(&d.join("panic"), 0o644, &policy).unwrap(),
+            ),
+        ];
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = crossbeam_channel::bounded(64);
+        let (pool_tx, _pool_rx) = crossbeam_channel::bounded(64);
+        let w = Writer::new(
+            rx,
+            pool_tx,
+            Arc::clone(&shared),
+            settings,
+            Box::new(Flaky),
+            files,
+        );
+        let t = std::thread::spawn(move || w.run());
+        for size in [1, 13, 2, 13, 3] {
+            let mut ev = Box::new(Event::new(Kind::Delivery));
+            ev.size = size;
+            tx.send(Msg::Event(ev)).unwrap();
+        }
+        let (ack, done) = crossbeam_channel::bounded(1);
+        tx.send(Msg::Control(Control::Shutdown(ack))).unwrap();
+        t.thread().unpark();
+        done.recv().unwrap().unwrap();
+        t.join().unwrap();
+        let main = std::fs::read_to_string(d.join("main")).unwrap();
+        assert_eq!(main, "partial line\n".repeat(3));
+        let panic = std::fs::read_to_string(d.join("panic")).unwrap();
+        assert_eq!(
+            panic
+                .matches("internal error formatting a delivery event")
+                .count(),
+            1,
+            "{panic}"
+        );
+        assert_eq!(shared.stats.panics.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            shared.stats.dropped[Kind::Delivery.index()].load(Ordering::Relaxed),
+            2
+        );
+        assert_eq!(shared.stats.written.load(Ordering::Relaxed), 3);
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
