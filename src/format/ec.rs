@@ -117,18 +117,64 @@ pub struct Ec {
     pub hires: bool,
 }
 
-fn push_escaped(buf: &mut Vec<u8>, bytes: &[u8], at_too: bool) {
-    for &b in bytes {
-        match b {
-            b'@' if at_too => buf.extend_from_slice(b"\\@"),
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            0..=0x1f | 0x7f => push_hex_escape(buf, b),
-            _ => buf.push(b),
-        }
+/// Appends the escape of one byte that needs one (see [`needs_escape`]).
+fn push_escape(buf: &mut Vec<u8>, b: u8) {
+    match b {
+        b'@' => buf.extend_from_slice(b"\\@"),
+        b'\\' => buf.extend_from_slice(b"\\\\"),
+        b'\n' => buf.extend_from_slice(b"\\n"),
+        b'\r' => buf.extend_from_slice(b"\\r"),
+        b'\t' => buf.extend_from_slice(b"\\t"),
+        _ => push_hex_escape(buf, b),
     }
+}
+
+/// Does `b` need an escape: control bytes, DEL, `\`, and `@` when `at_too`?
+#[inline]
+fn needs_escape(b: u8, at_too: bool) -> bool {
+    b < 0x20 || b == 0x7f || b == b'\\' || (at_too && b == b'@')
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Is no byte of the little-endian word `w` one that [`needs_escape`]? (SWAR: "has a byte
+/// below 0x20" and "has a zero byte" after XOR with each special byte; exact as a whole.)
+#[inline]
+fn clean_word(w: u64, at_too: bool) -> bool {
+    let zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut hit = w.wrapping_sub(LO * 0x20) & !w & HI;
+    hit |= zero(w ^ (LO * b'\\' as u64));
+    hit |= zero(w ^ (LO * 0x7f));
+    if at_too {
+        hit |= zero(w ^ (LO * b'@' as u64));
+    }
+    hit == 0
+}
+
+/// The escaping loop: runs of clean bytes (checked eight at a time) are copied whole.
+fn push_escaped(buf: &mut Vec<u8>, bytes: &[u8], at_too: bool) {
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            if clean_word(w, at_too) {
+                i += 8;
+                continue;
+            }
+        }
+        let end = (i + 8).min(bytes.len());
+        for (j, &b) in bytes.iter().enumerate().take(end).skip(i) {
+            if needs_escape(b, at_too) {
+                buf.extend_from_slice(&bytes[start..j]);
+                push_escape(buf, b);
+                start = j + 1;
+            }
+        }
+        i = end;
+    }
+    buf.extend_from_slice(&bytes[start..]);
 }
 
 /// Appends an `@`-separated field: `@` and `\` escaped, control bytes escaped.
@@ -732,6 +778,31 @@ mod tests {
             line(&ev),
             "1700000400@32/10-04242-0001E5F5@I@32/10-04242-0001E5F5@1@/var/spool/restore\n"
         );
+    }
+
+    #[test]
+    fn escaping_agrees_with_the_byte_rule_at_every_position() {
+        for at_too in [false, true] {
+            for b in 0..=255u8 {
+                for len in [1usize, 7, 8, 9, 17] {
+                    for pos in 0..len {
+                        let mut v = vec![b'a'; len];
+                        v[pos] = b;
+                        let mut fast = Vec::new();
+                        push_escaped(&mut fast, &v, at_too);
+                        let mut slow = Vec::new();
+                        for &c in &v {
+                            if needs_escape(c, at_too) {
+                                push_escape(&mut slow, c);
+                            } else {
+                                slow.push(c);
+                            }
+                        }
+                        assert_eq!(fast, slow, "byte {b:#x} at {pos} of {len}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
