@@ -259,9 +259,15 @@ pub struct Event {
     last: u8,
 }
 
+/// Arena capacity of a [`Event::default`] (a new box for the pool): room for a typical
+/// event, so that filling it does not grow the arena step by step.
+const DEFAULT_ARENA: usize = 512;
+
 impl Default for Event {
     fn default() -> Self {
-        Event::new(Kind::Error)
+        let mut ev = Event::new(Kind::Error);
+        ev.data.reserve_exact(DEFAULT_ARENA);
+        ev
     }
 }
 
