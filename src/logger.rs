@@ -122,6 +122,8 @@ pub struct Settings {
 
 /// Default queue capacity.
 pub const DEFAULT_QUEUE_SIZE: usize = 65536;
+/// Event boxes put in the pool when a logger starts.
+const POOL_PREFILL: usize = 1024;
 /// How long a producer retries on a full queue (block mode) before it parks.
 const FULL_RETRY: Duration = Duration::from_millis(2);
 /// Default `max_field`.
@@ -595,7 +597,15 @@ impl Core {
             None => None,
         };
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
-        let (pool_tx, pool_rx) = bounded::<Box<Event>>(settings.queue_size.min(8192));
+        // The pool holds as many boxes as the queue: after the writer drained a full queue
+        // every box has a place to wait, so the producers allocate nothing in the steady
+        // state (memory stays bounded by the queue size).
+        let (pool_tx, pool_rx) = bounded::<Box<Event>>(settings.queue_size + 64);
+        // A first stock of boxes, so that ordinary bursts never allocate at all; the pool
+        // grows past it only when the backlog reaches a new high.
+        for _ in 0..settings.queue_size.min(POOL_PREFILL) {
+            let _ = pool_tx.try_send(Box::default());
+        }
         let w = worker::Writer::new(
             rx,
             pool_tx.clone(),

@@ -9,10 +9,10 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use alloc_check::{Host, NOTE, clean, cs, ec_config, host};
 use mtalog::ffi::{
     abstract_message, domain_record, logging_infrastructure, mtalog_domain, mtalog_free,
     mtalog_message, mtalog_new,
@@ -55,58 +55,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
-fn cs(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-struct Host {
-    strings: Vec<CString>,
-    msg: mtalog_message,
-    dom: mtalog_domain,
-}
-
-fn host() -> Box<Host> {
-    let strings: Vec<CString> = [
-        "60/00-31337-EF0F3556",
-        "1A/20-31337-821F3556",
-        "newsletter@sender.example",
-        "user0001@dest-example-provider.example",
-        "outbound-pool-east",
-        "vip-outbound-east-17",
-        "mail-in.dest-example-provider.example",
-        "198.51.100.250",
-    ]
-    .iter()
-    .map(|s| cs(s))
-    .collect();
-    let p = |i: usize| strings[i].as_ptr();
-    // SAFETY: all-zero is valid for these plain C structs (NULL pointers, zero numbers).
-    let mut msg: mtalog_message = unsafe { std::mem::zeroed() };
-    msg.id = p(0);
-    msg.batch_id = p(0);
-    msg.conn_id = p(1);
-    msg.mail_from = p(2);
-    msg.rcpt_to = p(3);
-    msg.binding_group = p(4);
-    msg.binding = p(5);
-    msg.size = 48213;
-    msg.retries = 2;
-    msg.received.tv_sec = 1_795_432_137 - 144;
-    // SAFETY: as above.
-    let mut dom: mtalog_domain = unsafe { std::mem::zeroed() };
-    dom.name = p(6);
-    dom.mx_ip = p(7);
-    Box::new(Host { strings, msg, dom })
-}
-
 /// Runs one case; returns the allocations counted on the producer thread.
 fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
-    let _ = std::fs::remove_file(format!("{dir}/main.log"));
+    clean(dir);
     let kind = cs("ec_logger");
     let name = cs("alloc");
-    let cfg = cs(&format!(
-        "mainlog = \"{dir}/main.log\"\nrejectlog = \"{dir}/reject.log\"\npaniclog = \"{dir}/panic.log\"\nheartbeat = 0\nfsync = none\n{extra}"
-    ));
+    let cfg = ec_config(dir, extra);
     // SAFETY: valid NUL-terminated strings; the logger is used on this thread and freed
     // at the end; the host structs outlive every call.
     unsafe {
@@ -116,7 +70,6 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
         assert_eq!(rc, 0, "log_init");
         let mut h = host();
         let deliver = (*li).log_delivery.unwrap();
-        let note = b"250 2.0.0 OK queued as 4821";
         let mut call = |i: u64, h: &mut Host| {
             let mut tv = libc::timeval {
                 tv_sec: 1_795_432_137 + (i >> 12) as libc::time_t,
@@ -127,8 +80,8 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
                 (&mut h.msg as *mut mtalog_message).cast::<abstract_message>(),
                 (&mut h.dom as *mut mtalog_domain).cast::<domain_record>(),
                 &mut tv,
-                note.as_ptr().cast(),
-                note.len() as i32,
+                NOTE.as_ptr().cast(),
+                NOTE.len() as i32,
             );
         };
         let run = |from: u64, to: u64, h: &mut Host, call: &mut dyn FnMut(u64, &mut Host)| {
@@ -142,7 +95,7 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
             }
         };
         // Warm-up: the pool and the queue reach their steady state.
-        let warm = if burst { calls / 4 } else { 300_000 };
+        let warm = if burst { 50_000 } else { 1_000_000 };
         run(0, warm, &mut h, &mut call);
         let before = COUNTED.load(Ordering::Relaxed);
         ON.with(|c| c.set(true));
@@ -175,8 +128,6 @@ fn main() {
         println!("producer-side allocations, {label}: {a} in {n} log_delivery calls after warm-up");
         bad |= a != 0;
     }
-    for f in ["main.log", "reject.log", "panic.log"] {
-        let _ = std::fs::remove_file(format!("{dir}/{f}"));
-    }
+    clean(&dir);
     std::process::exit(i32::from(bad));
 }
