@@ -3,7 +3,9 @@
 
 use std::ffi::CString;
 
-use mtalog::ffi::{mtalog_domain, mtalog_message};
+use mtalog::ffi::{
+    abstract_message, domain_record, logging_infrastructure, mtalog_domain, mtalog_message,
+};
 
 /// CPU time of the calling thread in nanoseconds (not the time it waited for a core).
 pub fn thread_cpu_ns() -> u64 {
@@ -87,5 +89,28 @@ pub fn ec_config(dir: &str, extra: &str) -> CString {
 pub fn clean(dir: &str) {
     for f in ["main.log", "reject.log", "panic.log"] {
         let _ = std::fs::remove_file(format!("{dir}/{f}"));
+    }
+}
+
+/// Call `i` of a run: `log_delivery` of `h`'s message through the vtable of `li`, with a
+/// timestamp that moves on every 4096 calls.
+///
+/// # Safety
+/// `li` is an initialised logger; `h` outlives the call.
+pub unsafe fn deliver(li: *mut logging_infrastructure, h: &mut Host, i: u64) {
+    let mut tv = libc::timeval {
+        tv_sec: 1_795_432_137 + (i >> 12) as libc::time_t,
+        tv_usec: (i * 977 % 1_000_000) as libc::suseconds_t,
+    };
+    // SAFETY: the caller's contract; the structs are mtalog's reference structs.
+    unsafe {
+        ((*li).log_delivery.expect("vtable"))(
+            li,
+            (&mut h.msg as *mut mtalog_message).cast::<abstract_message>(),
+            (&mut h.dom as *mut mtalog_domain).cast::<domain_record>(),
+            &mut tv,
+            NOTE.as_ptr().cast(),
+            NOTE.len() as i32,
+        )
     }
 }

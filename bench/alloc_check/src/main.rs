@@ -12,11 +12,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use alloc_check::{Host, NOTE, clean, cs, ec_config, host};
-use mtalog::ffi::{
-    abstract_message, domain_record, logging_infrastructure, mtalog_domain, mtalog_free,
-    mtalog_message, mtalog_new,
-};
+use alloc_check::{Host, clean, cs, deliver, ec_config, host};
+use mtalog::ffi::{logging_infrastructure, mtalog_free, mtalog_new};
 
 struct Counting;
 
@@ -69,21 +66,7 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
         let rc = ((*li).shared.log_init.unwrap())(li, cfg.as_ptr());
         assert_eq!(rc, 0, "log_init");
         let mut h = host();
-        let deliver = (*li).log_delivery.unwrap();
-        let mut call = |i: u64, h: &mut Host| {
-            let mut tv = libc::timeval {
-                tv_sec: 1_795_432_137 + (i >> 12) as libc::time_t,
-                tv_usec: (i % 1_000_000) as libc::suseconds_t,
-            };
-            deliver(
-                li,
-                (&mut h.msg as *mut mtalog_message).cast::<abstract_message>(),
-                (&mut h.dom as *mut mtalog_domain).cast::<domain_record>(),
-                &mut tv,
-                NOTE.as_ptr().cast(),
-                NOTE.len() as i32,
-            );
-        };
+        let mut call = |i: u64, h: &mut Host| deliver(li, h, i);
         let run = |from: u64, to: u64, h: &mut Host, call: &mut dyn FnMut(u64, &mut Host)| {
             let mut i = from;
             while i < to {

@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use alloc_check::{NOTE, clean, cs, ec_config, host, thread_cpu_ns};
-use mtalog::ffi::{
-    abstract_message, domain_record, mtalog_domain, mtalog_free, mtalog_message, mtalog_new,
-};
+use alloc_check::{clean, cs, deliver, ec_config, host, thread_cpu_ns};
+use mtalog::ffi::{mtalog_free, mtalog_new};
 
 fn main() {
     let dir = std::env::args()
@@ -23,23 +21,11 @@ fn main() {
     unsafe {
         let li = mtalog_new(kind.as_ptr(), name.as_ptr());
         assert_eq!(((*li).shared.log_init.unwrap())(li, cfg.as_ptr()), 0);
-        let deliver = (*li).log_delivery.unwrap();
         for b in 0..2_500u64 {
             let t0 = thread_cpu_ns();
             for k in 0..100u64 {
                 let i = b * 100 + k;
-                let mut tv = libc::timeval {
-                    tv_sec: 1_795_432_137 + (i >> 12) as libc::time_t,
-                    tv_usec: (i % 1_000_000) as libc::suseconds_t,
-                };
-                deliver(
-                    li,
-                    (&mut hst.msg as *mut mtalog_message).cast::<abstract_message>(),
-                    (&mut hst.dom as *mut mtalog_domain).cast::<domain_record>(),
-                    &mut tv,
-                    NOTE.as_ptr().cast(),
-                    NOTE.len() as i32,
-                );
+                deliver(li, &mut hst, i);
             }
             if b >= 500 {
                 per_burst.push((thread_cpu_ns() - t0) as f64 / 100.0);

@@ -4,11 +4,8 @@
 
 use std::time::Duration;
 
-use alloc_check::{NOTE, clean, cs, ec_config, host};
-use mtalog::ffi::{
-    MtalogStatsC, abstract_message, domain_record, mtalog_domain, mtalog_free, mtalog_message,
-    mtalog_new, mtalog_stats,
-};
+use alloc_check::{clean, cs, deliver, ec_config, host};
+use mtalog::ffi::{MtalogStatsC, mtalog_free, mtalog_new, mtalog_stats};
 
 /// CPU time of the thread named `mtalog-writer`, from /proc/self/task/*/schedstat.
 fn writer_cpu_ns() -> u64 {
@@ -43,22 +40,10 @@ fn main() {
     unsafe {
         let li = mtalog_new(kind.as_ptr(), name.as_ptr());
         assert_eq!(((*li).shared.log_init.unwrap())(li, cfg.as_ptr()), 0);
-        let deliver = (*li).log_delivery.unwrap();
         std::thread::sleep(Duration::from_millis(50));
         let before = writer_cpu_ns();
         for i in 0..n {
-            let mut tv = libc::timeval {
-                tv_sec: 1_795_432_137 + (i >> 12) as libc::time_t,
-                tv_usec: (i * 977 % 1_000_000) as libc::suseconds_t,
-            };
-            deliver(
-                li,
-                (&mut h.msg as *mut mtalog_message).cast::<abstract_message>(),
-                (&mut h.dom as *mut mtalog_domain).cast::<domain_record>(),
-                &mut tv,
-                NOTE.as_ptr().cast(),
-                NOTE.len() as i32,
-            );
+            deliver(li, &mut h, i);
         }
         let mut st = MtalogStatsC {
             struct_size: std::mem::size_of::<MtalogStatsC>(),
