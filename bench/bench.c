@@ -63,6 +63,7 @@ struct result {
     uint64_t calls, lines, expect, dropped;
     double p50, p99, p999, max; /* ns; < 0 = not measured */
     long rss_kb;
+    double cpu_s; /* user + system CPU time of every thread of the case */
 };
 
 static double now_s(void) {
@@ -657,6 +658,8 @@ static void run_tracing(const struct run *r, const char *dir, struct result *res
     struct rusage ru;
     wait4(pid, &status, 0, &ru);
     *rss = ru.ru_maxrss;
+    res->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
     res->calls = (uint64_t)n;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
         sscanf(buf, "%lf %lf %lf %lf %lf", &res->secs, &res->p50, &res->p99, &res->p999,
@@ -715,6 +718,8 @@ static void do_case(const struct run *r, int idx, struct result *res) {
             snprintf(res->note, sizeof res->note, "case crashed (status %d)", status);
         }
         res->rss_kb = ru.ru_maxrss;
+        res->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
     }
     if (res->ok == 0 && res->lines != res->expect) {
         res->ok = -1;
@@ -847,10 +852,11 @@ int main(int argc, char **argv) {
     qsort(empty, 1001, sizeof *empty, cmp_u32);
     printf("mtalog benchmark: N = %ld calls per run, %d-byte D lines, latency from 1 call in %d "
            "(load) or every call (bursts),\nincluding the timer's own cost (median %u ns); "
-           "events/s = calls / (first call .. log_close returned)\n",
+           "events/s = calls / (first call .. log_close returned); CPU/ev = user+system CPU of "
+           "all the case's threads per call\n",
            N, 184, SAMPLE_EVERY, empty[500]);
-    printf("%-26s %4s %9s %7s %7s %7s %7s %8s %9s | %s\n", "run", "thr", "events/s", "p50",
-           "p99", "p99.9", "max", "RSS MiB", "dropped", "mtalog/peer: events/s, p99.9");
+    printf("%-26s %4s %9s %7s %7s %7s %7s %8s %7s %8s | %s\n", "run", "thr", "events/s", "p50",
+           "p99", "p99.9", "max", "RSS MiB", "CPU/ev", "dropped", "mtalog/peer: events/s, p99.9");
     struct result res[64];
     int fails = 0;
     for (int i = 0; i < nruns; i++) {
@@ -873,7 +879,7 @@ int main(int argc, char **argv) {
             printf("%-26s %4d  FAILED: %s\n", r->label, r->threads, x->note);
             continue;
         }
-        char rate[16], a[16], b[16], cc[16], d[16], ra[16] = "", rb[16] = "", drop[24];
+        char rate[16], a[16], b[16], cc[16], d[16], ra[16] = "", rb[16] = "", drop[24], cpu[16];
         fmt_rate(rate, sizeof rate, x);
         if (r->mode == M_BURST)
             snprintf(rate, sizeof rate, "-");
@@ -881,6 +887,7 @@ int main(int argc, char **argv) {
         fmt_ns(b, sizeof b, x->p99);
         fmt_ns(cc, sizeof cc, x->p999);
         fmt_ns(d, sizeof d, x->max);
+        fmt_ns(cpu, sizeof cpu, x->calls ? x->cpu_s * 1e9 / (double)x->calls : -1);
         snprintf(drop, sizeof drop, "%llu", (unsigned long long)x->dropped);
         /* The group's mtalog row is its first row. */
         int m = i;
@@ -895,8 +902,8 @@ int main(int argc, char **argv) {
                 snprintf(ra, sizeof ra, "-");
             fmt_ratio(rb, sizeof rb, me->p999, x->p999);
         }
-        printf("%-26s %4d %9s %7s %7s %7s %7s %8.1f %9s | %s %s\n", r->label, r->threads, rate,
-               a, b, cc, d, (double)x->rss_kb / 1024.0, drop, ra, rb);
+        printf("%-26s %4d %9s %7s %7s %7s %7s %8.1f %7s %8s | %s %s\n", r->label, r->threads,
+               rate, a, b, cc, d, (double)x->rss_kb / 1024.0, cpu, drop, ra, rb);
     }
     return fails ? 1 : 0;
 }
