@@ -2,7 +2,8 @@
 //! state: `alloc_check DIR [CALLS]`.
 //!
 //! A counting global allocator counts every allocation made while a thread has counting
-//! switched on. Each case warms up (the event pool fills), then counts over CALLS calls of
+//! switched on. Each case warms up (under full load until the queue has been full once: the
+//! pool then has a box for the largest backlog there can be), then counts over CALLS calls of
 //! `log_delivery` through the vtable, as a C host calls it: full load (the producer outruns
 //! the writer, in block and drop mode) and bursts of 100 calls with pauses. Prints one line
 //! per case and exits 1 when any counted allocation happened.
@@ -13,7 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alloc_check::{Host, clean, cs, deliver, ec_config, host};
-use mtalog::ffi::{logging_infrastructure, mtalog_free, mtalog_new};
+use mtalog::ffi::{MtalogStatsC, logging_infrastructure, mtalog_free, mtalog_new, mtalog_stats};
+
+/// The queue size of the default configuration.
+const QUEUE: u64 = 65_536;
 
 struct Counting;
 
@@ -78,8 +82,22 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
             }
         };
         // Warm-up: the pool and the queue reach their steady state.
-        let warm = if burst { 50_000 } else { 1_000_000 };
-        run(0, warm, &mut h, &mut call);
+        // Warm-up: under full load, until the queue has been full (the pool then holds a box
+        // for every slot: the largest backlog there can be); in bursts, a fixed stretch.
+        let mut warm = 0;
+        let mut st = MtalogStatsC {
+            struct_size: std::mem::size_of::<MtalogStatsC>(),
+            ..Default::default()
+        };
+        loop {
+            run(warm, warm + 10_000, &mut h, &mut call);
+            warm += 10_000;
+            mtalog_stats(li, &mut st);
+            let full = st.queue_depth + 16 >= QUEUE || st.dropped > 0;
+            if (burst && warm >= 50_000) || (!burst && full) || warm >= 20_000_000 {
+                break;
+            }
+        }
         let before = COUNTED.load(Ordering::Relaxed);
         ON.with(|c| c.set(true));
         run(warm, warm + calls, &mut h, &mut call);
