@@ -2,11 +2,11 @@
 //! state: `alloc_check DIR [CALLS]`.
 //!
 //! A counting global allocator counts every allocation made while a thread has counting
-//! switched on. Each case warms up (under full load until the queue has been full once: the
-//! pool then has a box for the largest backlog there can be), then counts over CALLS calls of
-//! `log_delivery` through the vtable, as a C host calls it: full load (the producer outruns
-//! the writer, in block and drop mode) and bursts of 100 calls with pauses. Prints one line
-//! per case and exits 1 when any counted allocation happened.
+//! switched on. Each case warms up (under full load until a million calls after the queue
+//! was full: the pool then has a box for the largest backlog there can be), then counts
+//! over CALLS calls of `log_delivery` through the vtable, as a C host calls it: full load
+//! (the producer outruns the writer, in block and drop mode) and bursts of 100 calls with
+//! pauses. Prints one line per case and exits 1 when any counted allocation happened.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -85,6 +85,7 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
         // Warm-up: under full load, until the queue has been full (the pool then holds a box
         // for every slot: the largest backlog there can be); in bursts, a fixed stretch.
         let mut warm = 0;
+        let mut full_at: Option<u64> = None;
         let mut st = MtalogStatsC {
             struct_size: std::mem::size_of::<MtalogStatsC>(),
             ..Default::default()
@@ -93,8 +94,13 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
             run(warm, warm + 10_000, &mut h, &mut call);
             warm += 10_000;
             mtalog_stats(li, &mut st);
-            let full = st.queue_depth + 16 >= QUEUE || st.dropped > 0;
-            if (burst && warm >= 50_000) || (!burst && full) || warm >= 20_000_000 {
+            if st.queue_depth + 16 >= QUEUE || st.dropped > 0 {
+                full_at.get_or_insert(warm);
+            }
+            // Then a while longer: the boxes the writer holds (up to 8 taken ahead) and the
+            // producer's own also need a place once.
+            let settled = full_at.is_some_and(|at| warm >= at + 1_000_000);
+            if (burst && warm >= 50_000) || (!burst && settled) || warm >= 20_000_000 {
                 break;
             }
         }
