@@ -5,6 +5,8 @@
 #   make test            Rust tests (with the mtalog command's), valgrind tests (ignored by
 #                        default) and the C examples
 #   make bench-report    mtalog report vs pflogsumm on a 1-million-line Postfix log
+#   make bench           the benchmark table (N=5000000 calls per case; N=... to change)
+#   make bench-build     build the benchmark without running it
 #   make install         PREFIX=/usr/local, DESTDIR= for staged installs
 #   make clean
 
@@ -24,6 +26,7 @@ SO         := $(RELEASE)/libmtalog.so
 STATIC     := $(RELEASE)/libmtalog.a
 TEST_N     ?= 2000
 BENCH_LINES ?= 1000000
+N          ?= 5000000
 
 all: release
 
@@ -51,6 +54,12 @@ test: examples
 bench-report: examples
 	scripts/bench-report.sh $(BENCH_LINES)
 
+bench-build: release
+	$(MAKE) -C bench all
+
+bench: bench-build
+	$(MAKE) -C bench run N=$(N)
+
 install: release
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
@@ -72,6 +81,7 @@ uninstall:
 clean:
 	$(CARGO) clean
 	$(MAKE) -C examples_c clean
+	$(MAKE) -C bench clean
 	rm -rf logs
 
-.PHONY: all release examples example test bench-report install uninstall clean
+.PHONY: all release examples example test bench bench-build bench-report install uninstall clean

@@ -95,9 +95,17 @@ struct Filler<'a> {
     ev: &'a mut Event,
     max: usize,
     truncated: u64,
+    /// The fields the logger's format reads for this event (`format::fields_used`); the
+    /// others are not copied (nor read from the host).
+    want: u64,
 }
 
 impl Filler<'_> {
+    #[inline]
+    fn wants(&self, f: Field) -> bool {
+        self.want & 1 << f as u64 != 0
+    }
+
     fn put(&mut self, f: Field, v: &[u8]) {
         if !v.is_empty() && self.ev.push(f, v, self.max) {
             self.truncated += 1;
@@ -123,7 +131,9 @@ fn fill_message(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, msg: *const 
             (Field::SpoolPath, a.message_spool_path),
             (Field::AuthUser, a.message_auth_user),
         ] {
-            fl.put(f, accessed(acc, msg));
+            if fl.wants(f) {
+                fl.put(f, accessed(acc, msg));
+            }
         }
         let ev = &mut *fl.ev;
         ev.size = num(a.message_size, msg);
@@ -166,7 +176,9 @@ fn fill_message(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, msg: *const 
         (Field::SpoolPath, m.spool_path),
         (Field::AuthUser, m.auth_user),
     ] {
-        fl.put(f, cstr(p));
+        if fl.wants(f) {
+            fl.put(f, cstr(p));
+        }
     }
     let ev = &mut *fl.ev;
     ev.size = m.size;
@@ -200,7 +212,9 @@ fn fill_domain(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, d: *const dom
             (Field::MxIp, a.domain_mx_ip),
             (Field::SmtpCommand, a.domain_smtp_command),
         ] {
-            fl.put(f, accessed(acc, d));
+            if fl.wants(f) {
+                fl.put(f, accessed(acc, d));
+            }
         }
         fl.ev.mx_port = num(a.domain_mx_port, d).min(u16::MAX as u64) as u16;
         return;
@@ -213,7 +227,9 @@ fn fill_domain(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, d: *const dom
         (Field::MxIp, r.mx_ip),
         (Field::SmtpCommand, r.smtp_command),
     ] {
-        fl.put(f, cstr(p));
+        if fl.wants(f) {
+            fl.put(f, cstr(p));
+        }
     }
     fl.ev.mx_port = r.mx_port;
 }
@@ -245,7 +261,9 @@ fn fill_accept_fields(
             (Field::AcceptConnId, a.accept_conn_id),
             (Field::AcceptAuthUser, a.accept_auth_user),
         ] {
-            fl.put(f, accessed(acc, ac));
+            if fl.wants(f) {
+                fl.put(f, accessed(acc, ac));
+            }
         }
         fl.ev.peer_port = num(a.accept_peer_port, ac).min(u16::MAX as u64) as u16;
         fl.ev.local_port = num(a.accept_local_port, ac).min(u16::MAX as u64) as u16;
@@ -265,7 +283,9 @@ fn fill_accept_fields(
         (Field::AcceptConnId, r.conn_id),
         (Field::AcceptAuthUser, r.auth_user),
     ] {
-        fl.put(f, cstr(p));
+        if fl.wants(f) {
+            fl.put(f, cstr(p));
+        }
     }
     fl.ev.peer_port = r.peer_port;
     fl.ev.local_port = r.local_port;
@@ -307,7 +327,9 @@ fn fill_validate(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, ctx: *const
             (Field::VCtxConn, a.validate_ctx_conn),
             (Field::VCtxMess, a.validate_ctx_mess),
         ] {
-            fl.put(f, accessed(acc, ctx));
+            if fl.wants(f) {
+                fl.put(f, accessed(acc, ctx));
+            }
         }
         fl.ev.code = num(a.validate_code, ctx).clamp(0, 999) as i32;
         return;
@@ -323,7 +345,9 @@ fn fill_validate(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, ctx: *const
         (Field::VCtxConn, v.ctx_conn),
         (Field::VCtxMess, v.ctx_mess),
     ] {
-        fl.put(f, cstr(p));
+        if fl.wants(f) {
+            fl.put(f, cstr(p));
+        }
     }
     fl.ev.code = v.code.clamp(0, 999);
 }
@@ -340,6 +364,9 @@ fn fill_note(fl: &mut Filler<'_>, note: *const c_char, note_len: c_int) -> bool 
         return false;
     }
     fl.ev.flags |= flags::HAS_NOTE;
+    if !fl.wants(Field::Note) {
+        return true;
+    }
     let len = note_len as usize;
     // Read at most max_field bytes: the rest would be cut anyway.
     let take = len.min(fl.max);
@@ -399,6 +426,7 @@ pub(crate) unsafe extern "C" fn log_reception(
         ev.time = time_of(now);
         let api = h.host_api();
         let mut fl = Filler {
+            want: crate::format::fields_used(h.logger.kind(), ev.kind),
             ev: &mut ev,
             max: h.logger.max_field(),
             truncated: 0,
@@ -432,6 +460,7 @@ fn mail_hook(
         ev.time = time_of(now);
         let api = h.host_api();
         let mut fl = Filler {
+            want: crate::format::fields_used(h.logger.kind(), ev.kind),
             ev: &mut ev,
             max: h.logger.max_field(),
             truncated: 0,
@@ -593,6 +622,7 @@ pub(crate) unsafe extern "C" fn reject_sink(
             ac.cast_const()
         };
         let mut fl = Filler {
+            want: crate::format::fields_used(h.logger.kind(), ev.kind),
             ev: &mut ev,
             max,
             truncated: 0,

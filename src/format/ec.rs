@@ -72,6 +72,35 @@ pub fn setup(o: &mut Options<'_>, _ctx: &FormatContext) -> Result<KindSetup, Con
     })
 }
 
+/// The fields the line of each event kind reads, as bits `1 << Field as u64`: the hooks
+/// copy only these out of the host's objects ([`crate::format::fields_used`]). The
+/// `Protocol` field is always kept (the hooks derive the ESMTP flag from it).
+pub fn fields_used(kind: Kind) -> u64 {
+    use Field::*;
+    let bits = |fs: &[Field]| fs.iter().fold(0u64, |m, f| m | 1 << *f as u64);
+    let ids = bits(&[MsgId, BatchId, ConnId, AcceptConnId, Protocol]);
+    let mail = ids | bits(&[DomainName, BindingGroup, Binding, MxIp]);
+    match kind {
+        Kind::Reception => ids | bits(&[MailFrom, RcptTo, PeerIp, BindingGroup, Binding]),
+        Kind::Delivery | Kind::Attempt => mail,
+        Kind::TransientFailure | Kind::PermanentFailure => mail | bits(&[Note]),
+        Kind::Rejection => bits(&[
+            PeerIp,
+            LocalIp,
+            AcceptConnId,
+            ConnId,
+            Protocol,
+            VPathway,
+            VPathwayGroup,
+            VModule,
+            VCtxConn,
+            VCtxMess,
+            Note,
+        ]),
+        Kind::Error | Kind::Acct | Kind::Import => u64::MAX,
+    }
+}
+
 /// The id printed when the host gave none.
 pub const NULL_ID: &[u8] = b"00/00-00000-00000000";
 
@@ -117,18 +146,83 @@ pub struct Ec {
     pub hires: bool,
 }
 
+/// Appends the escape of one byte that needs one (see [`needs_escape`]).
+fn push_escape(buf: &mut Vec<u8>, b: u8) {
+    match b {
+        b'@' => buf.extend_from_slice(b"\\@"),
+        b'\\' => buf.extend_from_slice(b"\\\\"),
+        b'\n' => buf.extend_from_slice(b"\\n"),
+        b'\r' => buf.extend_from_slice(b"\\r"),
+        b'\t' => buf.extend_from_slice(b"\\t"),
+        _ => push_hex_escape(buf, b),
+    }
+}
+
+/// Does `b` need an escape: control bytes, DEL, `\`, and `@` when `at_too`?
+#[inline]
+fn needs_escape(b: u8, at_too: bool) -> bool {
+    b < 0x20 || b == 0x7f || b == b'\\' || (at_too && b == b'@')
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Is no byte of the little-endian word `w` one that [`needs_escape`]? (SWAR: "has a byte
+/// below 0x20" and "has a zero byte" after XOR with each special byte; exact as a whole.)
+#[inline]
+fn clean_word(w: u64, at_too: bool) -> bool {
+    let zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut hit = w.wrapping_sub(LO * 0x20) & !w & HI;
+    hit |= zero(w ^ (LO * b'\\' as u64));
+    hit |= zero(w ^ (LO * 0x7f));
+    if at_too {
+        hit |= zero(w ^ (LO * b'@' as u64));
+    }
+    hit == 0
+}
+
+/// The escaping loop. A field of eight bytes or more is checked and copied a word at a
+/// time (its last, partial word as the overlapping final eight bytes); the first word that
+/// needs an escape sends the field to the byte loop, which copies clean runs whole.
 fn push_escaped(buf: &mut Vec<u8>, bytes: &[u8], at_too: bool) {
-    for &b in bytes {
-        match b {
-            b'@' if at_too => buf.extend_from_slice(b"\\@"),
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            0..=0x1f | 0x7f => push_hex_escape(buf, b),
-            _ => buf.push(b),
+    let n = bytes.len();
+    let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    if n >= 8 {
+        let base = buf.len();
+        let mut i = 0;
+        while i + 8 <= n {
+            let w = word(i);
+            if !clean_word(w, at_too) {
+                break;
+            }
+            buf.extend_from_slice(&w.to_le_bytes());
+            i += 8;
+        }
+        if i == n {
+            return;
+        }
+        if i + 8 > n {
+            let w = word(n - 8);
+            if clean_word(w, at_too) {
+                buf.truncate(base + n - 8);
+                buf.extend_from_slice(&w.to_le_bytes());
+                return;
+            }
+        }
+        buf.truncate(base);
+    } else if !bytes.iter().any(|&b| needs_escape(b, at_too)) {
+        buf.extend_from_slice(bytes);
+        return;
+    }
+    let mut start = 0;
+    for (j, &b) in bytes.iter().enumerate() {
+        if needs_escape(b, at_too) {
+            buf.extend_from_slice(&bytes[start..j]);
+            push_escape(buf, b);
+            start = j + 1;
         }
     }
+    buf.extend_from_slice(&bytes[start..]);
 }
 
 /// Appends an `@`-separated field: `@` and `\` escaped, control bytes escaped.
@@ -732,6 +826,96 @@ mod tests {
             line(&ev),
             "1700000400@32/10-04242-0001E5F5@I@32/10-04242-0001E5F5@1@/var/spool/restore\n"
         );
+    }
+
+    #[test]
+    fn lines_read_only_the_fields_the_hooks_copy() {
+        use crate::event::FIELD_COUNT;
+        let all = [
+            Field::MsgId,
+            Field::BatchId,
+            Field::ConnId,
+            Field::MailFrom,
+            Field::RcptTo,
+            Field::Orcpt,
+            Field::MessageIdHeader,
+            Field::BindingGroup,
+            Field::Binding,
+            Field::SpoolPath,
+            Field::AuthUser,
+            Field::DomainName,
+            Field::MxHost,
+            Field::MxIp,
+            Field::SmtpCommand,
+            Field::PeerIp,
+            Field::PeerName,
+            Field::Helo,
+            Field::Protocol,
+            Field::LocalIp,
+            Field::AcceptConnId,
+            Field::AcceptAuthUser,
+            Field::VMailFrom,
+            Field::VRcptTo,
+            Field::VModule,
+            Field::VPathway,
+            Field::VPathwayGroup,
+            Field::VCtxConn,
+            Field::VCtxMess,
+            Field::AcctListener,
+            Field::AcctPeer,
+            Field::AcctUser,
+            Field::AcctCommand,
+            Field::AcctRole,
+            Field::ImportNewId,
+            Field::ImportDir,
+            Field::Note,
+        ];
+        assert_eq!(all.len(), FIELD_COUNT);
+        let values: Vec<String> = all
+            .iter()
+            .map(|f| format!("v{}@x.example", *f as u8))
+            .collect();
+        for kind in Kind::ALL {
+            let make = |mask: u64| {
+                let fields = all
+                    .iter()
+                    .zip(&values)
+                    .filter(|(f, _)| mask & 1 << **f as u64 != 0)
+                    .map(|(f, v)| (*f, v.as_bytes()))
+                    .collect();
+                let mut ev = build(kind, fields);
+                ev.time = Timestamp { sec: 7, usec: 0 };
+                ev.flags = flags::HAS_RECEIVED | flags::TLS | flags::ESMTP | flags::HAS_ACCEPT;
+                ev.code = b'Z' as i32;
+                line(&ev)
+            };
+            assert_eq!(make(u64::MAX), make(fields_used(kind)), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn escaping_agrees_with_the_byte_rule_at_every_position() {
+        for at_too in [false, true] {
+            for b in 0..=255u8 {
+                for len in [1usize, 7, 8, 9, 17] {
+                    for pos in 0..len {
+                        let mut v = vec![b'a'; len];
+                        v[pos] = b;
+                        let mut fast = Vec::new();
+                        push_escaped(&mut fast, &v, at_too);
+                        let mut slow = Vec::new();
+                        for &c in &v {
+                            if needs_escape(c, at_too) {
+                                push_escape(&mut slow, c);
+                            } else {
+                                slow.push(c);
+                            }
+                        }
+                        assert_eq!(fast, slow, "byte {b:#x} at {pos} of {len}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{ConfigError, Options};
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, Kind, Timestamp};
 
 /// One file a logger writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +85,17 @@ pub const KINDS: [(&str, &str, SetupFn); 3] = [
 /// Looks a kind up by name.
 pub fn kind(name: &str) -> Option<&'static (&'static str, &'static str, SetupFn)> {
     KINDS.iter().find(|k| k.0 == name)
+}
+
+/// The text fields a logger kind's lines read for events of `kind`, as bits
+/// `1 << Field as u64`; the hooks copy only these out of the host's objects (the other
+/// kinds' formats depend on their options, so they get every field).
+#[inline]
+pub fn fields_used(logger_kind: &str, kind: Kind) -> u64 {
+    match logger_kind {
+        "ec_logger" => ec::fields_used(kind),
+        _ => u64::MAX,
+    }
 }
 
 /// The files a logger writes; a formatter appends lines to the buffer of each target.
