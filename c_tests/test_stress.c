@@ -182,12 +182,28 @@ static void *worker(void *arg) {
 
 /* ------------------------------------------------------------------ checking helpers */
 
-/* The value as the library stores it: cut at max_field, then the marker. */
+/* How many of the first n bytes a cut keeps: a UTF-8 sequence left incomplete at the end
+ * is dropped whole (bytes that are not UTF-8 stay). */
+static size_t whole_chars(const unsigned char *b, size_t n) {
+    size_t back;
+    for (back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = b[n - back];
+        size_t need;
+        if ((c & 0xC0) == 0x80) continue;
+        need = c >= 0xF8 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        return need > back ? n - back : n;
+    }
+    return n;
+}
+
+/* The value as the library stores it: cut at max_field (never inside a character), then
+ * the marker. */
 static size_t stored(const char *v, size_t len, char *out) {
     if (len > MAX_FIELD) {
-        memcpy(out, v, MAX_FIELD);
-        memcpy(out + MAX_FIELD, "[truncated]", 11);
-        return MAX_FIELD + 11;
+        size_t keep = whole_chars((const unsigned char *)v, MAX_FIELD);
+        memcpy(out, v, keep);
+        memcpy(out + keep, "[truncated]", 11);
+        return keep + 11;
     }
     memcpy(out, v, len);
     return len;

@@ -10,6 +10,27 @@
 /// Marker appended to a field or text that was cut at its bound.
 pub const TRUNCATED_MARKER: &[u8] = b"[truncated]";
 
+/// `b` without a UTF-8 sequence that a cut left incomplete at its end, so that a value cut
+/// at its bound never ends in half a character (bytes that are not UTF-8 stay as they are).
+pub fn trim_partial_utf8(b: &[u8]) -> &[u8] {
+    let n = b.len();
+    for back in 1..=n.min(3) {
+        let c = b[n - back];
+        if c & 0xC0 == 0x80 {
+            continue;
+        }
+        let need = match c {
+            0xF8.. => 1,
+            0xF0.. => 4,
+            0xE0.. => 3,
+            0xC0.. => 2,
+            _ => 1,
+        };
+        return if need > back { &b[..n - back] } else { b };
+    }
+    b
+}
+
 /// What happened: one variant per hook, plus the records that have no hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -337,7 +358,8 @@ impl Event {
         }
         let truncated = bytes.len() > max;
         if truncated {
-            self.data.extend_from_slice(&bytes[..max]);
+            self.data
+                .extend_from_slice(trim_partial_utf8(&bytes[..max]));
             self.data.extend_from_slice(TRUNCATED_MARKER);
         } else {
             self.data.extend_from_slice(bytes);
@@ -400,6 +422,21 @@ pub fn build(kind: Kind, mut fields: Vec<(Field, &[u8])>) -> Event {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cuts_never_split_a_character() {
+        use super::trim_partial_utf8 as t;
+        assert_eq!(t("ab\u{e9}".as_bytes()), "ab\u{e9}".as_bytes());
+        assert_eq!(t(&"ab\u{e9}".as_bytes()[..3]), b"ab");
+        assert_eq!(t(&"a\u{20ac}".as_bytes()[..3]), b"a");
+        assert_eq!(t(&"a\u{1f600}".as_bytes()[..4]), b"a");
+        assert_eq!(t("a\u{1f600}".as_bytes()), "a\u{1f600}".as_bytes());
+        assert_eq!(t(b"\xff\x80"), b"\xff\x80");
+        assert_eq!(t(b""), b"");
+        let mut ev = super::Event::new(super::Kind::Delivery);
+        assert!(ev.push(super::Field::Note, "xy\u{e9}z".as_bytes(), 3));
+        assert_eq!(ev.get(super::Field::Note), b"xy[truncated]");
+    }
+
     use super::*;
 
     #[test]

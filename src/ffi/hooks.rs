@@ -10,7 +10,7 @@ use super::{
     mtalog_accept, mtalog_domain, mtalog_host_api, mtalog_message, mtalog_validate,
     validate_context,
 };
-use crate::event::{Event, Field, Kind, TRUNCATED_MARKER, Timestamp, flags};
+use crate::event::{Event, Field, Kind, TRUNCATED_MARKER, Timestamp, flags, trim_partial_utf8};
 
 // The C shim (src/shim.c): hidden symbols, linked into the library.
 unsafe extern "C" {
@@ -374,7 +374,8 @@ fn fill_note(fl: &mut Filler<'_>, note: *const c_char, note_len: c_int) -> bool 
     // NUL-terminated) for the duration of the call; we read at most that many.
     let bytes = unsafe { std::slice::from_raw_parts(note.cast::<u8>(), take) };
     if len > fl.max {
-        fl.ev.push_parts(Field::Note, &[bytes, TRUNCATED_MARKER]);
+        fl.ev
+            .push_parts(Field::Note, &[trim_partial_utf8(bytes), TRUNCATED_MARKER]);
         fl.truncated += 1;
     } else {
         fl.ev.push(Field::Note, bytes, fl.max);
@@ -587,7 +588,10 @@ pub(crate) unsafe extern "C" fn error_sink(
                 Some(b) => (b, b"\n"),
                 None => (bytes, b""),
             };
-            ev.push_parts(Field::Note, &[body, b" ", TRUNCATED_MARKER, nl]);
+            ev.push_parts(
+                Field::Note,
+                &[trim_partial_utf8(body), b" ", TRUNCATED_MARKER, nl],
+            );
         } else {
             ev.push(Field::Note, bytes, usize::MAX);
         }
@@ -633,7 +637,10 @@ pub(crate) unsafe extern "C" fn reject_sink(
         if bytes.len() > max || shim_flags & SHIM_TRUNCATED != 0 {
             fl.ev.push_parts(
                 Field::Note,
-                &[&bytes[..bytes.len().min(max)], TRUNCATED_MARKER],
+                &[
+                    trim_partial_utf8(&bytes[..bytes.len().min(max)]),
+                    TRUNCATED_MARKER,
+                ],
             );
             fl.truncated += 1;
         } else {
