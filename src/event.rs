@@ -228,6 +228,49 @@ pub enum Field {
 /// Number of [`Field`] values.
 pub const FIELD_COUNT: usize = Field::Note as usize + 1;
 
+impl Field {
+    /// Every field, in order (`Field as usize` is the index).
+    pub const ALL: [Field; FIELD_COUNT] = [
+        Field::MsgId,
+        Field::BatchId,
+        Field::ConnId,
+        Field::MailFrom,
+        Field::RcptTo,
+        Field::Orcpt,
+        Field::MessageIdHeader,
+        Field::BindingGroup,
+        Field::Binding,
+        Field::SpoolPath,
+        Field::AuthUser,
+        Field::DomainName,
+        Field::MxHost,
+        Field::MxIp,
+        Field::SmtpCommand,
+        Field::PeerIp,
+        Field::PeerName,
+        Field::Helo,
+        Field::Protocol,
+        Field::LocalIp,
+        Field::AcceptConnId,
+        Field::AcceptAuthUser,
+        Field::VMailFrom,
+        Field::VRcptTo,
+        Field::VModule,
+        Field::VPathway,
+        Field::VPathwayGroup,
+        Field::VCtxConn,
+        Field::VCtxMess,
+        Field::AcctListener,
+        Field::AcctPeer,
+        Field::AcctUser,
+        Field::AcctCommand,
+        Field::AcctRole,
+        Field::ImportNewId,
+        Field::ImportDir,
+        Field::Note,
+    ];
+}
+
 /// Bit flags of an event.
 pub mod flags {
     /// TLS was used (message or session).
@@ -422,6 +465,13 @@ pub fn build(kind: Kind, mut fields: Vec<(Field, &[u8])>) -> Event {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn field_all_is_in_index_order() {
+        for (i, f) in super::Field::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i);
+        }
+    }
+
     #[test]
     fn cuts_never_split_a_character() {
         use super::trim_partial_utf8 as t;
