@@ -79,7 +79,7 @@ fn event(inp: &mut Input<'_>, utf8: bool) -> Event {
     ev.retries = inp.num() as u32;
     ev.nrcpt = inp.num() as u32;
     ev.stage = inp.num() as i32;
-    ev.phase = inp.num() as i32 - 2;
+    ev.phase = (inp.num() as i32).wrapping_sub(2);
     ev.code = inp.num() as i32;
     ev.peer_port = inp.num() as u16;
     ev.local_port = inp.num() as u16;
