@@ -483,7 +483,8 @@ static int lines_per_event(const struct run *r, const char *dir, uint64_t *per10
     snprintf(cal, sizeof cal, "%s/calibrate", dir);
     mkdir(cal, 0755);
     clean_dir(cal);
-    logging_infrastructure *l = mtalog_open(r->kind, cal, NULL, err, cap);
+    /* A small queue: the calibration must not raise the case's peak RSS. */
+    logging_infrastructure *l = mtalog_open(r->kind, cal, "queue_size = 64\n", err, cap);
     if (!l)
         return -1;
     logging_infrastructure *keep = li;

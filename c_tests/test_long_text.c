@@ -1,7 +1,39 @@
-/* log_error texts: long, over MTALOG_TEXT_MAX, embedded newlines, formats. */
+/* log_error texts: long, over MTALOG_TEXT_MAX, embedded newlines, formats; acctlog and
+ * importlog fields over max_field. */
 #include "check.h"
 
+/* Record fields are cut at max_field like hook fields, and each cut is counted. */
+static void long_record_fields(void) {
+    logging_infrastructure *li = mtalog_new("ec_logger", "records");
+    struct timeval tv = {1700000006, 0};
+    char extra[1024], *text;
+    CHECK(li != NULL);
+    if (!li) return;
+    snprintf(extra, sizeof extra, "acctlog = \"%s\"\nimportlog = \"%s\"\nmax_field = 16\n",
+             test_path("long-acct"), test_path("long-import"));
+    CHECK_EQ_INT(li->shared.log_init(li, ec_config(extra)), 0);
+    CHECK_EQ_INT(mtalog_acct_log(li, &tv, 'N', "*:2025", "198.51.100.77:40112",
+                                 "a-user-name-of-thirty-bytes", 1, NULL, NULL),
+                 0);
+    CHECK_EQ_INT(mtalog_import_log(li, &tv, "32/10-04242-0001E5F5", NULL, 1,
+                                   "/var/spool/restore/deep"),
+                 0);
+    CHECK_EQ_INT(li->log_close(li), 0);
+    /* user and peer, the original id and the spool directory */
+    CHECK_EQ_INT((int)get_stats(li).truncated, 4);
+    text = read_file(test_path("long-acct"), NULL);
+    CHECK(text && strstr(text, "a-user-name-of-t[truncated]") != NULL);
+    CHECK(text && strstr(text, "198.51.100.77:40[truncated]") != NULL);
+    free(text);
+    text = read_file(test_path("long-import"), NULL);
+    CHECK(text && strstr(text, "@32/10-04242-0001[truncated]@") != NULL);
+    CHECK(text && strstr(text, "@/var/spool/resto[truncated]") != NULL);
+    free(text);
+    mtalog_free(li);
+}
+
 int main(void) {
+    long_record_fields();
     logging_infrastructure *li = mtalog_new("ec_logger", "long");
     struct timeval tv = {1700000005, 0};
     char *big = malloc(100 * 1024 + 1), *text, *line2, *line3, *save = NULL, *l;

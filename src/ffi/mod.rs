@@ -849,6 +849,16 @@ fn record_arg(
     l.begin(kind).ok_or(-libc::ECANCELED)
 }
 
+/// Stores a record's field, cut at `max` (counted in `truncated`).
+fn push(l: &Logger, ev: &mut crate::event::Event, f: Field, v: &[u8], max: usize) {
+    if ev.push(f, v, max) {
+        l.shared()
+            .stats
+            .truncated
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 fn opt_bytes<'a>(p: *const c_char) -> &'a [u8] {
     if p.is_null() {
         &[]
@@ -892,11 +902,23 @@ pub unsafe extern "C" fn mtalog_acct_log(
         ev.time = hooks::time_of(now);
         ev.code = r#type;
         ev.phase = result;
-        ev.push(Field::AcctListener, opt_bytes(listener), max);
-        ev.push(Field::AcctPeer, opt_bytes(peer), max);
-        ev.push(Field::AcctUser, opt_bytes(user), max);
-        ev.push(Field::AcctCommand, opt_bytes(command), max);
-        ev.push(Field::AcctRole, opt_bytes(role), max);
+        push(
+            &h.logger,
+            &mut ev,
+            Field::AcctListener,
+            opt_bytes(listener),
+            max,
+        );
+        push(&h.logger, &mut ev, Field::AcctPeer, opt_bytes(peer), max);
+        push(&h.logger, &mut ev, Field::AcctUser, opt_bytes(user), max);
+        push(
+            &h.logger,
+            &mut ev,
+            Field::AcctCommand,
+            opt_bytes(command),
+            max,
+        );
+        push(&h.logger, &mut ev, Field::AcctRole, opt_bytes(role), max);
         if h.logger.submit(ev) {
             0
         } else {
@@ -939,9 +961,21 @@ pub unsafe extern "C" fn mtalog_import_log(
         let max = h.logger.max_field();
         ev.time = hooks::time_of(now);
         ev.phase = result;
-        ev.push(Field::MsgId, opt_bytes(orig_id), max);
-        ev.push(Field::ImportNewId, opt_bytes(new_id), max);
-        ev.push(Field::ImportDir, opt_bytes(spool_dir), max);
+        push(&h.logger, &mut ev, Field::MsgId, opt_bytes(orig_id), max);
+        push(
+            &h.logger,
+            &mut ev,
+            Field::ImportNewId,
+            opt_bytes(new_id),
+            max,
+        );
+        push(
+            &h.logger,
+            &mut ev,
+            Field::ImportDir,
+            opt_bytes(spool_dir),
+            max,
+        );
         if h.logger.submit(ev) {
             0
         } else {
