@@ -5,7 +5,7 @@
 #   make test            Rust tests (with the mtalog command's), valgrind tests (ignored by
 #                        default) and the C examples
 #   make bench-report    mtalog report vs pflogsumm on a 1-million-line Postfix log
-#   make bench           the benchmark table (N=5000000 calls per case; N=... to change)
+#   make bench           the benchmark table (N=5000000 calls per case, R=3 rounds; N=... R=... to change)
 #   make bench-build     build the benchmark without running it
 #   make install         PREFIX=/usr/local, DESTDIR= for staged installs
 #   make clean
@@ -27,6 +27,7 @@ STATIC     := $(RELEASE)/libmtalog.a
 TEST_N     ?= 2000
 BENCH_LINES ?= 1000000
 N          ?= 5000000
+R          ?= 3
 
 all: release
 
@@ -58,7 +59,7 @@ bench-build: release
 	$(MAKE) -C bench all
 
 bench: bench-build
-	$(MAKE) -C bench run N=$(N)
+	$(MAKE) -C bench run N=$(N) R=$(R)
 
 install: release
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \

@@ -359,11 +359,27 @@ impl Event {
         }
     }
 
-    /// Resets every member so the box can be reused; keeps the arena's capacity.
+    /// Resets every member so the box can be reused; keeps the arena's capacity. The end
+    /// offsets are left as they are: only those below `last` are ever read, and the next
+    /// pushes write them. So a reused box is written only where the new event has data,
+    /// and fewer of its cache lines travel between the producer's core and the writer's.
+    #[inline]
     pub fn reset(&mut self, kind: Kind) {
-        let data = std::mem::take(&mut self.data);
-        *self = Event::new(kind);
-        self.data = data;
+        self.kind = kind;
+        self.time = Timestamp::default();
+        self.received = Timestamp::default();
+        self.size = 0;
+        self.bytes_sent = 0;
+        self.retries = 0;
+        self.nrcpt = 0;
+        self.stage = 0;
+        self.phase = 0;
+        self.code = 0;
+        self.peer_port = 0;
+        self.local_port = 0;
+        self.mx_port = 0;
+        self.flags = 0;
+        self.last = 0;
         self.data.clear();
     }
 
@@ -440,7 +456,10 @@ impl Event {
     /// of the arena) and returns them folded together, so that the reads happen.
     #[inline]
     pub fn touch(&self) -> u8 {
-        let mut x = self.flags ^ self.last ^ self.ends[FIELD_COUNT - 1] as u8;
+        let mut x = self.flags ^ self.last;
+        if let Some(e) = self.ends[..self.last as usize].last() {
+            x ^= *e as u8;
+        }
         for b in self.data.iter().step_by(64) {
             x ^= *b;
         }
@@ -528,6 +547,28 @@ mod tests {
         assert_eq!(ev.capacity(), cap);
         assert_eq!(ev.get(Field::Note), b"");
         assert_eq!(ev.kind, Kind::Reception);
+    }
+
+    #[test]
+    fn a_reset_event_has_no_stale_fields() {
+        let mut ev = Event::new(Kind::Delivery);
+        for f in Field::ALL {
+            ev.push(f, format!("{f:?}").as_bytes(), 100);
+        }
+        ev.size = 9;
+        ev.flags = flags::TLS;
+        ev.reset(Kind::Reception);
+        ev.push(Field::Binding, b"vip-2", 100);
+        ev.push(Field::MxIp, b"192.0.2.7", 100);
+        for f in Field::ALL {
+            let want: &[u8] = match f {
+                Field::Binding => b"vip-2",
+                Field::MxIp => b"192.0.2.7",
+                _ => b"",
+            };
+            assert_eq!(ev.get(f), want, "{f:?}");
+        }
+        assert_eq!((ev.kind, ev.size, ev.flags), (Kind::Reception, 0, 0));
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub enum Control {
 pub struct Writer {
     rx: Receiver<Msg>,
     pool: Sender<Box<Event>>,
+    /// Events taken off the queue, published to `stats.dequeued` with a plain store: this
+    /// thread is the counter's only writer (a forked child starts a new writer and resets
+    /// the counters).
+    dequeued: u64,
     shared: Arc<Shared>,
     settings: Arc<Settings>,
     formatter: Box<dyn Formatter>,
@@ -108,6 +112,7 @@ impl Writer {
         let mut w = Writer {
             rx,
             pool,
+            dequeued: 0,
             next_heartbeat: settings.heartbeat.map(|h| now + h),
             shared,
             settings,
@@ -345,7 +350,11 @@ impl Writer {
     }
 
     fn event(&mut self, ev: Box<Event>) {
-        self.shared.stats.dequeued.fetch_add(1, Ordering::Relaxed);
+        self.dequeued += 1;
+        self.shared
+            .stats
+            .dequeued
+            .store(self.dequeued, Ordering::Relaxed);
         let kind = ev.kind;
         let lens: [usize; TARGET_COUNT] = std::array::from_fn(|i| self.out.bufs[i].len());
         let formatted = catch_unwind(AssertUnwindSafe(|| {

@@ -294,7 +294,7 @@ pub fn ec(data: &[u8]) {
     let mut inp = Input(data);
     let hires = inp.byte() & 1 == 1;
     let ev = event(&mut inp, false);
-    let mut f = Ec { hires };
+    let mut f = Ec::new(hires);
     let mut out = Out::default();
     f.format(&ev, &mut out);
     let n = all_lines(&out);

@@ -9,6 +9,7 @@
 //! values `"` and `\` are backslash-escaped; in its bare tokens (`E=`, `M=`) spaces and
 //! quotes become `\xHH`; inside `CTXCONN=[...]`/`CTXMESS=[...]` `]` becomes `\x5d`.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -66,7 +67,7 @@ pub fn setup(o: &mut Options<'_>, _ctx: &FormatContext) -> Result<KindSetup, Con
     let hires = o.boolean("log_hires_timestamp", false)?;
     Ok(KindSetup {
         files,
-        formatter: Box::new(Ec { hires }),
+        formatter: Box::new(Ec::new(hires)),
         heartbeat: (!heartbeat.is_zero()).then_some(heartbeat),
         records: true,
     })
@@ -140,10 +141,18 @@ pub fn phase_text(phase: i32) -> &'static str {
 }
 
 /// ec_logger formatter.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Ec {
     /// Microsecond timestamps (`log_hires_timestamp = true`).
     pub hires: bool,
+    /// The last whole second written and its digits: consecutive lines mostly share it.
+    last_sec: Cell<(i64, [u8; 24], u8)>,
+}
+
+impl Default for Ec {
+    fn default() -> Self {
+        Ec::new(false)
+    }
 }
 
 /// Appends the escape of one byte that needs one (see [`needs_escape`]).
@@ -181,39 +190,39 @@ fn clean_word(w: u64, at_too: bool) -> bool {
     hit == 0
 }
 
-/// The escaping loop. A field of eight bytes or more is checked and copied a word at a
-/// time (its last, partial word as the overlapping final eight bytes); the first word that
-/// needs an escape sends the field to the byte loop, which copies clean runs whole.
+/// The escaping loop. A field is first checked a word at a time (its last, partial word as
+/// the overlapping final eight bytes) and, when clean, copied whole in one go; a field
+/// with a byte to escape goes to the byte loop, which copies clean runs whole.
+#[inline]
 fn push_escaped(buf: &mut Vec<u8>, bytes: &[u8], at_too: bool) {
-    let n = bytes.len();
-    let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-    if n >= 8 {
-        let base = buf.len();
-        let mut i = 0;
-        while i + 8 <= n {
-            let w = word(i);
-            if !clean_word(w, at_too) {
-                break;
-            }
-            buf.extend_from_slice(&w.to_le_bytes());
-            i += 8;
-        }
-        if i == n {
-            return;
-        }
-        if i + 8 > n {
-            let w = word(n - 8);
-            if clean_word(w, at_too) {
-                buf.truncate(base + n - 8);
-                buf.extend_from_slice(&w.to_le_bytes());
-                return;
-            }
-        }
-        buf.truncate(base);
-    } else if !bytes.iter().any(|&b| needs_escape(b, at_too)) {
+    if is_clean(bytes, at_too) {
         buf.extend_from_slice(bytes);
-        return;
+    } else {
+        push_escaped_bytes(buf, bytes, at_too);
     }
+}
+
+/// Does no byte of `bytes` need an escape? Eight bytes at a time.
+#[inline]
+fn is_clean(bytes: &[u8], at_too: bool) -> bool {
+    let n = bytes.len();
+    if n < 8 {
+        return !bytes.iter().any(|&b| needs_escape(b, at_too));
+    }
+    let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 < n {
+        if !clean_word(word(i), at_too) {
+            return false;
+        }
+        i += 8;
+    }
+    clean_word(word(n - 8), at_too)
+}
+
+#[cold]
+#[inline(never)]
+fn push_escaped_bytes(buf: &mut Vec<u8>, bytes: &[u8], at_too: bool) {
     let mut start = 0;
     for (j, &b) in bytes.iter().enumerate() {
         if needs_escape(b, at_too) {
@@ -302,12 +311,30 @@ fn push_endpoint(buf: &mut Vec<u8>, ip: &[u8], port: u16) {
 }
 
 impl Ec {
+    /// A formatter with whole-second (`hires` false) or microsecond timestamps.
+    pub fn new(hires: bool) -> Ec {
+        Ec {
+            hires,
+            last_sec: Cell::new((0, [0; 24], 0)),
+        }
+    }
+
     fn push_ts(&self, buf: &mut Vec<u8>, t: Timestamp) {
         if self.hires {
             let us = t.as_micros().max(0) as u64;
             push_u64(buf, us);
         } else {
+            let (sec, digits, len) = self.last_sec.get();
+            if sec == t.sec && len > 0 {
+                buf.extend_from_slice(&digits[..len as usize]);
+                return;
+            }
+            let start = buf.len();
             push_i64(buf, t.sec);
+            let mut d = [0; 24];
+            let n = buf.len() - start;
+            d[..n].copy_from_slice(&buf[start..]);
+            self.last_sec.set((t.sec, d, n as u8));
         }
     }
 
@@ -558,6 +585,46 @@ mod tests {
         Ec::default().format(ev, &mut out);
         let all: Vec<u8> = out.bufs.concat();
         String::from_utf8(all).unwrap()
+    }
+
+    #[test]
+    fn escaping_matches_the_byte_rule_at_every_position() {
+        // Every special byte (and a neighbour of each) at every position of fields of 0 to
+        // 40 bytes: the word-at-a-time check must agree with the byte rule.
+        for at_too in [false, true] {
+            for len in 0..=40usize {
+                for pos in 0..len.max(1) {
+                    for special in [0u8, b'\n', 0x1f, 0x20, b'@', b'A', b'\\', 0x7f, 0x80, 0xff] {
+                        let mut field = vec![b'x'; len];
+                        if len > 0 {
+                            field[pos] = special;
+                        }
+                        let mut want = Vec::new();
+                        for &b in &field {
+                            if needs_escape(b, at_too) {
+                                push_escape(&mut want, b);
+                            } else {
+                                want.push(b);
+                            }
+                        }
+                        let mut got = b"prefix".to_vec();
+                        push_escaped(&mut got, &field, at_too);
+                        assert_eq!(&got[6..], &want[..], "{len} {pos} {special:#x} {at_too}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_repeat_and_change() {
+        let f = Ec::new(false);
+        let mut b = Vec::new();
+        for sec in [0, 0, 1_700_000_000, 1_700_000_000, 1_700_000_001, -5, -5, 0] {
+            b.clear();
+            f.push_ts(&mut b, Timestamp { sec, usec: 7 });
+            assert_eq!(b, sec.to_string().as_bytes());
+        }
     }
 
     fn msg(kind: Kind, extra: Vec<(Field, &'static [u8])>) -> Event {
@@ -883,7 +950,7 @@ mod tests {
     #[test]
     fn heartbeats_and_hires() {
         let mut out = Out::default();
-        let mut f = Ec { hires: true };
+        let mut f = Ec::new(true);
         f.heartbeat(
             Timestamp {
                 sec: 1_700_000_060,
