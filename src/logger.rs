@@ -126,6 +126,8 @@ pub const DEFAULT_QUEUE_SIZE: usize = 65536;
 const POOL_PREFILL: usize = 1024;
 /// How long a producer retries on a full queue (block mode) before it parks.
 const FULL_RETRY: Duration = Duration::from_millis(2);
+/// Longest sleep between retries of a producer that waits longer than [`FULL_RETRY`].
+const FULL_SLEEP_MAX: Duration = Duration::from_millis(1);
 /// Default `max_field`.
 pub const DEFAULT_MAX_FIELD: usize = 4096;
 
@@ -717,8 +719,10 @@ impl Logger {
 
     /// Block mode, queue full: retries with a growing spin, then yielding, for up to
     /// [`FULL_RETRY`]; the writer frees a slot every few hundred nanoseconds under load, so
-    /// the wait is short and even, and the writer never has to wake anyone. Only a longer
-    /// stall (a write fault) parks in the channel, bounded by `block_timeout`.
+    /// the wait is short and even, and the writer never has to wake anyone. A longer stall
+    /// (a write fault) sleeps between retries, from 50 µs up to [`FULL_SLEEP_MAX`], bounded
+    /// by `block_timeout`. (Not the channel's blocking send: its first wait on a thread
+    /// allocates, and nothing on the producer side allocates in the steady state.)
     #[cold]
     fn send_full(p: &Pipeline, mut m: Msg) -> Result<(), ()> {
         let start = Instant::now();
@@ -741,13 +745,20 @@ impl Logger {
                 break;
             }
         }
-        match p.settings.block_timeout {
-            None => p.tx.send(m).map_err(|_| ()),
-            Some(t) => {
-                p.tx.send_timeout(m, t.saturating_sub(start.elapsed()))
-                    .map_err(|e| match e {
-                        SendTimeoutError::Timeout(_) | SendTimeoutError::Disconnected(_) => (),
-                    })
+        let mut nap = Duration::from_micros(50);
+        loop {
+            let waited = start.elapsed();
+            let nap_now = match p.settings.block_timeout {
+                Some(t) if waited >= t => return Err(()),
+                Some(t) => nap.min(t - waited),
+                None => nap,
+            };
+            std::thread::sleep(nap_now);
+            nap = (nap * 2).min(FULL_SLEEP_MAX);
+            match p.tx.try_send(m) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(back)) => m = back,
+                Err(TrySendError::Disconnected(_)) => return Err(()),
             }
         }
     }
