@@ -122,8 +122,9 @@ pub struct Settings {
 
 /// Default queue capacity.
 pub const DEFAULT_QUEUE_SIZE: usize = 65536;
-/// Event boxes put in the pool when a logger starts.
-const POOL_PREFILL: usize = 1024;
+/// Event boxes put in the pool when a logger starts (the writer adds more when the backlog
+/// grows, see `worker::SPARE_LOW`).
+const POOL_PREFILL: usize = 4096;
 /// How long a producer retries on a full queue (block mode) before it parks.
 const FULL_RETRY: Duration = Duration::from_millis(2);
 /// Longest sleep between retries of a producer that waits longer than [`FULL_RETRY`].

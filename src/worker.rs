@@ -33,6 +33,14 @@ use crate::sink::{RotateCtx, SharedFile, errno_of};
 pub const WRITE_CHUNK: usize = 64 * 1024;
 /// Largest event arena that goes back to the pool (larger ones are freed).
 const POOL_MAX_CAPACITY: usize = 16 * 1024;
+/// When fewer event boxes than this are spare in the pool, the writer allocates more (up
+/// to [`TOP_UP`] per pass, never past `queue_size` spare): when a backlog takes boxes faster
+/// than the writer gives them back, the writer allocates, so that the MTA's threads do not
+/// have to. Only a writer that cannot run for longer than the spare boxes last (a write
+/// blocked in the kernel) leaves a producer to allocate.
+pub const SPARE_LOW: usize = 1024;
+/// Boxes the writer allocates at most per pass.
+const TOP_UP: usize = 1024;
 /// Messages handled between timer checks.
 const BATCH: usize = 1024;
 /// Events taken off the queue before they are formatted (see `Writer::events`).
@@ -289,6 +297,7 @@ impl Writer {
             let now = Instant::now();
             self.timers(now);
             if n > 0 {
+                self.top_up_pool();
                 last_event = now;
                 poll = Duration::from_micros(50);
                 continue;
@@ -309,6 +318,19 @@ impl Writer {
             }
             std::thread::park_timeout(self.sleep_budget(now));
             self.shared.parked.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Puts new boxes into the pool when fewer than [`SPARE_LOW`] are spare.
+    fn top_up_pool(&mut self) {
+        let have = self.pool.len();
+        if have >= SPARE_LOW.min(self.settings.queue_size) {
+            return;
+        }
+        for _ in 0..TOP_UP.min(self.settings.queue_size - have) {
+            if self.pool.try_send(Box::default()).is_err() {
+                break;
+            }
         }
     }
 
@@ -803,5 +825,45 @@ mod tests {
         );
         assert_eq!(shared.stats.written.load(Ordering::Relaxed), 3);
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_writer_tops_up_the_pool_when_it_runs_low() {
+        for (queue, want) in [(65536, TOP_UP), (16, 16)] {
+            let d =
+                std::env::temp_dir().join(format!("mtalog-pool-{}-{queue}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).unwrap();
+            let entries =
+                crate::config::parse_init(&format!("queue_size = {queue}\n"), "ec_logger", "t")
+                    .unwrap();
+            let settings = Arc::new(Settings::parse(&mut Options::new(&entries)).unwrap());
+            let files = vec![(
+                Target::Main,
+                SharedFile::open(&d.join("main"), 0o644, &OpenPolicy::default()).unwrap(),
+            )];
+            let (_tx, rx) = crossbeam_channel::bounded(16);
+            let (pool_tx, pool_rx) = crossbeam_channel::bounded(queue + 64);
+            let mut w = Writer::new(
+                rx,
+                pool_tx,
+                Arc::new(Shared::default()),
+                settings,
+                Box::new(Flaky),
+                files,
+            );
+            w.top_up_pool();
+            assert_eq!(pool_rx.len(), want);
+            // Enough spare boxes: nothing more is allocated.
+            w.top_up_pool();
+            assert_eq!(pool_rx.len(), want);
+            // Producers took most of them: the writer allocates again.
+            for _ in 0..want - 1 {
+                pool_rx.try_recv().unwrap();
+            }
+            w.top_up_pool();
+            assert_eq!(pool_rx.len(), (1 + TOP_UP).min(queue));
+            let _ = std::fs::remove_dir_all(&d);
+        }
     }
 }
