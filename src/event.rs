@@ -1,9 +1,10 @@
 //! Owned events: what a hook copies out of the host's objects before it returns.
 //!
-//! An [`Event`](crate::event::Event) keeps every text field in one byte arena (`data`) with an end offset per
-//! [`Field`](crate::event::Field), so that copying an event costs one buffer and no per-field allocation. Events
-//! are boxed and recycled through a pool by the pipeline (see `worker`), so the producer side
-//! allocates nothing in the steady state.
+//! An [`Event`](crate::event::Event) keeps every text field in one byte arena with an end offset per
+//! [`Field`](crate::event::Field): in place up to [`INLINE_TEXT`](crate::event::INLINE_TEXT) bytes, so that a typical event is one
+//! block of memory, and in a heap buffer beyond. Events are boxed and recycled through a
+//! pool by the pipeline (see `worker`), so the producer side allocates nothing in the
+//! steady state.
 //!
 //! Fields must be pushed in increasing [`Field`](crate::event::Field) order; a field that is never pushed is empty.
 
@@ -288,7 +289,7 @@ pub mod flags {
 }
 
 /// One owned event. Numeric fields are plain members; text fields live in the arena.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Event {
     /// What happened.
     pub kind: Kind,
@@ -318,20 +319,42 @@ pub struct Event {
     pub mx_port: u16,
     /// [`flags`] bits.
     pub flags: u8,
-    data: Vec<u8>,
-    ends: [u32; FIELD_COUNT],
     last: u8,
+    /// The text is in `spill`, not in `inline`.
+    spilled: bool,
+    /// Bytes of text.
+    len: u32,
+    ends: [u32; FIELD_COUNT],
+    /// Text beyond [`INLINE_TEXT`] bytes; its buffer stays with the box for the next event.
+    spill: Vec<u8>,
+    inline: [u8; INLINE_TEXT],
 }
 
-/// Arena capacity of a [`Event::default`] (a new box for the pool): room for a typical
-/// event, so that filling it does not grow the arena step by step.
-const DEFAULT_ARENA: usize = 512;
+/// Bytes of text an [`Event`] holds in place, in its own allocation: the members, the end
+/// offsets and the text of a typical event sit in one block of consecutive cache lines,
+/// which the writer reads without following a second pointer. Longer text moves to a heap
+/// buffer that stays with the event's box when it is reused.
+pub const INLINE_TEXT: usize = 384;
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Event");
+        d.field("kind", &self.kind)
+            .field("time", &self.time)
+            .field("flags", &self.flags);
+        for field in Field::ALL {
+            let v = self.get(field);
+            if !v.is_empty() {
+                d.field(&format!("{field:?}"), &String::from_utf8_lossy(v));
+            }
+        }
+        d.finish_non_exhaustive()
+    }
+}
 
 impl Default for Event {
     fn default() -> Self {
-        let mut ev = Event::new(Kind::Error);
-        ev.data.reserve_exact(DEFAULT_ARENA);
-        ev
+        Event::new(Kind::Error)
     }
 }
 
@@ -353,9 +376,12 @@ impl Event {
             local_port: 0,
             mx_port: 0,
             flags: 0,
-            data: Vec::new(),
-            ends: [0; FIELD_COUNT],
             last: 0,
+            spilled: false,
+            len: 0,
+            ends: [0; FIELD_COUNT],
+            spill: Vec::new(),
+            inline: [0; INLINE_TEXT],
         }
     }
 
@@ -380,12 +406,49 @@ impl Event {
         self.mx_port = 0;
         self.flags = 0;
         self.last = 0;
-        self.data.clear();
+        self.spilled = false;
+        self.len = 0;
+        self.spill.clear();
     }
 
-    /// Capacity of the arena (used by the pool to drop oversized buffers).
+    /// Capacity of the heap buffer for long text (used by the pool to drop oversized
+    /// buffers; 0 while every event of this box fitted in place).
     pub fn capacity(&self) -> usize {
-        self.data.capacity()
+        self.spill.capacity()
+    }
+
+    /// The text: every field's bytes, back to back.
+    #[inline]
+    fn data(&self) -> &[u8] {
+        if self.spilled {
+            &self.spill
+        } else {
+            &self.inline[..self.len as usize]
+        }
+    }
+
+    #[inline]
+    fn append(&mut self, b: &[u8]) {
+        let len = self.len as usize;
+        if !self.spilled {
+            if let Some(dst) = self.inline.get_mut(len..len + b.len()) {
+                dst.copy_from_slice(b);
+                self.len = (len + b.len()) as u32;
+                return;
+            }
+            self.move_to_spill(b.len());
+        }
+        self.spill.extend_from_slice(b);
+        self.len = self.spill.len() as u32;
+    }
+
+    #[cold]
+    fn move_to_spill(&mut self, extra: usize) {
+        let len = self.len as usize;
+        self.spill.clear();
+        self.spill.reserve(len + extra);
+        self.spill.extend_from_slice(&self.inline[..len]);
+        self.spilled = true;
     }
 
     fn open_field(&mut self, field: Field) -> bool {
@@ -394,7 +457,7 @@ impl Event {
             // Out of order: ignore rather than corrupt earlier fields.
             return false;
         }
-        let end = self.data.len() as u32;
+        let end = self.len;
         for e in &mut self.ends[self.last as usize..idx] {
             *e = end;
         }
@@ -404,7 +467,7 @@ impl Event {
 
     fn close_field(&mut self, field: Field) {
         let idx = field as usize;
-        self.ends[idx] = self.data.len() as u32;
+        self.ends[idx] = self.len;
         self.last = idx as u8 + 1;
     }
 
@@ -417,11 +480,10 @@ impl Event {
         }
         let truncated = bytes.len() > max;
         if truncated {
-            self.data
-                .extend_from_slice(trim_partial_utf8(&bytes[..max]));
-            self.data.extend_from_slice(TRUNCATED_MARKER);
+            self.append(trim_partial_utf8(&bytes[..max]));
+            self.append(TRUNCATED_MARKER);
         } else {
-            self.data.extend_from_slice(bytes);
+            self.append(bytes);
         }
         self.close_field(field);
         truncated
@@ -433,7 +495,7 @@ impl Event {
             return;
         }
         for p in parts {
-            self.data.extend_from_slice(p);
+            self.append(p);
         }
         self.close_field(field);
     }
@@ -449,7 +511,7 @@ impl Event {
         } else {
             self.ends[idx - 1] as usize
         };
-        &self.data[start..self.ends[idx] as usize]
+        &self.data()[start..self.ends[idx] as usize]
     }
 
     /// Reads a byte of each cache line the formatters read (the members and the used part
@@ -460,10 +522,11 @@ impl Event {
         if let Some(e) = self.ends[..self.last as usize].last() {
             x ^= *e as u8;
         }
-        for b in self.data.iter().step_by(64) {
+        let data = self.data();
+        for b in data.iter().step_by(64) {
             x ^= *b;
         }
-        x ^ self.data.last().copied().unwrap_or(0)
+        x ^ data.last().copied().unwrap_or(0)
     }
 
     /// Is a flag set?
@@ -569,6 +632,27 @@ mod tests {
             assert_eq!(ev.get(f), want, "{f:?}");
         }
         assert_eq!((ev.kind, ev.size, ev.flags), (Kind::Reception, 0, 0));
+    }
+
+    #[test]
+    fn long_text_moves_out_of_place_and_keeps_its_buffer() {
+        let long = vec![b'y'; 3 * INLINE_TEXT];
+        let mut ev = Event::new(Kind::Delivery);
+        ev.push(Field::MsgId, b"id-1", 100);
+        ev.push(Field::RcptTo, &long[..INLINE_TEXT - 4], 4096);
+        assert_eq!(ev.capacity(), 0, "exactly full, still in place");
+        ev.push(Field::Note, &long, 4096);
+        assert_eq!(ev.get(Field::MsgId), b"id-1");
+        assert_eq!(ev.get(Field::RcptTo), &long[..INLINE_TEXT - 4]);
+        assert_eq!(ev.get(Field::Note), &long[..]);
+        let cap = ev.capacity();
+        assert!(cap >= 4 * INLINE_TEXT);
+        ev.reset(Kind::Reception);
+        assert_eq!(ev.capacity(), cap);
+        ev.push(Field::MsgId, b"id-2", 100);
+        assert_eq!(ev.get(Field::MsgId), b"id-2");
+        assert_eq!(ev.get(Field::Note), b"");
+        assert!(format!("{ev:?}").contains("MsgId: \"id-2\""));
     }
 
     #[test]
