@@ -31,7 +31,8 @@ use crate::sink::{RotateCtx, SharedFile, errno_of};
 
 /// Size at which a buffer is written out even when more events are waiting.
 pub const WRITE_CHUNK: usize = 64 * 1024;
-/// Largest event arena that goes back to the pool (larger ones are freed).
+/// Largest heap text buffer of an event that goes back to the pool with its box (larger
+/// ones are freed).
 const POOL_MAX_CAPACITY: usize = 16 * 1024;
 /// When fewer event boxes than this are spare in the pool, the writer allocates more (up
 /// to [`TOP_UP`] per pass, never past `queue_size` spare): when a backlog takes boxes faster
