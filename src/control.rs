@@ -39,6 +39,8 @@ pub const HELP: &str =
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the idle listener looks at its stop flag.
 const ACCEPT_POLL: Duration = Duration::from_millis(100);
+/// Size of `sun_path` in a Unix socket address, with its terminating NUL.
+const SUN_PATH_MAX: usize = 108;
 /// Longest command line read.
 const MAX_COMMAND: usize = 4096;
 
@@ -244,6 +246,22 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
         }
     }
     let tmp = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
+    if tmp.as_os_str().len() >= SUN_PATH_MAX {
+        // The temporary name does not fit in a socket address, but the path itself may:
+        // bind it directly and restrict it right after (a moment with the umask's mode).
+        let l = UnixListener::bind(path).map_err(|e| {
+            io::Error::new(e.kind(), format!("control_socket {}: {e}", path.display()))
+        })?;
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            let _ = std::fs::remove_file(path);
+            return Err(io::Error::new(
+                e.kind(),
+                format!("control_socket {}: {e}", path.display()),
+            ));
+        }
+        l.set_nonblocking(true)?;
+        return Ok(l);
+    }
     let _ = std::fs::remove_file(&tmp);
     let l = UnixListener::bind(&tmp)
         .map_err(|e| io::Error::new(e.kind(), format!("control_socket {}: {e}", path.display())))?;

@@ -112,3 +112,29 @@ fn a_socket_in_use_by_another_listener_is_refused() {
     );
     l.close().unwrap();
 }
+
+#[test]
+fn a_socket_path_at_the_address_limit_works() {
+    let d = dir("long");
+    // Paths of 107 bytes (the most a socket address holds) and 108 (one too many), padded
+    // with a subdirectory; the temporary name used otherwise would not fit.
+    let base = d.display().to_string().len() + 1;
+    assert!(base < 80, "temporary directory too deep for this test");
+    let sub = d.join("p".repeat(100 - base));
+    std::fs::create_dir_all(&sub).unwrap();
+    let prefix = sub.display().to_string().len() + 1;
+    let sock = sub.join("s".repeat(107 - prefix));
+    assert_eq!(sock.as_os_str().len(), 107);
+    let l = Logger::open("ec_logger", "l", &config(&d, "l", &sock)).unwrap();
+    let meta = std::fs::symlink_metadata(&sock).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    line(&l, "x1");
+    assert!(request(&sock, "stats").unwrap().contains("accepted: 1\n"));
+    l.close().unwrap();
+
+    let too_long = sub.join("s".repeat(108 - prefix));
+    let e = Logger::open("ec_logger", "m", &config(&d, "m", &too_long)).unwrap_err();
+    assert!(e.to_string().contains("control_socket"), "{e}");
+    assert!(!too_long.exists());
+}
