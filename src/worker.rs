@@ -35,7 +35,7 @@ pub const WRITE_CHUNK: usize = 64 * 1024;
 /// ones are freed).
 const POOL_MAX_CAPACITY: usize = 16 * 1024;
 /// When fewer event boxes than this are spare in the pool, the writer allocates more (up
-/// to [`TOP_UP`] per pass, never past `queue_size` spare): when a backlog takes boxes faster
+/// to `TOP_UP` per pass, never past `queue_size` spare): when a backlog takes boxes faster
 /// than the writer gives them back, the writer allocates, so that the MTA's threads do not
 /// have to. Only a writer that cannot run for longer than the spare boxes last (a write
 /// blocked in the kernel) leaves a producer to allocate.
