@@ -249,6 +249,8 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
     if tmp.as_os_str().len() >= SUN_PATH_MAX {
         // The temporary name does not fit in a socket address, but the path itself may:
         // bind it directly and restrict it right after (a moment with the umask's mode).
+        // A socket file left there is stale (checked above): it goes first.
+        let _ = std::fs::remove_file(path);
         let l = UnixListener::bind(path).map_err(|e| {
             io::Error::new(e.kind(), format!("control_socket {}: {e}", path.display()))
         })?;

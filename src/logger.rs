@@ -742,7 +742,11 @@ impl Logger {
                 Err(TrySendError::Full(back)) => m = back,
                 Err(TrySendError::Disconnected(_)) => return Err(()),
             }
-            if step % 16 == 0 && start.elapsed() >= FULL_RETRY {
+            let retry = p
+                .settings
+                .block_timeout
+                .map_or(FULL_RETRY, |t| t.min(FULL_RETRY));
+            if step % 16 == 0 && start.elapsed() >= retry {
                 break;
             }
         }
