@@ -6,54 +6,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 use mtalog::config::{Entry, Options};
 use mtalog::format::FormatContext;
 use mtalog::format::imta::{self, ImtaOptions, parse_line, parse_service_line};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    for d in [deps, deps.parent().unwrap()] {
-        let p = d.join("libmtalog.so");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("libmtalog.so not found next to {}", exe.display());
-}
-
-fn mta_sim() -> PathBuf {
-    static EXE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    EXE.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("imta_example");
-        std::fs::create_dir_all(&dir).unwrap();
-        let exe = dir.join("mta_sim");
-        let st = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-            .args([
-                "-std=c11",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-pedantic",
-                "-O1",
-            ])
-            .arg("-I")
-            .arg(root().join("include"))
-            .arg("-o")
-            .arg(&exe)
-            .arg(root().join("examples_c/mta_sim.c"))
-            .args(["-ldl", "-lpthread"])
-            .status()
-            .expect("cc");
-        assert!(st.success(), "compiling mta_sim failed");
-        exe
-    })
-    .clone()
-}
+use support::{cdylib, mta_sim, root};
 
 /// The `imta_logger` stanza of a config file, as `(key, value)` pairs.
 fn imta_stanza(conf: &str) -> Vec<(String, String)> {

@@ -1,12 +1,15 @@
 //! postfix_logger output against the spec's golden example (spec/postfix.md §6), the
 //! pitfalls of §7, and the real pflogsumm when it is installed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use mtalog::event::{Event, Field, Kind, Timestamp, build, flags};
 use mtalog::format::postfix::{Postfix, Settings, long_queue_id, queue_id};
 use mtalog::format::{FixedZone, Formatter, Out, Target};
+
+mod support;
+
+use support::{pflogsumm, run_pflogsumm};
 
 const GOLDEN_MAINLOG: &str = "\
 Nov  3 09:15:02 mta1 postfix/smtpd[4242]: 3F2A91C0B7: client=mail.sender.example[192.0.2.10]
@@ -532,40 +535,16 @@ fn unusual_addresses_and_multi_line_notes_stay_one_line_per_field() {
 // ---------------------------------------------------------------------------------------
 // pflogsumm
 
-fn pflogsumm() -> Option<PathBuf> {
-    for p in ["/usr/sbin/pflogsumm", "/usr/bin/pflogsumm"] {
-        if Path::new(p).exists() {
-            return Some(PathBuf::from(p));
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("pflogsumm"))
-        .find(|p| p.exists())
-}
-
 /// Runs pflogsumm on the two logs; `None` (after a note) when it is not installed.
 fn summarize(name: &str, main: &str, panic: &str) -> Option<String> {
-    let Some(bin) = pflogsumm() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("pflogsumm is not installed (required when CI=true)");
-        }
-        eprintln!("note: pflogsumm not found; skipping the pflogsumm check");
-        return None;
-    };
+    let bin = pflogsumm()?;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let m = dir.join("mainlog");
     let p = dir.join("paniclog");
     std::fs::write(&m, main).unwrap();
     std::fs::write(&p, panic).unwrap();
-    let out = Command::new(bin).arg(&m).arg(&p).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap())
+    Some(run_pflogsumm(&bin, &[m, p]))
 }
 
 /// The Grand Totals figure of `label` (e.g. `received`, `bytes delivered`).

@@ -3,33 +3,9 @@
 //! report must show exactly that traffic. Without pflogsumm the test fails when CI=true and
 //! is skipped (with a note) otherwise.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    [deps, deps.parent().unwrap()]
-        .iter()
-        .map(|d| d.join("libmtalog.so"))
-        .find(|p| p.exists())
-        .expect("libmtalog.so")
-}
-
-fn pflogsumm() -> Option<PathBuf> {
-    ["/usr/sbin/pflogsumm", "/usr/bin/pflogsumm"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-fn local_midnight_today() -> i64 {
-    let out = Command::new("date")
-        .args(["-d", "today 00:00", "+%s"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
+use support::{local_midnight_today, pflogsumm, run_pflogsumm, scratch, traffic_postfix};
 
 fn total(report: &str, label: &str) -> u64 {
     report
@@ -47,49 +23,10 @@ fn total(report: &str, label: &str) -> u64 {
 
 #[test]
 fn pflogsumm_counts_the_traffic_sent_through_the_c_abi() {
-    let Some(pfl) = pflogsumm() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "pflogsumm is required in CI"
-        );
-        eprintln!("note: pflogsumm not installed; skipping");
-        return;
-    };
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("postfix_pflogsumm");
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = tmp.join("traffic_postfix");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let st = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
-        .arg("-I")
-        .arg(root.join("include"))
-        .arg(root.join("c_tests/traffic_postfix.c"))
-        .arg("-o")
-        .arg(&bin)
-        .arg("-ldl")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let day = local_midnight_today();
-    let out = Command::new(&bin)
-        .arg(cdylib())
-        .arg(&tmp)
-        .arg(day.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rep = Command::new(pfl)
-        .arg(tmp.join("mainlog"))
-        .arg(tmp.join("paniclog"))
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&rep.stdout).into_owned();
+    let Some(pfl) = pflogsumm() else { return };
+    let tmp = scratch("postfix_pflogsumm");
+    traffic_postfix(&tmp, local_midnight_today());
+    let report = run_pflogsumm(&pfl, &[tmp.join("mainlog"), tmp.join("paniclog")]);
     assert_eq!(total(&report, "received"), 20, "{report}");
     assert_eq!(total(&report, "delivered"), 16, "{report}");
     assert_eq!(total(&report, "deferred"), 4, "{report}");

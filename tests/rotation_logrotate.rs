@@ -15,9 +15,9 @@ use std::time::Duration;
 use mtalog::event::{Field, Kind};
 use mtalog::logger::Logger;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
+
+use support::{cc, cdylib};
 
 fn work_dir(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -51,28 +51,8 @@ fn build_example(name: &str, libs: &[&str]) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rotation_logrotate");
     std::fs::create_dir_all(&dir).unwrap();
     let exe = dir.join(format!("{name}-{}", std::process::id()));
-    let st = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-o"])
-        .arg(&exe)
-        .arg(root().join("examples_c").join(format!("{name}.c")))
-        .arg(format!("-I{}", root().join("include").display()))
-        .args(libs)
-        .status()
-        .unwrap();
-    assert!(st.success(), "cc {name}.c failed");
+    cc(&format!("examples_c/{name}.c"), &exe, libs);
     exe
-}
-
-fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    for d in [deps, deps.parent().unwrap()] {
-        let p = d.join("libmtalog.so");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("libmtalog.so not found next to {}", exe.display());
 }
 
 /// Runs logrotate on `conf`, forcing a rotation.

@@ -1,20 +1,11 @@
 //! Every symbol the shared library exports starts with `mtalog_` and is declared in
 //! include/mtalog.h, and every function the header declares is exported.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    for dir in [deps, deps.parent().unwrap()] {
-        let p = dir.join("libmtalog.so");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("libmtalog.so not found next to {}", exe.display());
-}
+mod support;
+
+use support::cdylib;
 
 #[test]
 fn exports_match_the_header() {

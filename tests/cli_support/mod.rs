@@ -1,26 +1,14 @@
-//! Helpers of the `mtalog` command's tests: running the command, the example MTA and
-//! pflogsumm, and reading pflogsumm's figures.
+//! Helpers of the `mtalog` command's tests: running the command (it needs the `cli`
+//! feature); everything else comes from `support`.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A fresh scratch directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::*;
 
 /// Runs `mtalog ARGS` with `stdin` as standard input.
 pub fn mtalog_in(args: &[&str], dir: &Path, stdin: &[u8]) -> Output {
@@ -47,14 +35,6 @@ pub fn mtalog(args: &[&str], dir: &Path) -> Output {
     mtalog_in(args, dir, b"")
 }
 
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `mtalog ARGS`, which must succeed; its standard output.
 pub fn ok(args: &[&str], dir: &Path) -> String {
     let o = mtalog(args, dir);
@@ -65,182 +45,4 @@ pub fn ok(args: &[&str], dir: &Path) -> String {
         stdout(&o)
     );
     stdout(&o)
-}
-
-pub fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    [deps, deps.parent().unwrap()]
-        .iter()
-        .map(|d| d.join("libmtalog.so"))
-        .find(|p| p.exists())
-        .expect("libmtalog.so next to the test")
-}
-
-fn cc(src: &str, out: &Path, libs: &[&str]) {
-    let st = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-O1",
-        ])
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg("-o")
-        .arg(out)
-        .arg(root().join(src))
-        .args(libs)
-        .status()
-        .expect("cc");
-    assert!(st.success(), "compiling {src} failed");
-}
-
-/// The example MTA, compiled once per test binary.
-pub fn mta_sim() -> PathBuf {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        let d = scratch("mta_sim");
-        let exe = d.join("mta_sim");
-        cc("examples_c/mta_sim.c", &exe, &["-ldl", "-lpthread"]);
-        exe
-    })
-    .clone()
-}
-
-/// Runs the example MTA with its example configuration in `dir` (logs in `dir/logs`);
-/// returns what it says it sent (`receptions`, `deliveries`, `deferrals`, `bounces`,
-/// `rejections`, `error lines`).
-pub fn run_example(dir: &Path, messages: u32) -> BTreeMap<String, u64> {
-    for d in ["logs/postfix", "logs/imta"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    let out = Command::new(mta_sim())
-        .current_dir(dir)
-        .arg("-c")
-        .arg(root().join("examples_c/mtalog.conf"))
-        .args(["-t", "2", "-n", &messages.to_string(), "-l"])
-        .arg(cdylib())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "mta_sim: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("sent:"))
-        .expect("sent: line");
-    let mut m = BTreeMap::new();
-    for part in line.split([':', ',']) {
-        if let Some((n, what)) = part.trim().split_once(' ')
-            && let Ok(n) = n.parse::<u64>()
-        {
-            m.insert(what.to_owned(), n);
-        }
-    }
-    m
-}
-
-/// The C program that logs the known traffic mix of tests/postfix_pflogsumm.rs.
-pub fn traffic_postfix(dir: &Path, day: i64) {
-    let exe = dir.join("traffic_postfix");
-    cc("c_tests/traffic_postfix.c", &exe, &["-ldl"]);
-    let out = Command::new(&exe)
-        .arg(cdylib())
-        .arg(dir)
-        .arg(day.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-pub fn local_midnight_today() -> i64 {
-    let out = Command::new("date")
-        .args(["-d", "today 00:00", "+%s"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
-/// pflogsumm, or None (allowed only outside CI).
-pub fn pflogsumm() -> Option<PathBuf> {
-    let p = ["/usr/sbin/pflogsumm", "/usr/bin/pflogsumm"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    if p.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "pflogsumm is required in CI"
-        );
-        eprintln!("note: pflogsumm not installed; skipping");
-    }
-    p
-}
-
-pub fn run_pflogsumm(pfl: &Path, files: &[PathBuf]) -> String {
-    let out = Command::new(pfl).args(files).output().unwrap();
-    assert!(
-        out.status.success(),
-        "pflogsumm: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A pflogsumm number (`123`, `112586k`, `3m`) as (value, unit divisor).
-pub fn pfl_number(s: &str) -> (u64, u64) {
-    if let Some(n) = s.strip_suffix('k') {
-        (n.parse().unwrap(), 1024)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n.parse().unwrap(), 1024 * 1024)
-    } else {
-        (s.parse().unwrap(), 1)
-    }
-}
-
-/// Does pflogsumm's `theirs` show `exact` (pflogsumm truncates to k and m units)?
-pub fn same(exact: u64, theirs: &str) -> bool {
-    let (v, div) = pfl_number(theirs);
-    exact / div == v
-}
-
-/// The number before `label` in a Grand Totals line of a report (pflogsumm's or ours).
-pub fn total(report: &str, label: &str) -> String {
-    report
-        .lines()
-        .find_map(|l| {
-            let t = l.trim();
-            let (num, rest) = t.split_once(char::is_whitespace)?;
-            (rest.trim_start().starts_with(label) && num.starts_with(|c: char| c.is_ascii_digit()))
-                .then(|| num.to_owned())
-        })
-        .unwrap_or_else(|| panic!("no '{label}' line in:\n{report}"))
-}
-
-/// The `Host/Domain Summary: Message Delivery` rows: domain → (sent, bytes, defers), as
-/// printed.
-pub fn delivery_rows(report: &str) -> BTreeMap<String, (String, String, String)> {
-    report
-        .lines()
-        .skip_while(|l| !l.starts_with("Host/Domain Summary: Message Delivery"))
-        .skip(4)
-        .take_while(|l| !l.trim().is_empty())
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            (
-                w.last().unwrap().to_string(),
-                (w[0].to_owned(), w[1].to_owned(), w[2].to_owned()),
-            )
-        })
-        .collect()
 }
