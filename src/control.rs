@@ -224,6 +224,8 @@ fn io_err(path: &Path, code: i32, what: &str) -> io::Error {
 /// Binds the socket at `path` with mode 0600: bound under a temporary name, restricted,
 /// then renamed into place (replacing a stale socket, never a live one or another file).
 fn bind(path: &Path) -> io::Result<UnixListener> {
+    let ctx =
+        |e: io::Error| io::Error::new(e.kind(), format!("control_socket {}: {e}", path.display()));
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => {
             if UnixStream::connect(path).is_ok() {
@@ -238,43 +240,30 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
             return Err(io_err(path, libc::EEXIST, "exists and is not a socket"));
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("control_socket {}: {e}", path.display()),
-            ));
-        }
+        Err(e) => return Err(ctx(e)),
     }
+    // When the temporary name does not fit in a socket address but the path does, the
+    // path itself is bound and restricted right after (a moment with the umask's mode);
+    // a socket file left there is stale (checked above) and goes first.
     let tmp = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
-    if tmp.as_os_str().len() >= SUN_PATH_MAX {
-        // The temporary name does not fit in a socket address, but the path itself may:
-        // bind it directly and restrict it right after (a moment with the umask's mode).
-        // A socket file left there is stale (checked above): it goes first.
-        let _ = std::fs::remove_file(path);
-        let l = UnixListener::bind(path).map_err(|e| {
-            io::Error::new(e.kind(), format!("control_socket {}: {e}", path.display()))
-        })?;
-        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
-            let _ = std::fs::remove_file(path);
-            return Err(io::Error::new(
-                e.kind(),
-                format!("control_socket {}: {e}", path.display()),
-            ));
-        }
-        l.set_nonblocking(true)?;
-        return Ok(l);
-    }
-    let _ = std::fs::remove_file(&tmp);
-    let l = UnixListener::bind(&tmp)
-        .map_err(|e| io::Error::new(e.kind(), format!("control_socket {}: {e}", path.display())))?;
-    let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| std::fs::rename(&tmp, path));
+    let at = if tmp.as_os_str().len() < SUN_PATH_MAX {
+        tmp.as_path()
+    } else {
+        path
+    };
+    let _ = std::fs::remove_file(at);
+    let l = UnixListener::bind(at).map_err(ctx)?;
+    let placed =
+        std::fs::set_permissions(at, std::fs::Permissions::from_mode(0o600)).and_then(|()| {
+            if at == path {
+                Ok(())
+            } else {
+                std::fs::rename(at, path)
+            }
+        });
     if let Err(e) = placed {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io::Error::new(
-            e.kind(),
-            format!("control_socket {}: {e}", path.display()),
-        ));
+        let _ = std::fs::remove_file(at);
+        return Err(ctx(e));
     }
     l.set_nonblocking(true)?;
     Ok(l)
