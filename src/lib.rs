@@ -26,6 +26,8 @@ pub mod format;
 /// cbindgen:ignore
 pub mod logger;
 /// cbindgen:ignore
+pub mod pool;
+/// cbindgen:ignore
 pub mod rotate;
 /// cbindgen:ignore
 pub mod sink;

@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError, bounded};
+use crossbeam_channel::{SendTimeoutError, Sender, TrySendError, bounded};
 
 use crate::config::{self, ConfigError, Entry, Fsync, Options, Overflow};
 use crate::event::{Event, Kind};
 use crate::format::{self, FormatContext, Level, Target};
+use crate::pool::{self, Pool};
 use crate::sink::{OpenPolicy, SharedFile, errno_of};
 use crate::sys::SwapCell;
 use crate::worker::{self, Control, Msg};
@@ -122,9 +123,6 @@ pub struct Settings {
 
 /// Default queue capacity.
 pub const DEFAULT_QUEUE_SIZE: usize = 65536;
-/// Event boxes put in the pool when a logger starts (the writer adds more when the backlog
-/// grows, see `worker::SPARE_LOW`).
-const POOL_PREFILL: usize = 4096;
 /// How long a producer retries on a full queue (block mode) before it parks.
 const FULL_RETRY: Duration = Duration::from_millis(2);
 /// Longest sleep between retries of a producer that waits longer than [`FULL_RETRY`].
@@ -328,9 +326,8 @@ pub struct Shared {
 /// One running pipeline: the channel, the event pool, the writer thread.
 pub struct Pipeline {
     pub(crate) tx: Sender<Msg>,
-    pool: Receiver<Box<Event>>,
-    /// Where a dropped event's box goes back to (so overload allocates nothing).
-    pool_back: Sender<Box<Event>>,
+    /// The event boxes (shared with the writer).
+    pool: Arc<Pool>,
     thread: Thread,
     join: Mutex<Option<JoinHandle<()>>>,
     /// The options in effect.
@@ -512,7 +509,7 @@ impl Logger {
                 return;
             }
             let Some(p) = self.pipe.get() else { return };
-            let mut ev = p.pool.try_recv().unwrap_or_default();
+            let mut ev = p.pool.take_now();
             ev.reset(Kind::Error);
             ev.time = crate::event::Timestamp::now();
             let text = format!("critical: mtalog: {msg}");
@@ -600,18 +597,17 @@ impl Core {
             None => None,
         };
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
-        // The pool holds as many boxes as the queue: after the writer drained a full queue
-        // every box has a place to wait, so the producers allocate nothing in the steady
-        // state (memory stays bounded by the queue size).
-        let (pool_tx, pool_rx) = bounded::<Box<Event>>(settings.queue_size + 64);
-        // A first stock of boxes, so that ordinary bursts never allocate at all; the pool
-        // grows past it only when the backlog reaches a new high.
-        for _ in 0..settings.queue_size.min(POOL_PREFILL) {
-            let _ = pool_tx.try_send(Box::default());
-        }
+        // The event boxes: a working set in circulation, and (block mode) a reserve for the
+        // backlog of a stalled writer; see `pool`.
+        let block = settings.overflow == Overflow::Block;
+        let stall = settings
+            .block_timeout
+            .filter(|_| block)
+            .map_or(pool::STALL, |t| t.min(pool::STALL));
+        let pool = Arc::new(Pool::new(settings.queue_size, block, stall));
         let w = worker::Writer::new(
             rx,
-            pool_tx.clone(),
+            Arc::clone(&pool),
             Arc::clone(&self.shared),
             Arc::clone(&settings),
             setup.formatter,
@@ -642,8 +638,7 @@ impl Core {
         });
         Ok(Pipeline {
             tx,
-            pool: pool_rx,
-            pool_back: pool_tx,
+            pool,
             thread: handle.thread().clone(),
             join: Mutex::new(Some(handle)),
             settings,
@@ -661,8 +656,8 @@ impl Logger {
     // ------------------------------------------------------------------ producer side
 
     /// Starts an event of `kind`: `None` when the logger is not running (counted as an
-    /// input error) or the kind is filtered out. The box comes from the pool when one is
-    /// free.
+    /// input error) or the kind is filtered out. The box comes from the pool; in block
+    /// mode an empty pool is waited on while the writer moves (see [`Pool::take`]).
     #[inline]
     pub fn begin(&self, kind: Kind) -> Option<Box<Event>> {
         if self.state.load(Ordering::Acquire) != RUNNING {
@@ -674,7 +669,9 @@ impl Logger {
             self.shared.stats.filtered.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let mut ev = p.pool.try_recv().unwrap_or_default();
+        let mut ev = p
+            .pool
+            .take(&self.shared.stats.dequeued, || self.wake(p, true));
         ev.reset(kind);
         Some(ev)
     }
@@ -703,7 +700,7 @@ impl Logger {
                 Self::send_full(p, m)
             }
             Err(TrySendError::Full(Msg::Event(ev))) => {
-                let _ = p.pool_back.try_send(ev);
+                p.pool.put_back(ev);
                 Err(())
             }
             Err(_) => Err(()),
@@ -729,13 +726,7 @@ impl Logger {
         let start = Instant::now();
         let mut step = 0u32;
         loop {
-            if step < 8 {
-                for _ in 0..1u32 << step {
-                    std::hint::spin_loop();
-                }
-            } else {
-                std::thread::yield_now();
-            }
+            pool::pause(step);
             step += 1;
             match p.tx.try_send(m) {
                 Ok(()) => return Ok(()),

@@ -26,22 +26,12 @@ use crate::config::Fsync;
 use crate::event::{Event, Field, Kind, Timestamp};
 use crate::format::{Formatter, Out, TARGET_COUNT, Target};
 use crate::logger::{Error, Settings, Shared};
+use crate::pool::Pool;
 use crate::rotate::{self, Helper, Job};
 use crate::sink::{RotateCtx, SharedFile, errno_of};
 
 /// Size at which a buffer is written out even when more events are waiting.
 pub const WRITE_CHUNK: usize = 64 * 1024;
-/// Largest heap text buffer of an event that goes back to the pool with its box (larger
-/// ones are freed).
-const POOL_MAX_CAPACITY: usize = 16 * 1024;
-/// When fewer event boxes than this are spare in the pool, the writer allocates more (up
-/// to `TOP_UP` per pass, never past `queue_size` spare): when a backlog takes boxes faster
-/// than the writer gives them back, the writer allocates, so that the MTA's threads do not
-/// have to. Only a writer that cannot run for longer than the spare boxes last (a write
-/// blocked in the kernel) leaves a producer to allocate.
-pub const SPARE_LOW: usize = 1024;
-/// Boxes the writer allocates at most per pass.
-const TOP_UP: usize = 1024;
 /// Messages handled between timer checks.
 const BATCH: usize = 1024;
 /// Events taken off the queue before they are formatted (see `Writer::events`).
@@ -73,7 +63,7 @@ pub enum Control {
 /// The writer's state (owned by its thread).
 pub struct Writer {
     rx: Receiver<Msg>,
-    pool: Sender<Box<Event>>,
+    pool: Arc<Pool>,
     /// Events taken off the queue, published to `stats.dequeued` with a plain store: this
     /// thread is the counter's only writer (a forked child starts a new writer and resets
     /// the counters).
@@ -102,7 +92,7 @@ impl Writer {
     /// Builds the writer; `files` are already open.
     pub fn new(
         rx: Receiver<Msg>,
-        pool: Sender<Box<Event>>,
+        pool: Arc<Pool>,
         shared: Arc<Shared>,
         settings: Arc<Settings>,
         formatter: Box<dyn Formatter>,
@@ -298,7 +288,7 @@ impl Writer {
             let now = Instant::now();
             self.timers(now);
             if n > 0 {
-                self.top_up_pool();
+                self.pool.top_up();
                 last_event = now;
                 poll = Duration::from_micros(50);
                 continue;
@@ -319,19 +309,6 @@ impl Writer {
             }
             std::thread::park_timeout(self.sleep_budget(now));
             self.shared.parked.store(false, Ordering::Relaxed);
-        }
-    }
-
-    /// Puts new boxes into the pool when fewer than [`SPARE_LOW`] are spare.
-    fn top_up_pool(&mut self) {
-        let have = self.pool.len();
-        if have >= SPARE_LOW.min(self.settings.queue_size) {
-            return;
-        }
-        for _ in 0..TOP_UP.min(self.settings.queue_size - have) {
-            if self.pool.try_send(Box::default()).is_err() {
-                break;
-            }
         }
     }
 
@@ -393,9 +370,7 @@ impl Writer {
             return;
         }
         self.unflushed[kind.index()] += 1;
-        if ev.capacity() <= POOL_MAX_CAPACITY {
-            let _ = self.pool.try_send(ev);
-        }
+        self.pool.give_back(ev, self.dequeued);
         if self.out.bufs.iter().any(|b| b.len() >= WRITE_CHUNK) {
             self.write_out();
         }
@@ -789,10 +764,9 @@ mod tests {
         ];
         let shared = Arc::new(Shared::default());
         let (tx, rx) = crossbeam_channel::bounded(64);
-        let (pool_tx, _pool_rx) = crossbeam_channel::bounded(64);
         let w = Writer::new(
             rx,
-            pool_tx,
+            Arc::new(Pool::new(64, true, crate::pool::STALL)),
             Arc::clone(&shared),
             settings,
             Box::new(Flaky),
@@ -826,45 +800,5 @@ mod tests {
         );
         assert_eq!(shared.stats.written.load(Ordering::Relaxed), 3);
         let _ = std::fs::remove_dir_all(&d);
-    }
-
-    #[test]
-    fn the_writer_tops_up_the_pool_when_it_runs_low() {
-        for (queue, want) in [(65536, TOP_UP), (16, 16)] {
-            let d =
-                std::env::temp_dir().join(format!("mtalog-pool-{}-{queue}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&d);
-            std::fs::create_dir_all(&d).unwrap();
-            let entries =
-                crate::config::parse_init(&format!("queue_size = {queue}\n"), "ec_logger", "t")
-                    .unwrap();
-            let settings = Arc::new(Settings::parse(&mut Options::new(&entries)).unwrap());
-            let files = vec![(
-                Target::Main,
-                SharedFile::open(&d.join("main"), 0o644, &OpenPolicy::default()).unwrap(),
-            )];
-            let (_tx, rx) = crossbeam_channel::bounded(16);
-            let (pool_tx, pool_rx) = crossbeam_channel::bounded(queue + 64);
-            let mut w = Writer::new(
-                rx,
-                pool_tx,
-                Arc::new(Shared::default()),
-                settings,
-                Box::new(Flaky),
-                files,
-            );
-            w.top_up_pool();
-            assert_eq!(pool_rx.len(), want);
-            // Enough spare boxes: nothing more is allocated.
-            w.top_up_pool();
-            assert_eq!(pool_rx.len(), want);
-            // Producers took most of them: the writer allocates again.
-            for _ in 0..want - 1 {
-                pool_rx.try_recv().unwrap();
-            }
-            w.top_up_pool();
-            assert_eq!(pool_rx.len(), (1 + TOP_UP).min(queue));
-            let _ = std::fs::remove_dir_all(&d);
-        }
     }
 }

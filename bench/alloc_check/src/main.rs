@@ -2,8 +2,9 @@
 //! state: `alloc_check DIR [CALLS]`.
 //!
 //! A counting global allocator counts every allocation made while a thread has counting
-//! switched on. Each case warms up (under full load until a million calls after the queue
-//! was full: the pool then has a box for the largest backlog there can be), then counts
+//! switched on. Each case warms up (under full load for three million calls, or until a
+//! million calls after the queue was full: by then the writer has made a box for the largest
+//! backlog there can be), then counts
 //! over CALLS calls of `log_delivery` through the vtable, as a C host calls it: full load
 //! (the producer outruns the writer, in block and drop mode) and bursts of 100 calls with
 //! pauses. Prints one line per case and exits 1 when any counted allocation happened.
@@ -81,9 +82,9 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
                 }
             }
         };
-        // Warm-up: the pool and the queue reach their steady state.
-        // Warm-up: under full load, until the queue has been full (the pool then holds a box
-        // for every slot: the largest backlog there can be); in bursts, a fixed stretch.
+        // Warm-up: the pool and the queue reach their steady state. Under full load the
+        // writer makes boxes for every slot of the queue while producers wait for boxes (block
+        // mode) or the queue fills (drop mode); in bursts, a fixed stretch.
         let mut warm = 0;
         let mut full_at: Option<u64> = None;
         let mut st = MtalogStatsC {
@@ -100,7 +101,7 @@ fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
             // Then a while longer: the boxes the writer holds (up to 8 taken ahead) and the
             // producer's own also need a place once.
             let settled = full_at.is_some_and(|at| warm >= at + 1_000_000);
-            if (burst && warm >= 50_000) || (!burst && settled) || warm >= 20_000_000 {
+            if (burst && warm >= 50_000) || (!burst && settled) || warm >= 3_000_000 {
                 break;
             }
         }
