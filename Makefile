@@ -31,9 +31,10 @@ R          ?= 3
 
 all: release
 
+# One build of the library and the command: the `cli` feature changes nothing in the
+# library, and building the library with and without it would compile it twice each time.
 release:
-	$(CARGO) build --release
-	$(CARGO) build --release --features cli --bin mtalog
+	$(CARGO) build --release --features cli
 
 examples: release
 	$(MAKE) -C examples_c
@@ -51,6 +52,21 @@ test: examples
 	  (cd $$tmp && $(CURDIR)/examples_c/mta_sim -n $(TEST_N) \
 	     -c $(CURDIR)/examples_c/mtalog.conf -l $(CURDIR)/$(SO)); \
 	  rc=$$?; rm -rf $$tmp; exit $$rc
+	$(MAKE) install-check
+
+# make install into a scratch root: every file the README lists is there, and uninstall
+# removes them all again.
+INSTALLED = bin/mtalog bin/mtalog_ctl lib/libmtalog.so.$(VERSION) lib/libmtalog.so.$(SOMAJOR) \
+            lib/libmtalog.so lib/libmtalog.a include/mtalog.h lib/pkgconfig/mtalog.pc
+install-check:
+	root=$$(mktemp -d) && \
+	  $(MAKE) -s install PREFIX=/usr/local DESTDIR=$$root >/dev/null && \
+	  for f in $(INSTALLED); do \
+	    test -e $$root/usr/local/$$f || { echo "make install: $$f missing"; exit 1; }; \
+	  done && \
+	  $(MAKE) -s uninstall PREFIX=/usr/local DESTDIR=$$root >/dev/null && \
+	  left=$$(find $$root ! -type d) && rm -rf $$root && \
+	  test -z "$$left" || { echo "make uninstall left: $$left"; exit 1; }
 
 bench-report: examples
 	scripts/bench-report.sh $(BENCH_LINES)
@@ -62,11 +78,13 @@ bench: bench-build
 	$(MAKE) -C bench run N=$(N) R=$(R)
 
 install: release
+	$(MAKE) -C examples_c mtalog_ctl
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    mtalog.pc.in > $(RELEASE)/mtalog.pc
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 0755 $(RELEASE)/mtalog $(DESTDIR)$(BINDIR)/mtalog
+	$(INSTALL) -m 0755 examples_c/mtalog_ctl $(DESTDIR)$(BINDIR)/mtalog_ctl
 	$(INSTALL) -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION)
 	ln -sf libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR)
 	ln -sf libmtalog.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libmtalog.so
@@ -75,7 +93,7 @@ install: release
 	$(INSTALL) -m 0644 $(RELEASE)/mtalog.pc $(DESTDIR)$(PKGCONFIGDIR)/mtalog.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/mtalog $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR) \
+	rm -f $(DESTDIR)$(BINDIR)/mtalog $(DESTDIR)$(BINDIR)/mtalog_ctl $(DESTDIR)$(LIBDIR)/libmtalog.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmtalog.so.$(SOMAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libmtalog.so $(DESTDIR)$(LIBDIR)/libmtalog.a \
 	      $(DESTDIR)$(INCLUDEDIR)/mtalog.h $(DESTDIR)$(PKGCONFIGDIR)/mtalog.pc
 
@@ -85,4 +103,4 @@ clean:
 	$(MAKE) -C bench clean
 	rm -rf logs
 
-.PHONY: all release examples example test bench bench-build bench-report install uninstall clean
+.PHONY: all release examples example test bench bench-build bench-report install install-check uninstall clean
