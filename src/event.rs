@@ -3,7 +3,7 @@
 //! An [`Event`](crate::event::Event) keeps every text field in one byte arena with an end offset per
 //! [`Field`](crate::event::Field): in place up to [`INLINE_TEXT`](crate::event::INLINE_TEXT) bytes, so that a typical event is one
 //! block of memory, and in a heap buffer beyond. Events are boxed and recycled through a
-//! pool by the pipeline (see `worker`), so the producer side allocates nothing in the
+//! pool by the pipeline (see `pool`), so the producer side allocates nothing in the
 //! steady state.
 //!
 //! Fields must be pushed in increasing [`Field`](crate::event::Field) order; a field that is never pushed is empty.
@@ -319,6 +319,9 @@ pub struct Event {
     pub mx_port: u16,
     /// [`flags`] bits.
     pub flags: u8,
+    /// Microseconds the producer waited for this event's box (block mode): counted against
+    /// `block_timeout` when the queue is full too.
+    pub waited_us: u32,
     last: u8,
     /// The text is in `spill`, not in `inline`.
     spilled: bool,
@@ -376,6 +379,7 @@ impl Event {
             local_port: 0,
             mx_port: 0,
             flags: 0,
+            waited_us: 0,
             last: 0,
             spilled: false,
             len: 0,
@@ -405,6 +409,7 @@ impl Event {
         self.local_port = 0;
         self.mx_port = 0;
         self.flags = 0;
+        self.waited_us = 0;
         self.last = 0;
         self.spilled = false;
         self.len = 0;

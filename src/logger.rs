@@ -599,12 +599,11 @@ impl Core {
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
         // The event boxes: a working set in circulation, and (block mode) a reserve for the
         // backlog of a stalled writer; see `pool`.
-        let block = settings.overflow == Overflow::Block;
-        let stall = settings
-            .block_timeout
-            .filter(|_| block)
-            .map_or(pool::STALL, |t| t.min(pool::STALL));
-        let pool = Arc::new(Pool::new(settings.queue_size, block, stall));
+        let pool = Arc::new(Pool::new(
+            settings.queue_size,
+            settings.overflow == Overflow::Block,
+            settings.block_timeout,
+        ));
         let w = worker::Writer::new(
             rx,
             Arc::clone(&pool),
@@ -669,10 +668,11 @@ impl Logger {
             self.shared.stats.filtered.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let mut ev = p
+        let (mut ev, waited_us) = p
             .pool
             .take(&self.shared.stats.dequeued, || self.wake(p, true));
         ev.reset(kind);
+        ev.waited_us = waited_us;
         Some(ev)
     }
 
@@ -693,22 +693,23 @@ impl Logger {
             return false;
         };
         let kind = ev.kind;
+        let waited = Duration::from_micros(ev.waited_us.into());
         let r = match p.tx.try_send(Msg::Event(ev)) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(m)) if p.settings.overflow == Overflow::Block => {
                 self.wake(p, true);
-                Self::send_full(p, m)
+                Self::send_full(p, m, waited)
             }
-            Err(TrySendError::Full(Msg::Event(ev))) => {
-                p.pool.put_back(ev);
-                Err(())
-            }
-            Err(_) => Err(()),
+            Err(TrySendError::Full(m) | TrySendError::Disconnected(m)) => Err(m),
         };
         self.wake(p, false);
         match r {
             Ok(()) => true,
-            Err(()) => {
+            Err(m) => {
+                // The box goes back to the pool, which counts the boxes in circulation.
+                if let Msg::Event(ev) = m {
+                    p.pool.put_back(ev);
+                }
                 self.shared.stats.dropped[kind.index()].fetch_add(1, Ordering::Relaxed);
                 false
             }
@@ -722,8 +723,10 @@ impl Logger {
     /// by `block_timeout`. (Not the channel's blocking send: its first wait on a thread
     /// allocates, and nothing on the producer side allocates in the steady state.)
     #[cold]
-    fn send_full(p: &Pipeline, mut m: Msg) -> Result<(), ()> {
+    fn send_full(p: &Pipeline, mut m: Msg, waited: Duration) -> Result<(), Msg> {
         let start = Instant::now();
+        // What is left of `block_timeout` after the wait for the event's box.
+        let timeout = p.settings.block_timeout.map(|t| t.saturating_sub(waited));
         let mut step = 0u32;
         loop {
             pool::pause(step);
@@ -731,12 +734,9 @@ impl Logger {
             match p.tx.try_send(m) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Full(back)) => m = back,
-                Err(TrySendError::Disconnected(_)) => return Err(()),
+                Err(TrySendError::Disconnected(back)) => return Err(back),
             }
-            let retry = p
-                .settings
-                .block_timeout
-                .map_or(FULL_RETRY, |t| t.min(FULL_RETRY));
+            let retry = timeout.map_or(FULL_RETRY, |t| t.min(FULL_RETRY));
             if step % 16 == 0 && start.elapsed() >= retry {
                 break;
             }
@@ -744,8 +744,8 @@ impl Logger {
         let mut nap = Duration::from_micros(50);
         loop {
             let waited = start.elapsed();
-            let nap_now = match p.settings.block_timeout {
-                Some(t) if waited >= t => return Err(()),
+            let nap_now = match timeout {
+                Some(t) if waited >= t => return Err(m),
                 Some(t) => nap.min(t - waited),
                 None => nap,
             };
@@ -754,7 +754,7 @@ impl Logger {
             match p.tx.try_send(m) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Full(back)) => m = back,
-                Err(TrySendError::Disconnected(_)) => return Err(()),
+                Err(TrySendError::Disconnected(back)) => return Err(back),
             }
         }
     }
@@ -1041,6 +1041,10 @@ mod tests {
             }
         }
         l.close().unwrap();
+        // Every box came back, dropped events' boxes too: the count is still true.
+        let pool = &l.pipe.get().unwrap().pool;
+        assert!(pool.boxes() >= 16);
+        assert_eq!(pool.boxes(), pool.spare() + pool.reserve());
         let s = l.stats();
         assert_eq!(s.accepted, queued);
         assert_eq!(s.dropped, 100_000 - queued);

@@ -9,7 +9,8 @@
 //! block mode the pool keeps [`WORKING_SET`](crate::pool::WORKING_SET) boxes (or `queue_size`, if smaller) while the
 //! writer keeps up: a producer that finds the pool empty waits for the writer to give one
 //! back, as it would wait for room in a full queue, and the events in flight stay in the
-//! cache. Only when the writer takes nothing off the queue for [`STALL`](crate::pool::STALL) (a write stalled in
+//! cache. (Such a wait ends after [`MAX_WAIT`](crate::pool::MAX_WAIT), or `block_timeout`,
+//! in any case.) Only when the writer takes nothing off the queue for [`STALL`](crate::pool::STALL) (a write stalled in
 //! the kernel, a slow disk) does a producer take a box from the reserve, or make one when
 //! the reserve is empty; from then on producers do so without waiting, until the writer
 //! moves again, and the backlog can grow to the whole `queue_size`: that slack is what the
@@ -17,8 +18,13 @@
 //! other one it is given back, so that the boxes in circulation shrink to the working set
 //! without leaving the producers short, and the next stall finds its boxes made. While the
 //! pool runs low (producers keep up with the writer) the writer also makes boxes for the
-//! reserve ahead of need, up to a box for every slot of the queue, so that a stall does not
-//! make the producers allocate either.
+//! reserve ahead of need, up to a box for every slot of the queue, so that a stall after
+//! such a load does not make the producers allocate either.
+//!
+//! Every box a producer or the writer does not pass on goes back through the pool (an
+//! event dropped on a full queue, one the formatter failed on), so that the count of boxes
+//! in circulation stays true; otherwise the working set would shrink. A box lost to a
+//! panic in a hook is made up for by [`Pool::recount`](crate::pool::Pool::recount), when the writer goes idle.
 //!
 //! In drop mode a producer never waits: an empty pool gives a box from the reserve or a new
 //! one, and the writer keeps [`SPARE_LOW`](crate::pool::SPARE_LOW) boxes spare, making more as the backlog grows.
@@ -38,9 +44,13 @@ pub const WORKING_SET: usize = 4096;
 /// make new ones (block mode; `block_timeout`, when shorter, is used instead). Longer than
 /// an ordinary 64 KiB write, shorter than a stalled one.
 pub const STALL: Duration = Duration::from_millis(1);
-/// Drop mode: when fewer boxes than this are spare, the writer makes more (up to
-/// `TOP_UP` per pass, never past `queue_size` in all), so that a growing backlog does not
-/// make the MTA's threads allocate.
+/// Longest wait of a producer for a box while the writer moves (block mode, no
+/// `block_timeout`); then it takes one from the reserve.
+pub const MAX_WAIT: Duration = Duration::from_millis(16);
+/// When fewer boxes than this (or than `queue_size`) are spare, the writer makes more: in
+/// drop mode for the pool, so that a growing backlog does not make the MTA's threads
+/// allocate; in block mode for the reserve. There are never more boxes in all than
+/// `queue_size` and this many more.
 pub const SPARE_LOW: usize = 1024;
 /// Boxes the writer makes at most per pass.
 const TOP_UP: usize = 1024;
@@ -86,14 +96,23 @@ pub struct Pool {
     gated: bool,
     /// How long the writer may stand still before waiting producers make boxes.
     stall: Duration,
+    /// Longest wait for a box in all.
+    max_wait: Duration,
 }
 
 impl Pool {
     /// A pool for a queue of `queue_size` events, filled with its first boxes. `gated` in
-    /// block mode; `stall` is [`STALL`] or a shorter `block_timeout`.
-    pub fn new(queue_size: usize, gated: bool, stall: Duration) -> Pool {
+    /// block mode, where `block_timeout` (if any) bounds a producer's wait for a box.
+    pub fn new(queue_size: usize, gated: bool, block_timeout: Option<Duration>) -> Pool {
+        let bound = |d: Duration| block_timeout.map_or(d, |t| t.min(d));
+        Pool::with_waits(queue_size, gated, bound(STALL), bound(MAX_WAIT))
+    }
+
+    /// [`Pool::new`] with the stall time and the longest wait given.
+    pub fn with_waits(queue_size: usize, gated: bool, stall: Duration, max_wait: Duration) -> Pool {
+        let limit = queue_size + SPARE_LOW.min(queue_size);
         // Room for every box: a full queue, the spare ones and those in the producers' hands.
-        let room = queue_size + SPARE_LOW + 64;
+        let room = limit + 64;
         let (tx, rx) = bounded(room);
         let (reserve_tx, reserve_rx) = bounded(room);
         let first = queue_size.min(WORKING_SET);
@@ -107,10 +126,11 @@ impl Pool {
             reserve_rx,
             boxes: AtomicUsize::new(first),
             stalled_at: AtomicU64::new(0),
-            target: if gated { first } else { queue_size + SPARE_LOW },
-            limit: queue_size + SPARE_LOW,
+            target: if gated { first } else { limit },
+            limit,
             gated,
             stall,
+            max_wait,
         }
     }
 
@@ -129,14 +149,14 @@ impl Pool {
         self.reserve_rx.len()
     }
 
-    /// A box for a producer. When none is spare: in block mode, waits while the writer
-    /// moves (`progress` is its count of events taken off the queue; `wake` unparks it);
-    /// otherwise, or once the writer stands still for the stall time, takes one from the
-    /// reserve or makes one.
+    /// A box for a producer, and the microseconds it waited for it. When none is spare:
+    /// in block mode, waits while the writer moves (`progress` is its count of events taken
+    /// off the queue; `wake` unparks it); otherwise, or once the writer stands still for
+    /// the stall time, or after the longest wait, takes one from the reserve or makes one.
     #[inline]
-    pub fn take(&self, progress: &AtomicU64, wake: impl Fn()) -> Box<Event> {
+    pub fn take(&self, progress: &AtomicU64, wake: impl Fn()) -> (Box<Event>, u32) {
         match self.rx.try_recv() {
-            Ok(b) => b,
+            Ok(b) => (b, 0),
             Err(_) => self.take_slow(progress, wake),
         }
     }
@@ -146,18 +166,28 @@ impl Pool {
         self.rx.try_recv().unwrap_or_else(|_| self.unreserve())
     }
 
+    /// The writer, idle with the queue empty: every box is spare or in the reserve (but
+    /// for one a producer may be filling just now), so their number replaces the count,
+    /// which a box dropped without coming back (a panic in a hook) left too high.
+    pub fn recount(&self) {
+        self.boxes
+            .store(self.spare() + self.reserve(), Ordering::Relaxed);
+    }
+
     #[cold]
-    fn take_slow(&self, progress: &AtomicU64, wake: impl Fn()) -> Box<Event> {
-        if self.gated {
-            let seen = progress.load(Ordering::Relaxed);
-            if self.stalled_at.load(Ordering::Relaxed) != seen + 1 {
-                wake();
-                if let Some(b) = self.wait(progress, seen) {
-                    return b;
-                }
-            }
+    fn take_slow(&self, progress: &AtomicU64, wake: impl Fn()) -> (Box<Event>, u32) {
+        if !self.gated {
+            return (self.unreserve(), 0);
         }
-        self.unreserve()
+        let seen = progress.load(Ordering::Relaxed);
+        if self.stalled_at.load(Ordering::Relaxed) == seen + 1 {
+            return (self.unreserve(), 0);
+        }
+        wake();
+        let start = Instant::now();
+        let b = self.wait(progress, seen, start);
+        let waited = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
+        (b.unwrap_or_else(|| self.unreserve()), waited)
     }
 
     /// A box from the reserve, or a new one.
@@ -170,9 +200,8 @@ impl Pool {
 
     /// Spins, then yields, until a box comes back; `None` once the writer's count stood
     /// still for the stall time (recorded, so that other producers do not wait again
-    /// before it moves), or after sixteen stall times in all.
-    fn wait(&self, progress: &AtomicU64, mut seen: u64) -> Option<Box<Event>> {
-        let start = Instant::now();
+    /// before it moves), or after the longest wait.
+    fn wait(&self, progress: &AtomicU64, mut seen: u64, start: Instant) -> Option<Box<Event>> {
         let mut still_since = start;
         let mut step = 0u32;
         loop {
@@ -193,7 +222,7 @@ impl Pool {
                 self.stalled_at.store(seen + 1, Ordering::Relaxed);
                 return None;
             }
-            if now.duration_since(start) >= self.stall * 16 {
+            if now.duration_since(start) >= self.max_wait {
                 return None;
             }
         }
@@ -285,44 +314,88 @@ mod tests {
 
     #[test]
     fn a_pool_starts_with_its_working_set() {
-        let p = Pool::new(65536, true, STALL);
+        let p = Pool::new(65536, true, None);
         assert_eq!((p.boxes(), p.spare()), (WORKING_SET, WORKING_SET));
-        let p = Pool::new(16, false, STALL);
+        let p = Pool::new(16, false, None);
         assert_eq!((p.boxes(), p.spare()), (16, 16));
     }
 
     #[test]
     fn block_mode_waits_for_a_box_while_the_writer_moves() {
-        let p = Arc::new(Pool::new(4, true, LONG));
+        // The writer moves every 5 ms, under the 20 ms stall time, and hands a box back
+        // after 100 ms: the producer waits for it and makes none.
+        let p = Arc::new(Pool::with_waits(4, true, Duration::from_millis(20), LONG));
         let progress = Arc::new(AtomicU64::new(0));
-        let held: Vec<_> = (0..4).map(|_| p.take(&progress, || {})).collect();
+        let mut held: Vec<_> = (0..4).map(|_| p.take(&progress, || {}).0).collect();
         assert_eq!(p.spare(), 0);
         let (p2, pr2) = (Arc::clone(&p), Arc::clone(&progress));
         let writer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            for (n, b) in held.into_iter().enumerate() {
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(5));
                 pr2.fetch_add(1, Ordering::Relaxed);
-                p2.give_back(b, n as u64);
+            }
+            p2.give_back(held.pop().unwrap(), 0);
+            held
+        });
+        let t = Instant::now();
+        let (b, waited_us) = p.take(&progress, || {});
+        let held = writer.join().unwrap();
+        assert!(t.elapsed() >= Duration::from_millis(100));
+        assert!(waited_us >= 100_000, "{waited_us} µs");
+        assert_eq!((p.boxes(), p.spare(), p.reserve()), (4, 0, 0));
+        drop((b, held));
+    }
+
+    #[test]
+    fn a_wait_for_a_box_ends_at_the_longest_wait_even_while_the_writer_moves() {
+        let max_wait = Duration::from_millis(40);
+        let p = Arc::new(Pool::with_waits(4, true, LONG, max_wait));
+        let progress = Arc::new(AtomicU64::new(0));
+        let _held: Vec<_> = (0..4).map(|_| p.take(&progress, || {}).0).collect();
+        let pr2 = Arc::clone(&progress);
+        let writer = std::thread::spawn(move || {
+            for _ in 0..40 {
+                std::thread::sleep(Duration::from_millis(5));
+                pr2.fetch_add(1, Ordering::Relaxed);
             }
         });
-        let b = p.take(&progress, || {});
+        let (_b, waited_us) = p.take(&progress, || {});
         writer.join().unwrap();
-        // The box came back from the writer; none was made.
-        assert_eq!(p.boxes(), 4);
-        assert_eq!(p.spare(), 3);
-        drop(b);
+        assert!(waited_us >= 40_000, "{waited_us} µs");
+        assert_eq!(p.boxes(), 5, "a new box after the longest wait");
+        // block_timeout, when shorter, bounds both the stall time and the longest wait.
+        let p = Pool::new(4, true, Some(Duration::from_micros(300)));
+        assert_eq!(
+            (p.stall, p.max_wait),
+            (Duration::from_micros(300), Duration::from_micros(300))
+        );
+        let p = Pool::new(4, true, Some(Duration::from_secs(5)));
+        assert_eq!((p.stall, p.max_wait), (STALL, MAX_WAIT));
+    }
+
+    #[test]
+    fn the_idle_writer_recounts_boxes_lost_to_a_panic() {
+        let p = Pool::with_waits(4, true, LONG, LONG);
+        let lost = p.take_now();
+        drop(lost);
+        assert_eq!((p.boxes(), p.spare()), (4, 3));
+        assert_eq!(p.circulating(), 4, "the count still has the lost box");
+        p.recount();
+        assert_eq!(p.boxes(), 3);
+        assert_eq!(p.top_up(), 1);
+        assert_eq!((p.boxes(), p.spare()), (4, 4));
     }
 
     #[test]
     fn a_stalled_writer_lets_producers_make_boxes_without_waiting_again() {
         let stall = Duration::from_millis(20);
-        let p = Pool::new(4, true, stall);
+        let p = Pool::with_waits(4, true, stall, LONG);
         let progress = AtomicU64::new(7);
         let woken = AtomicU64::new(0);
         let wake = || {
             woken.fetch_add(1, Ordering::Relaxed);
         };
-        let _held: Vec<_> = (0..4).map(|_| p.take(&progress, wake)).collect();
+        let _held: Vec<_> = (0..4).map(|_| p.take(&progress, wake).0).collect();
         assert_eq!(woken.load(Ordering::Relaxed), 0);
         let t = Instant::now();
         let _a = p.take(&progress, wake);
@@ -339,10 +412,10 @@ mod tests {
 
     #[test]
     fn drop_mode_never_waits_and_the_writer_keeps_boxes_spare() {
-        let p = Pool::new(65536, false, LONG);
+        let p = Pool::new(65536, false, None);
         let progress = AtomicU64::new(0);
         let held: Vec<_> = (0..WORKING_SET + 1)
-            .map(|_| p.take(&progress, || panic!("drop mode woke the writer")))
+            .map(|_| p.take(&progress, || panic!("drop mode woke the writer")).0)
             .collect();
         assert_eq!((p.boxes(), p.spare()), (WORKING_SET + 1, 0));
         assert_eq!(p.top_up(), TOP_UP);
@@ -356,17 +429,18 @@ mod tests {
             "drop mode keeps its boxes"
         );
         assert_eq!(p.reserve(), 0);
-        // Never more than the queue and the spare boxes in all.
-        let small = Pool::new(16, false, LONG);
-        let _all: Vec<_> = (0..16 + 1000).map(|_| small.take_now()).collect();
-        assert_eq!(small.top_up(), 24);
+        // Never more than twice a small queue in all.
+        let small = Pool::new(16, false, None);
+        let all: Vec<_> = (0..20).map(|_| small.take_now()).collect();
+        assert_eq!(small.top_up(), 12);
         assert_eq!(small.top_up(), 0);
-        assert_eq!(small.boxes(), 16 + SPARE_LOW);
+        assert_eq!((small.boxes(), small.spare()), (32, 12));
+        drop(all);
     }
 
     #[test]
     fn extra_boxes_go_to_the_reserve_and_come_back_in_a_stall() {
-        let p = Pool::new(4, true, Duration::from_millis(5));
+        let p = Pool::with_waits(4, true, Duration::from_millis(5), LONG);
         let held: Vec<_> = (0..10).map(|_| p.take_now()).collect();
         assert_eq!(p.boxes(), 10);
         for (n, b) in held.into_iter().enumerate() {
@@ -378,7 +452,7 @@ mod tests {
         assert_eq!(p.top_up(), 0);
         // In a stall the reserve's boxes are used before any is made.
         let progress = AtomicU64::new(0);
-        let _held: Vec<_> = (0..10).map(|_| p.take(&progress, || {})).collect();
+        let _held: Vec<_> = (0..10).map(|_| p.take(&progress, || {}).0).collect();
         assert_eq!((p.boxes(), p.spare(), p.reserve()), (10, 0, 0));
         let _one_more = p.take(&progress, || {});
         assert_eq!(p.boxes(), 11);
@@ -386,7 +460,7 @@ mod tests {
 
     #[test]
     fn under_load_the_writer_makes_boxes_for_the_reserve() {
-        let p = Pool::new(WORKING_SET + 100, true, LONG);
+        let p = Pool::new(WORKING_SET + 100, true, None);
         assert_eq!(p.top_up(), 0, "an idle pool needs nothing");
         let held: Vec<_> = (0..WORKING_SET - SPARE_LOW + 1)
             .map(|_| p.take_now())
@@ -411,7 +485,7 @@ mod tests {
 
     #[test]
     fn big_boxes_are_freed_and_replaced() {
-        let p = Pool::new(4, true, LONG);
+        let p = Pool::with_waits(4, true, LONG, LONG);
         let big = vec![b'x'; MAX_CAPACITY + 1];
         let mut b = p.take_now();
         b.reset(Kind::Error);

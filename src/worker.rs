@@ -307,6 +307,7 @@ impl Writer {
                 self.shared.parked.store(false, Ordering::Relaxed);
                 continue;
             }
+            self.pool.recount();
             std::thread::park_timeout(self.sleep_budget(now));
             self.shared.parked.store(false, Ordering::Relaxed);
         }
@@ -367,6 +368,7 @@ impl Writer {
                 b.truncate(len);
             }
             self.format_failed(kind, payload.as_ref());
+            self.pool.give_back(ev, self.dequeued);
             return;
         }
         self.unflushed[kind.index()] += 1;
@@ -766,7 +768,7 @@ mod tests {
         let (tx, rx) = crossbeam_channel::bounded(64);
         let w = Writer::new(
             rx,
-            Arc::new(Pool::new(64, true, crate::pool::STALL)),
+            Arc::new(Pool::new(64, true, None)),
             Arc::clone(&shared),
             settings,
             Box::new(Flaky),
