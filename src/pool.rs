@@ -238,7 +238,12 @@ impl Pool {
             self.boxes.fetch_sub(1, Ordering::Relaxed);
             return;
         }
-        if self.gated && n & 1 == 1 && self.circulating() > self.target {
+        // `boxes` first: the reserve's length is read only when there may be extra boxes.
+        if self.gated
+            && n & 1 == 1
+            && self.boxes() > self.target
+            && self.circulating() > self.target
+        {
             if let Err(e) = self.reserve_tx.try_send(ev) {
                 drop(e.into_inner());
                 self.boxes.fetch_sub(1, Ordering::Relaxed);
@@ -268,37 +273,38 @@ impl Pool {
         let low = self.spare() < SPARE_LOW.min(self.target);
         let circulating = self.circulating();
         if circulating < self.target && (self.gated || low) {
-            self.fill(&self.tx, self.target - circulating)
+            self.fill_pool(self.target - circulating)
         } else if self.gated && low && self.boxes() < self.limit {
-            self.fill(
-                &self.reserve_tx,
-                RESERVE_STEP.min(self.limit - self.boxes()),
-            )
+            self.fill_reserve(RESERVE_STEP.min(self.limit - self.boxes()))
         } else {
             0
         }
     }
 
-    /// Puts up to `want` boxes (at most [`TOP_UP`]) into `to`: from the reserve when `to` is
-    /// the pool and the reserve has some, else new ones. Returns how many it made.
-    fn fill(&self, to: &Sender<Box<Event>>, want: usize) -> usize {
-        let into_pool = std::ptr::eq(to, &self.tx);
+    /// Puts up to `want` boxes (at most [`TOP_UP`]) into the pool: the reserve's first,
+    /// then new ones. Returns how many it made.
+    fn fill_pool(&self, want: usize) -> usize {
         let mut made = 0;
         for _ in 0..TOP_UP.min(want) {
-            let reused = if into_pool {
-                self.reserve_rx.try_recv().ok()
-            } else {
-                None
-            };
-            let new = reused.is_none();
-            if to.try_send(reused.unwrap_or_default()).is_err() {
-                if !new {
-                    self.boxes.fetch_sub(1, Ordering::Relaxed);
-                }
+            let b = self.reserve_rx.try_recv().unwrap_or_else(|_| {
+                made += 1;
+                Box::default()
+            });
+            // The pool has room for every box; should it not, the box is freed.
+            if self.tx.try_send(b).is_err() {
+                self.boxes.fetch_sub(1, Ordering::Relaxed);
                 break;
             }
-            made += usize::from(new);
         }
+        self.boxes.fetch_add(made, Ordering::Relaxed);
+        made
+    }
+
+    /// Makes `want` new boxes for the reserve. Returns how many it made.
+    fn fill_reserve(&self, want: usize) -> usize {
+        let made = (0..want)
+            .take_while(|_| self.reserve_tx.try_send(Box::default()).is_ok())
+            .count();
         self.boxes.fetch_add(made, Ordering::Relaxed);
         made
     }
