@@ -389,7 +389,11 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> Vec<String> {
             })
         })
         .collect();
-    let current = std::fs::metadata(path).map_or(0, |m| m.len());
+    // The current file counts at the size it may grow to before it rotates, so that the
+    // bound holds until the next rotation, not only just after this one.
+    let current = std::fs::metadata(path)
+        .map_or(0, |m| m.len())
+        .max(p.max_file_size);
     let mut total: u64 = current + meta.iter().map(|m| m.0).sum::<u64>();
     let mut count = files.len() as u64 + 1;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -660,6 +664,36 @@ mod tests {
             let e = policies("ec_logger", bad).unwrap_err();
             assert_eq!(e.line, 1, "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn max_total_size_counts_the_current_file_at_the_size_it_may_grow_to() {
+        let d = std::env::temp_dir().join(format!("mtalog-retain-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("mainlog");
+        std::fs::write(&path, [b'x'; 100]).unwrap();
+        let now = unix_now();
+        for seq in 1..=5 {
+            std::fs::write(numbered_name(&path, seq, now), [b'x'; 8000]).unwrap();
+        }
+        let mut p = policies(
+            "ec_logger",
+            "max_total_size = 40960
+",
+        )
+        .unwrap()[0]
+            .clone();
+        // Without a size limit the current file counts as it is: 40,100 bytes fit.
+        assert!(retain(&path, &p, now).is_empty());
+        assert_eq!(scan(&path).unwrap().len(), 5);
+        // With one, it counts at 8,192 bytes: the oldest file goes, so that the bound still
+        // holds when the current file is full.
+        p.max_file_size = 8192;
+        assert!(retain(&path, &p, now).is_empty());
+        let left: Vec<u64> = scan(&path).unwrap().iter().map(|f| f.seq).collect();
+        assert_eq!(left, [2, 3, 4, 5]);
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
