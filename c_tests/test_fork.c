@@ -87,8 +87,17 @@ int main(void) {
     log_ids("P", 0, n1);
     fflush(NULL);
     if (QUIET_FORK) {
-        struct timespec idle = {0, 200 * 1000 * 1000};
+        /* Everything written first (the writer may run far behind on a busy machine),
+         * then long enough for the writer to stop polling and park. */
+        struct timespec idle = {0, 200 * 1000 * 1000}, tick = {0, 10 * 1000 * 1000};
+        int waits = 0;
         CHECK_EQ_INT(pthread_join(th, NULL), 0);
+        for (;;) {
+            s = get_stats(li);
+            if ((s.written == s.accepted && s.queue_depth == 0) || ++waits > 6000) break;
+            nanosleep(&tick, NULL);
+        }
+        CHECK(s.written == s.accepted && s.queue_depth == 0);
         nanosleep(&idle, NULL);
     }
     CHECK_EQ_INT(pipe(report), 0);

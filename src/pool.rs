@@ -328,15 +328,16 @@ mod tests {
 
     #[test]
     fn block_mode_waits_for_a_box_while_the_writer_moves() {
-        // The writer moves every 5 ms, under the 20 ms stall time, and hands a box back
-        // after 100 ms: the producer waits for it and makes none.
-        let p = Arc::new(Pool::with_waits(4, true, Duration::from_millis(20), LONG));
+        // The writer moves every 5 ms, well under the 100 ms stall time, and hands a box
+        // back after 200 ms: the producer waits for it, past the stall time, and makes
+        // none.
+        let p = Arc::new(Pool::with_waits(4, true, Duration::from_millis(100), LONG));
         let progress = Arc::new(AtomicU64::new(0));
         let mut held: Vec<_> = (0..4).map(|_| p.take(&progress, || {}).0).collect();
         assert_eq!(p.spare(), 0);
         let (p2, pr2) = (Arc::clone(&p), Arc::clone(&progress));
         let writer = std::thread::spawn(move || {
-            for _ in 0..20 {
+            for _ in 0..40 {
                 std::thread::sleep(Duration::from_millis(5));
                 pr2.fetch_add(1, Ordering::Relaxed);
             }
@@ -346,8 +347,8 @@ mod tests {
         let t = Instant::now();
         let (b, waited_us) = p.take(&progress, || {});
         let held = writer.join().unwrap();
-        assert!(t.elapsed() >= Duration::from_millis(100));
-        assert!(waited_us >= 100_000, "{waited_us} µs");
+        assert!(t.elapsed() >= Duration::from_millis(200));
+        assert!(waited_us >= 200_000, "{waited_us} µs");
         assert_eq!((p.boxes(), p.spare(), p.reserve()), (4, 0, 0));
         drop((b, held));
     }

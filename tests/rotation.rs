@@ -173,11 +173,15 @@ fn rollover_time_rotates_while_threads_log() {
     let d = dir("time");
     let l =
         Arc::new(Logger::open("ec_logger", "t", &ec_config(&d, "rollover_time = 1s\n")).unwrap());
+    let start = Instant::now();
     log_from_threads(&l, 3, 600, Duration::from_millis(3500));
     l.close().unwrap();
+    let secs = start.elapsed().as_secs();
     let main = d.join("mainlog.ec");
-    let n = rotated_seqs(&main).len();
-    assert!((2..=5).contains(&n), "{n} rotations");
+    // One rotation per second boundary crossed while logging, give or take the first and
+    // the last (a busy machine may stretch the 3.5 s).
+    let n = rotated_seqs(&main).len() as u64;
+    assert!((2..=secs + 2).contains(&n), "{n} rotations in {secs} s");
     exactly_once(&ec_ids(&all_files(&main)), 3, 600, false);
 }
 
@@ -411,7 +415,7 @@ fn imta_follows_sun_current_yesterday_cumulative() {
             "imta_logger",
             "t",
             &format!(
-                "logdir = \"{}\"\nrollover_time = 1s\nmaxlogfilesize = 4K\n",
+                "logdir = \"{}\"\nrollover_time = 1s\nmaxlogfilesize = 4K\nmaxlogfiles = 0\n",
                 d.display()
             ),
         )
@@ -484,7 +488,7 @@ fn reopen_on_rename_follows_a_move_and_a_deletion_by_itself() {
     let start = Instant::now();
     while !main.exists() {
         assert!(
-            start.elapsed() < Duration::from_secs(3),
+            start.elapsed() < Duration::from_secs(10),
             "no reopen after a move"
         );
         std::thread::sleep(Duration::from_millis(20));
@@ -496,7 +500,7 @@ fn reopen_on_rename_follows_a_move_and_a_deletion_by_itself() {
     let start = Instant::now();
     while !main.exists() {
         assert!(
-            start.elapsed() < Duration::from_secs(3),
+            start.elapsed() < Duration::from_secs(10),
             "no reopen after a deletion"
         );
         delivery(&l, 9, 0);

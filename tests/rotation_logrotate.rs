@@ -291,6 +291,11 @@ fn create_and_sighup_to_the_example_mta_loses_nothing() {
         files[2].display(),
         child.id()
     );
+    // The example has opened its logs before the first rotation (missingok would skip it).
+    let start = std::time::Instant::now();
+    while !files[0].exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(400));
         rotate(&lr, &d, &conf);
