@@ -571,7 +571,7 @@ int main(void) {
     CHECK_EQ_INT(lg[L_PF]->shared.log_init(lg[L_PF], cfg), 0);
     snprintf(cfg, sizeof cfg,
              "logdir = \"%s\"\nmainlog = \"%s/im-mail.log_current\"\n"
-             "paniclog = \"%s/im-imta\"\nmax_field = %d\n",
+             "paniclog = \"%s/im-imta\"\nmax_field = %d\nrollover_time = none\n",
              d, d, d, MAX_FIELD);
     CHECK_EQ_INT(lg[L_IM]->shared.log_init(lg[L_IM], cfg), 0);
 

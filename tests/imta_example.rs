@@ -114,19 +114,31 @@ fn run_example(tag: &str, conf: &str, messages: u32) -> Run {
 }
 
 /// Parses every line of `path`; returns the entries by action letter.
+/// The entries of `X_current` by code, after those of `X_yesterday` when the run crossed
+/// local midnight (the example keeps Sun's daily rollover).
 fn parse_all(path: &Path, o: &ImtaOptions) -> BTreeMap<char, Vec<imta::Entry>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(
-        text.ends_with('\n'),
-        "{} ends inside a line",
-        path.display()
-    );
+    let mut files = Vec::new();
+    if let Some(stem) = path.to_str().and_then(|p| p.strip_suffix("_current")) {
+        let yesterday = PathBuf::from(format!("{stem}_yesterday"));
+        if yesterday.exists() {
+            files.push(yesterday);
+        }
+    }
+    files.push(path.to_path_buf());
     let mut by_code: BTreeMap<char, Vec<imta::Entry>> = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let e = parse_line(line, o)
-            .unwrap_or_else(|err| panic!("{}:{}: {err}: {line:?}", path.display(), i + 1));
-        let c = e.code.chars().next().expect("empty entry code");
-        by_code.entry(c).or_default().push(e);
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.ends_with('\n'),
+            "{} ends inside a line",
+            path.display()
+        );
+        for (i, line) in text.lines().enumerate() {
+            let e = parse_line(line, o)
+                .unwrap_or_else(|err| panic!("{}:{}: {err}: {line:?}", path.display(), i + 1));
+            let c = e.code.chars().next().expect("empty entry code");
+            by_code.entry(c).or_default().push(e);
+        }
     }
     by_code
 }
