@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -58,7 +58,8 @@ pub struct Policy {
     pub rollover: Rollover,
     /// Keep at most this many files, the current one included (`max_files`).
     pub max_files: u64,
-    /// Keep the files, the current one included, under this many bytes (`max_total_size`).
+    /// Keep the files, the current one included, under this many bytes (`max_total_size`):
+    /// checked after each rotation and whenever the current file grows past the room left.
     pub max_total_size: u64,
     /// Remove old files while the file system has less free space (`min_free_disk`).
     pub min_free_disk: u64,
@@ -358,12 +359,17 @@ pub fn next_seq(path: &Path) -> u64 {
         .map_or(1, |m| m.saturating_add(1))
 }
 
+/// No size at which the current file makes the files outgrow `max_total_size`.
+pub const NO_SWEEP: u64 = u64::MAX;
+
 /// Removes rotated files of `path`, oldest first, while a limit of `p` is exceeded.
-/// Returns the problems met (to be reported).
-pub fn retain(path: &Path, p: &Policy, now: i64) -> Vec<String> {
+/// Returns the problems met (to be reported), and the size of the current file at which
+/// all of them would again be over `max_total_size` ([`NO_SWEEP`] when that is not set, or
+/// when no rotated file is left to remove).
+pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     let mut errors = Vec::new();
     if !p.retains() {
-        return errors;
+        return (errors, NO_SWEEP);
     }
     let files = match scan(path) {
         Ok(f) => f,
@@ -372,7 +378,7 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> Vec<String> {
                 "cannot list the rotated files of {}: {e}",
                 path.display()
             ));
-            return errors;
+            return (errors, NO_SWEEP);
         }
     };
     let meta: Vec<(u64, i64)> = files
@@ -389,11 +395,7 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> Vec<String> {
             })
         })
         .collect();
-    // The current file counts at the size it may grow to before it rotates, so that the
-    // bound holds until the next rotation, not only just after this one.
-    let current = std::fs::metadata(path)
-        .map_or(0, |m| m.len())
-        .max(p.max_file_size);
+    let current = std::fs::metadata(path).map_or(0, |m| m.len());
     let mut total: u64 = current + meta.iter().map(|m| m.0).sum::<u64>();
     let mut count = files.len() as u64 + 1;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -422,7 +424,14 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> Vec<String> {
             }
         }
     }
-    errors
+    // The room left goes to the current file; a file that could not be removed leaves
+    // none, and is tried again at the next rotation or sweep.
+    let sweep_at = if p.max_total_size > 0 && count > 1 && total <= p.max_total_size {
+        current + (p.max_total_size - total)
+    } else {
+        NO_SWEEP
+    };
+    (errors, sweep_at)
 }
 
 /// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode and modification
@@ -481,6 +490,8 @@ pub enum Job {
         rotated: PathBuf,
         /// Its policy.
         policy: Policy,
+        /// Where to store the size at which the files outgrow `max_total_size`.
+        sweep_at: Arc<AtomicU64>,
     },
     /// Compress what a previous run left uncompressed (at start), then apply retention.
     Sweep {
@@ -490,6 +501,8 @@ pub enum Job {
         policy: Policy,
         /// Also compress rotated files left uncompressed.
         compress_left: bool,
+        /// Where to store the size at which the files outgrow `max_total_size`.
+        sweep_at: Arc<AtomicU64>,
     },
 }
 
@@ -557,11 +570,12 @@ impl Drop for Helper {
 
 fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
     let mut errors = Vec::new();
-    let (path, policy) = match job {
+    let (path, policy, sweep_at) = match job {
         Job::Rotated {
             path,
             rotated,
             policy,
+            sweep_at,
         } => {
             if policy.compress {
                 if let Err(e) = compress(&rotated, stop) {
@@ -570,12 +584,13 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
                     }
                 }
             }
-            (path, policy)
+            (path, policy, sweep_at)
         }
         Job::Sweep {
             path,
             policy,
             compress_left,
+            sweep_at,
         } => {
             if compress_left && policy.compress {
                 for f in scan(&path).unwrap_or_default() {
@@ -595,10 +610,12 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
                     }
                 }
             }
-            (path, policy)
+            (path, policy, sweep_at)
         }
     };
-    errors.extend(retain(&path, &policy, unix_now()));
+    let (problems, at) = retain(&path, &policy, unix_now());
+    sweep_at.store(at, Ordering::Relaxed);
+    errors.extend(problems);
     errors
 }
 
@@ -667,7 +684,7 @@ mod tests {
     }
 
     #[test]
-    fn max_total_size_counts_the_current_file_at_the_size_it_may_grow_to() {
+    fn retention_tells_at_what_size_of_the_current_file_it_must_run_again() {
         let d = std::env::temp_dir().join(format!("mtalog-retain-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
@@ -677,22 +694,23 @@ mod tests {
         for seq in 1..=5 {
             std::fs::write(numbered_name(&path, seq, now), [b'x'; 8000]).unwrap();
         }
-        let mut p = policies(
-            "ec_logger",
-            "max_total_size = 40960
-",
-        )
-        .unwrap()[0]
-            .clone();
-        // Without a size limit the current file counts as it is: 40,100 bytes fit.
-        assert!(retain(&path, &p, now).is_empty());
-        assert_eq!(scan(&path).unwrap().len(), 5);
-        // With one, it counts at 8,192 bytes: the oldest file goes, so that the bound still
-        // holds when the current file is full.
-        p.max_file_size = 8192;
-        assert!(retain(&path, &p, now).is_empty());
-        let left: Vec<u64> = scan(&path).unwrap().iter().map(|f| f.seq).collect();
-        assert_eq!(left, [2, 3, 4, 5]);
+        let p = policies("ec_logger", "max_total_size = 40960\n").unwrap()[0].clone();
+        let seqs = || -> Vec<u64> { scan(&path).unwrap().iter().map(|f| f.seq).collect() };
+        // 40,100 bytes fit: nothing goes, and 860 more bytes of the current file would fit.
+        assert_eq!(retain(&path, &p, now), (vec![], 960));
+        assert_eq!(seqs(), [1, 2, 3, 4, 5]);
+        // Past that, the oldest file goes and the room grows by its size.
+        std::fs::write(&path, [b'x'; 961]).unwrap();
+        assert_eq!(retain(&path, &p, now), (vec![], 961 + 40960 - 32961));
+        assert_eq!(seqs(), [2, 3, 4, 5]);
+        // A current file larger than the bound leaves no rotated file, and nothing to do
+        // until the next rotation.
+        std::fs::write(&path, [b'x'; 50000]).unwrap();
+        assert_eq!(retain(&path, &p, now), (vec![], NO_SWEEP));
+        assert_eq!(seqs(), Vec::<u64>::new());
+        // Without max_total_size there is no such size.
+        let p = policies("ec_logger", "max_files = 3\n").unwrap()[0].clone();
+        assert_eq!(retain(&path, &p, now), (vec![], NO_SWEEP));
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use once_cell::sync::Lazy;
@@ -71,6 +71,9 @@ pub struct SharedFile {
     due: AtomicI64,
     /// Start-up work (compressing and expiring old files) not yet handed to a helper.
     fresh: AtomicBool,
+    /// The size of this file at which it and the rotated files outgrow `max_total_size`,
+    /// as the last retention found ([`rotate::NO_SWEEP`]: none known).
+    sweep_at: Arc<AtomicU64>,
     state: Mutex<State>,
 }
 
@@ -301,6 +304,7 @@ impl SharedFile {
             sync_on_rotate: AtomicBool::new(false),
             due: AtomicI64::new(rot.due_after(created)),
             fresh: AtomicBool::new(rot.has_jobs()),
+            sweep_at: Arc::new(AtomicU64::new(rotate::NO_SWEEP)),
             state: Mutex::new(st),
         });
         reg.insert(key, Arc::downgrade(&shared));
@@ -315,6 +319,23 @@ impl SharedFile {
     /// Asks for an fsync before each rotation.
     pub fn sync_before_rotation(&self) {
         self.sync_on_rotate.store(true, Ordering::Relaxed);
+    }
+
+    /// Where retention stores the size at which the files outgrow `max_total_size` again.
+    pub fn sweep_at(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.sweep_at)
+    }
+
+    /// True once each time the file grows past that size: retention must run again (the
+    /// size is forgotten until it has).
+    pub fn outgrew_budget(&self) -> bool {
+        let at = self.sweep_at.load(Ordering::Relaxed);
+        at != rotate::NO_SWEEP
+            && lock(&self.state).size > at
+            && self
+                .sweep_at
+                .compare_exchange(at, rotate::NO_SWEEP, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// True once, for the first caller after the file was opened with start-up work to do.

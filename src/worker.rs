@@ -60,6 +60,17 @@ pub enum Control {
     Shutdown(Sender<Result<(), Error>>),
 }
 
+/// The helper's job of applying retention to `f` (and compressing what an earlier run left
+/// uncompressed, with `compress_left`).
+fn sweep_job(f: &SharedFile, compress_left: bool) -> Job {
+    Job::Sweep {
+        path: f.path().to_path_buf(),
+        policy: f.rotation().clone(),
+        compress_left,
+        sweep_at: f.sweep_at(),
+    }
+}
+
 /// The writer's state (owned by its thread).
 pub struct Writer {
     rx: Receiver<Msg>,
@@ -134,11 +145,7 @@ impl Writer {
         for i in 0..w.files.len() {
             let f = Arc::clone(&w.files[i].1);
             if f.take_startup_work() {
-                w.job(Job::Sweep {
-                    path: f.path().to_path_buf(),
-                    policy: f.rotation().clone(),
-                    compress_left: true,
-                });
+                w.job(sweep_job(&f, true));
             }
         }
         w
@@ -178,17 +185,22 @@ impl Writer {
             if !f.rotation().has_jobs() {
                 continue;
             }
+            // The last retention's figure was for the file before; this job's replaces it.
+            let sweep_at = f.sweep_at();
+            sweep_at.store(rotate::NO_SWEEP, Ordering::Relaxed);
             let (path, policy) = (f.path().to_path_buf(), f.rotation().clone());
             self.job(match to {
                 Some(rotated) => Job::Rotated {
                     path,
                     rotated,
                     policy,
+                    sweep_at,
                 },
                 None => Job::Sweep {
                     path,
                     policy,
                     compress_left: false,
+                    sweep_at,
                 },
             });
         }
@@ -500,11 +512,7 @@ impl Writer {
                 let f = Arc::clone(&self.files[i].1);
                 let p = f.rotation();
                 if p.retains() && (p.max_age.is_some() || p.min_free_disk > 0) {
-                    self.job(Job::Sweep {
-                        path: f.path().to_path_buf(),
-                        policy: p.clone(),
-                        compress_left: false,
-                    });
+                    self.job(sweep_job(&f, false));
                 }
             }
         }
@@ -542,6 +550,7 @@ impl Writer {
 
     fn try_write_all(&mut self) -> Result<(), (String, std::io::Error)> {
         let mut done = Vec::new();
+        let mut grown = Vec::new();
         let mut result = Ok(());
         let Writer {
             out,
@@ -589,8 +598,16 @@ impl Writer {
             }
             done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));
             rotation_problems.extend(ctx.errors);
+            if f.outgrew_budget() {
+                grown.push(Arc::clone(f));
+            }
         }
         self.rotated(done);
+        // Files that grew past what max_total_size leaves them: older files go now, not
+        // only at the next rotation.
+        for f in grown {
+            self.job(sweep_job(&f, false));
+        }
         result
     }
 
