@@ -113,8 +113,7 @@ fn run_example(tag: &str, conf: &str, messages: u32) -> Run {
     }
 }
 
-/// Parses every line of `path`; returns the entries by action letter.
-/// The entries of `X_current` by code, after those of `X_yesterday` when the run crossed
+/// Parses every line of `X_current` and returns the entries by action letter, after those of `X_yesterday` when the run crossed
 /// local midnight (the example keeps Sun's daily rollover).
 fn parse_all(path: &Path, o: &ImtaOptions) -> BTreeMap<char, Vec<imta::Entry>> {
     let mut files = Vec::new();

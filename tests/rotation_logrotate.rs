@@ -87,6 +87,9 @@ fn logrotate_files(path: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// How every line the tests log starts (their events' time).
+const TIME: &str = "1700000000@";
+
 /// The `t<thread>-<i>` ids of the ec mainlog lines, in file order; fails on a NUL byte or
 /// a line that is not whole. With `copied`, the files before the last are logrotate's
 /// copies, and each may end in part of the one line mtalog was writing while logrotate
@@ -107,7 +110,7 @@ fn ids(files: &[PathBuf], copied: bool) -> (Vec<(usize, usize)>, usize) {
             let whole = raw.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             let tail = String::from_utf8_lossy(&raw[whole..]).into_owned();
             assert!(
-                tail.len() < 200 && tail.starts_with(|c: char| c.is_ascii_digit()),
+                tail.len() < 200 && (TIME.starts_with(&tail) || tail.starts_with(TIME)),
                 "{}: the tail is not the start of a line: {tail:?}",
                 f.display()
             );
@@ -117,6 +120,12 @@ fn ids(files: &[PathBuf], copied: bool) -> (Vec<(usize, usize)>, usize) {
         for line in String::from_utf8(raw).unwrap().lines() {
             let fields: Vec<&str> = line.split('@').collect();
             assert_eq!(fields.len(), 12, "torn line in {}: {line}", f.display());
+            assert_eq!(
+                fields[0],
+                &TIME[..10],
+                "torn line in {}: {line}",
+                f.display()
+            );
             let (t, i) = fields[1]
                 .strip_prefix('t')
                 .and_then(|r| r.split_once('-'))
