@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
-/* The seed's log_module.h types that carry a va_list (stable Rust cannot name va_list,
+/* Ecelerity's log_module.h types that carry a va_list (stable Rust cannot name va_list,
  * so these two typedefs are written here; the Rust side stores opaque function pointers
  * of the same size). */
 struct logging_infrastructure;

@@ -20,7 +20,7 @@ use super::{
 use crate::config::{ConfigError, Options};
 use crate::event::{Event, Field, Kind, Timestamp, flags};
 
-/// Momentum's documented default directory (spec §13).
+/// Momentum's documented default directory.
 pub const DEFAULT_DIR: &str = "/var/log/ecelerity";
 
 /// Reads ec_logger's own options: the five paths and their modes, `heartbeat` and
@@ -105,7 +105,7 @@ pub fn fields_used(kind: Kind) -> u64 {
 /// The id printed when the host gave none.
 pub const NULL_ID: &[u8] = b"00/00-00000-00000000";
 
-/// `MC_STATE_*` phase texts (spec §11); other values print `unknown`.
+/// `MC_STATE_*` phase texts; other values print `unknown`.
 pub const PHASES: [&str; 22] = [
     "just connected",
     "sending banner",

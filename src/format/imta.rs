@@ -2,14 +2,14 @@
 //! (`mail.log_current`, optionally `connection.log_current`) for mail events and the
 //! service log (`[date] host process[pid]: General Level: text`) for `log_error` texts.
 //!
-//! Line layout of a message entry (optional parts in brackets, spec §2.5 order):
+//! Line layout of a message entry (optional parts in brackets, in Sun's order):
 //!
 //! ```text
 //! date time [node] [procid] src12 dst12 code size from rfc822;orig to [notary] [file]
 //!     [message-id] [user] [connection] [reason] [diagnostic] [transport] [application]
 //! ```
 //!
-//! and of a connection entry (spec §4): `date time [node] [procid] chan12 +|-12 code
+//! and of a connection entry: `date time [node] [procid] chan12 +|-12 code
 //! transport application [extra]`, where only `X` carries the extra text.
 //!
 //! Hostile content (one rule for every line this module writes):
@@ -45,7 +45,7 @@ use super::{
 use crate::config::{ConfigError, Options, err};
 use crate::event::{Event, Field, Kind, Timestamp, flags};
 
-/// Sun's log directory stand-in (spec §1.1).
+/// Sun's log directory stand-in.
 pub const DEFAULT_DIR: &str = "/var/log/imta";
 
 /// `LOG_CONNECTION` bit 0: connection info in message entries.
@@ -57,7 +57,7 @@ pub const CONN_TRANSPORT: u32 = 32;
 /// `LOG_CONNECTION` bit 6: application information in message entries.
 pub const CONN_APPLICATION: u32 = 64;
 
-/// Service log levels as printed, most severe first (spec §8.2).
+/// Service log levels as printed, most severe first.
 pub const SERVICE_LEVELS: [&str; 6] = [
     "Critical",
     "Error",
@@ -552,7 +552,7 @@ impl Imta {
         buf.push(b'\n');
     }
 
-    /// The diagnostic of an SMTP dequeue-side entry into `scratch` (spec §2.6):
+    /// The diagnostic of an SMTP dequeue-side entry into `scratch`:
     /// `dns;<mx> (TCP|local-ip|local-port|mx-ip|mx-port) smtp;<note>`, where `dns;<mx>`
     /// is left out when the MX name is unknown and the transport part when the MX address
     /// is unknown (no banner: the host does not report it). A `D` always gets this form;
@@ -768,7 +768,7 @@ impl Imta {
         buf.push(b'\n');
     }
 
-    /// Action letter plus modifiers (spec §3.2 order: protocol, `S`, `A`) into `code`;
+    /// Action letter plus modifiers (in Sun's order: protocol, `S`, `A`) into `code`;
     /// returns the length used. `D` takes only `S`.
     fn modifiers(ev: &Event, action: u8, code: &mut [u8; 4]) -> usize {
         let mut n = 0;

@@ -713,7 +713,7 @@ pub fn long_queue_id(msg_id: &[u8], received: Timestamp) -> QueueId {
 // ---------------------------------------------------------------------------------------
 // Numbers
 
-/// Appends a duration in Postfix's delay format (spec §3.4).
+/// Appends a duration in Postfix's delay format.
 pub fn push_delay(buf: &mut Vec<u8>, micros: u64) {
     if micros >= 10_000_000 {
         push_u64(buf, micros.saturating_add(500_000) / 1_000_000);
