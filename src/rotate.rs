@@ -91,7 +91,7 @@ impl Policy {
         self.scheme == Scheme::Numbered && (self.compress || self.retains())
     }
 
-    /// Sun's defaults for a service log (spec: `maxlogfilesize` 2 MB, `rollovertime` one
+    /// Sun's defaults for a service log (Sun's documentation: `maxlogfilesize` 2 MB, `rollovertime` one
     /// day, `maxlogfiles` 10, `maxlogsize` 20 MB, `minfreediskspace` 5 MB, `expirytime`
     /// 7 days).
     pub fn sun_service() -> Policy {
@@ -210,14 +210,28 @@ fn limit<T: Copy>(
     Ok(())
 }
 
+/// Is the limit given as `none` or `off` (no limit, as `0`)?
+fn no_limit(o: &mut Options<'_>, keys: &[&str]) -> bool {
+    o.entry(keys).is_some_and(|e| {
+        let v = e.value.trim();
+        v.eq_ignore_ascii_case("none") || v.eq_ignore_ascii_case("off")
+    })
+}
+
 fn read_size(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<u64>, ConfigError> {
     if !o.has(keys) {
         return Ok(None);
+    }
+    if no_limit(o, keys) {
+        return Ok(Some(0));
     }
     o.size(keys, 0).map(Some)
 }
 
 fn read_count(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<u64>, ConfigError> {
+    if no_limit(o, keys) {
+        return Ok(Some(0));
+    }
     let Some(e) = o.entry(keys) else {
         return Ok(None);
     };
@@ -231,6 +245,9 @@ fn read_count(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<u64>, ConfigE
 fn read_age(o: &mut Options<'_>, keys: &[&str]) -> Result<Option<Option<Duration>>, ConfigError> {
     if !o.has(keys) {
         return Ok(None);
+    }
+    if no_limit(o, keys) {
+        return Ok(Some(None));
     }
     let d = o.duration(keys, Duration::ZERO)?;
     Ok(Some((!d.is_zero()).then_some(d)))
@@ -639,6 +656,30 @@ mod tests {
         let p = policies("imta_logger", "").unwrap();
         assert_eq!(p[Target::Main as usize], Policy::sun_daily());
         assert_eq!(p[Target::Panic as usize], Policy::sun_service());
+    }
+
+    #[test]
+    fn none_or_off_is_no_limit() {
+        let p = policies(
+            "imta_logger",
+            "maxlogfilesize = none\nmaxlogfiles = None\nmaxlogsize = off\nminfreediskspace = none\nexpirytime = none\n",
+        )
+        .unwrap();
+        let service = &p[Target::Panic as usize];
+        assert_eq!(
+            (
+                service.max_file_size,
+                service.max_files,
+                service.max_total_size,
+                service.min_free_disk,
+                service.max_age
+            ),
+            (0, 0, 0, 0, None)
+        );
+        assert!(!service.retains());
+        let p = policies("ec_logger", "max_file_size = off\nmax_files = none\n").unwrap();
+        assert!(p.iter().all(|p| !p.rotates() && !p.has_jobs()));
+        assert!(policies("ec_logger", "max_files = never\n").is_err());
     }
 
     #[test]
