@@ -29,6 +29,7 @@ use once_cell::sync::Lazy;
 
 use crate::event::Kind;
 use crate::logger::{Error, Shared, StatsSnapshot};
+use crate::sink;
 use crate::worker::{Control, Msg};
 
 /// The reply to `help`.
@@ -215,17 +216,18 @@ pub struct Registration {
 }
 
 fn io_err(path: &Path, code: i32, what: &str) -> io::Error {
-    io::Error::new(
-        io::Error::from_raw_os_error(code).kind(),
-        format!("control_socket {}: {what}", path.display()),
-    )
+    sink::errno_error(code, format!("control_socket {}: {what}", path.display()))
 }
 
 /// Binds the socket at `path` with mode 0600: bound under a temporary name, restricted,
 /// then renamed into place (replacing a stale socket, never a live one or another file).
 fn bind(path: &Path) -> io::Result<UnixListener> {
-    let ctx =
-        |e: io::Error| io::Error::new(e.kind(), format!("control_socket {}: {e}", path.display()));
+    let ctx = |e: io::Error| {
+        sink::errno_error(
+            sink::errno_of(&e),
+            format!("control_socket {}: {e}", path.display()),
+        )
+    };
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => {
             if UnixStream::connect(path).is_ok() {

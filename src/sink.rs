@@ -190,10 +190,7 @@ fn open_file(path: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<File> {
             } else {
                 format!("{}: {e}", path.display())
             };
-            io::Error::new(
-                io::Error::from_raw_os_error(code).kind(),
-                ErrnoMessage(code, msg),
-            )
+            errno_error(code, msg)
         })?;
     let meta = file.metadata()?;
     if meta.permissions().mode() & 0o7777 != mode {
@@ -215,6 +212,14 @@ fn open_file(path: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<File> {
 /// An error message that keeps the errno it came from (see [`errno_of`]).
 #[derive(Debug)]
 struct ErrnoMessage(i32, String);
+
+/// An I/O error with `msg` as its text that [`errno_of`] maps back to `code`.
+pub(crate) fn errno_error(code: i32, msg: String) -> io::Error {
+    io::Error::new(
+        io::Error::from_raw_os_error(code).kind(),
+        ErrnoMessage(code, msg),
+    )
+}
 
 impl std::fmt::Display for ErrnoMessage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -103,6 +103,12 @@ fn a_socket_in_use_by_another_listener_is_refused() {
     let _other = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     let e = Logger::open("ec_logger", "x", &config(&d, "x", &sock)).unwrap_err();
     assert!(e.to_string().contains("another process"), "{e}");
+    assert_eq!(e.errno(), libc::EADDRINUSE, "{e}");
+    // Another kind of file at the path is refused too, with its own code.
+    let file = d.join("plain");
+    std::fs::write(&file, b"").unwrap();
+    let e = Logger::open("ec_logger", "x", &config(&d, "x", &file)).unwrap_err();
+    assert_eq!(e.errno(), libc::EEXIST, "{e}");
     // The logger did not start half-way: a fresh one with another socket works.
     let l = Logger::open("ec_logger", "x", &config(&d, "x", &d.join("ok.sock"))).unwrap();
     assert!(
