@@ -37,7 +37,11 @@
 //!    `/` in the SASL user) becomes `?`; an empty name is written `unknown`.
 //! 3. **Bracketed values** (`from=<…>`, `to=<…>`, `orig_to=<…>`, `message-id=<…>`,
 //!    `helo=<…>`, the `<object>` of a rejection): `<`, `>` and space become `?` as well, so
-//!    a value never leaves its brackets and never contains `: ` or `=<`.
+//!    a value never leaves its brackets and never contains `: ` or `=<`; and a `=` right
+//!    after `status`, or after another of Postfix's field names (`relay`, `dsn`, `delay`,
+//!    `size`, `client`, `from`, `to`, `helo`, ...) that starts a word, becomes `?`, so that
+//!    no `status=sent` can be read inside an address. Other `=` stay (SRS, BATV and VERP
+//!    addresses keep theirs).
 //! 4. **Free text** (reply texts, notes, diagnostics): `<` and `>` stay, but a `=` directly
 //!    after an ASCII letter, digit, `_` or `-` becomes `?` (no `name=value` field such as
 //!    `from=<`, `to=<`, `size=`, `status=` or `client=` can start inside free text); the
@@ -765,10 +769,50 @@ fn for_each_char(bytes: &[u8], mut f: impl FnMut(Option<char>, &[u8])) {
     }
 }
 
+/// Postfix's field names, which log readers match as `name=` at the start of a word (as
+/// mailgraph's `\bstatus=sent\b`).
+const FIELD_NAMES: [&[u8]; 18] = [
+    b"status",
+    b"relay",
+    b"dsn",
+    b"delay",
+    b"delays",
+    b"size",
+    b"nrcpt",
+    b"client",
+    b"from",
+    b"to",
+    b"orig_to",
+    b"helo",
+    b"proto",
+    b"message-id",
+    b"conn_use",
+    b"sasl_method",
+    b"sasl_username",
+    b"sasl_sender",
+];
+
+/// Does `written` end with a field name that starts a word, or with `status` (which an
+/// operator's `grep status=sent` finds anywhere)?
+fn ends_with_field_name(written: &[u8]) -> bool {
+    FIELD_NAMES.iter().any(|name| {
+        let Some(at) = written.len().checked_sub(name.len()) else {
+            return false;
+        };
+        written[at..].eq_ignore_ascii_case(name)
+            && (at == 0 || *name == b"status" || {
+                let b = written[at - 1];
+                !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+    })
+}
+
 /// Appends a bracketed value (context 3 of the module doc).
 pub fn push_bracketed(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let start = buf.len();
     for_each_char(bytes, |c, raw| match c {
         Some('<' | '>' | ' ') | None => buf.push(b'?'),
+        Some('=') if ends_with_field_name(&buf[start..]) => buf.push(b'?'),
         Some(_) => buf.extend_from_slice(raw),
     });
 }
@@ -1321,6 +1365,27 @@ mod tests {
         let mut v = Vec::new();
         push_bracketed(&mut v, b"a <b> c\n");
         assert_eq!(v, b"a??b??c?");
+        // A field name that starts a word loses its `=`; other `=` stay.
+        for (value, written) in [
+            ("x status=sent", "x?status?sent"),
+            ("status=bounced@evil.example", "status?bounced@evil.example"),
+            ("a;Relay=mx;DSN=2.0.0", "a;Relay?mx;DSN?2.0.0"),
+            (
+                "SRS0=HHH=TT=example.com=user@fwd.example",
+                "SRS0=HHH=TT=example.com=user@fwd.example",
+            ),
+            (
+                "prvs=1234567890=user@example.com",
+                "prvs=1234567890=user@example.com",
+            ),
+            ("bounce-to=x@example.com", "bounce-to=x@example.com"),
+            ("mystatus=1", "mystatus?1"),
+            ("myrelay=1", "myrelay=1"),
+        ] {
+            let mut v = Vec::new();
+            push_bracketed(&mut v, value.as_bytes());
+            assert_eq!(String::from_utf8(v).unwrap(), written, "{value}");
+        }
     }
 
     #[test]
