@@ -355,23 +355,35 @@ impl Writer {
     /// formatter event after event.
     #[allow(clippy::vec_box)] // the boxes go back to the pool as they are
     fn events(&mut self, ahead: &mut Vec<Box<Event>>) {
+        if ahead.is_empty() {
+            return;
+        }
         let seen = ahead.iter().fold(0u8, |x, ev| x ^ ev.touch());
         std::hint::black_box(seen);
-        for ev in ahead.drain(..) {
+        for ev in ahead.iter() {
             self.event(ev);
         }
-    }
-
-    fn event(&mut self, ev: Box<Event>) {
-        self.dequeued += 1;
+        // The boxes go back together, after the pass: the pool's cache lines move to this
+        // core once for the lot, not once per event between formatting steps.
+        let first = self.dequeued;
+        self.dequeued += ahead.len() as u64;
         self.shared
             .stats
             .dequeued
             .store(self.dequeued, Ordering::Relaxed);
+        for (i, ev) in ahead.drain(..).enumerate() {
+            self.pool.give_back(ev, first + 1 + i as u64);
+        }
+        if self.out.bufs.iter().any(|b| b.len() >= WRITE_CHUNK) {
+            self.write_out();
+        }
+    }
+
+    fn event(&mut self, ev: &Event) {
         let kind = ev.kind;
         let lens: [usize; TARGET_COUNT] = std::array::from_fn(|i| self.out.bufs[i].len());
         let formatted = catch_unwind(AssertUnwindSafe(|| {
-            self.formatter.format(&ev, &mut self.out)
+            self.formatter.format(ev, &mut self.out)
         }));
         if let Err(payload) = formatted {
             // One event that cannot be formatted (an internal error) is dropped and
@@ -380,14 +392,9 @@ impl Writer {
                 b.truncate(len);
             }
             self.format_failed(kind, payload.as_ref());
-            self.pool.give_back(ev, self.dequeued);
             return;
         }
         self.unflushed[kind.index()] += 1;
-        self.pool.give_back(ev, self.dequeued);
-        if self.out.bufs.iter().any(|b| b.len() >= WRITE_CHUNK) {
-            self.write_out();
-        }
     }
 
     fn format_failed(&mut self, kind: Kind, payload: &(dyn std::any::Any + Send)) {
