@@ -807,30 +807,88 @@ fn ends_with_field_name(written: &[u8]) -> bool {
     })
 }
 
-/// Appends a bracketed value (context 3 of the module doc).
-pub fn push_bracketed(buf: &mut Vec<u8>, bytes: &[u8]) {
-    let start = buf.len();
-    for_each_char(bytes, |c, raw| match c {
-        Some('<' | '>' | ' ') | None => buf.push(b'?'),
-        Some('=') if ends_with_field_name(&buf[start..]) => buf.push(b'?'),
-        Some(_) => buf.extend_from_slice(raw),
-    });
-}
-
-/// Appends a host token (context 2 of the module doc); `user` allows `@`, `+`, `%`, `/`.
-pub fn push_token(buf: &mut Vec<u8>, bytes: &[u8], user: bool) {
-    for &b in bytes {
-        let ok = b.is_ascii_alphanumeric()
-            || matches!(b, b'.' | b'-' | b'_' | b':')
-            || (user && matches!(b, b'@' | b'+' | b'%' | b'/'));
-        buf.push(if ok { b } else { b'?' });
+/// Calls `f` as [`for_each_char`] does, for the characters of `bytes` that are not
+/// printable ASCII for which `plain` holds; runs of those are copied to `buf` as they are
+/// (what `f` does with them), in one go. The characters `f` sees are split off at ASCII
+/// bytes only, which never belong to a multi-byte character or to an invalid sequence, so
+/// the output is the same as `for_each_char` over the whole.
+fn for_each_special(
+    buf: &mut Vec<u8>,
+    bytes: &[u8],
+    plain: impl Fn(u8) -> bool,
+    mut f: impl FnMut(&mut Vec<u8>, Option<char>, &[u8]),
+) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let i = rest
+            .iter()
+            .position(|&b| !(b' '..=b'~').contains(&b) || !plain(b))
+            .unwrap_or(rest.len());
+        buf.extend_from_slice(&rest[..i]);
+        rest = &rest[i..];
+        let Some(&b) = rest.first() else { break };
+        if b.is_ascii() {
+            // What `for_each_char` makes of one ASCII byte.
+            let c = (b' '..=b'~').contains(&b).then_some(b as char);
+            f(buf, c, &rest[..1]);
+            rest = &rest[1..];
+            continue;
+        }
+        let j = rest.iter().position(u8::is_ascii).unwrap_or(rest.len());
+        for_each_char(&rest[..j], |c, raw| f(buf, c, raw));
+        rest = &rest[j..];
     }
 }
 
-/// Appends free text (context 4 of the module doc).
-pub fn push_text(buf: &mut Vec<u8>, bytes: &[u8]) {
+/// One character of a bracketed value written from `start` on (context 3).
+fn bracketed_char(buf: &mut Vec<u8>, start: usize, c: Option<char>, raw: &[u8]) {
+    match c {
+        Some('<' | '>' | ' ') | None => buf.push(b'?'),
+        Some('=') if ends_with_field_name(&buf[start..]) => buf.push(b'?'),
+        Some(_) => buf.extend_from_slice(raw),
+    }
+}
+
+/// Appends a bracketed value (context 3 of the module doc).
+pub fn push_bracketed(buf: &mut Vec<u8>, bytes: &[u8]) {
     let start = buf.len();
-    for_each_char(bytes, |c, raw| match c {
+    let plain = |b: u8| !matches!(b, b'<' | b'>' | b' ' | b'=');
+    for_each_special(buf, bytes, plain, |buf, c, raw| {
+        bracketed_char(buf, start, c, raw)
+    });
+}
+
+/// Bytes allowed in a host token (bit 1) and in a user token (bit 2).
+const TOKEN_OK: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':') {
+            t[b] = 3;
+        } else if matches!(c, b'@' | b'+' | b'%' | b'/') {
+            t[b] = 2;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Appends a host token (context 2 of the module doc); `user` allows `@`, `+`, `%`, `/`.
+pub fn push_token(buf: &mut Vec<u8>, bytes: &[u8], user: bool) {
+    let mask = if user { 2 } else { 1 };
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(|&b| TOKEN_OK[b as usize] & mask == 0) {
+        buf.extend_from_slice(&rest[..i]);
+        buf.push(b'?');
+        rest = &rest[i + 1..];
+    }
+    buf.extend_from_slice(rest);
+}
+
+/// One character of free text written from `start` on (context 4).
+fn text_char(buf: &mut Vec<u8>, start: usize, c: Option<char>, raw: &[u8]) {
+    match c {
         None => buf.push(b'?'),
         Some('=') => {
             let prev = if buf.len() > start {
@@ -855,6 +913,15 @@ pub fn push_text(buf: &mut Vec<u8>, bytes: &[u8]) {
             buf.push(if forward { b'?' } else { b' ' });
         }
         Some(_) => buf.extend_from_slice(raw),
+    }
+}
+
+/// Appends free text (context 4 of the module doc).
+pub fn push_text(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let start = buf.len();
+    let plain = |b: u8| !matches!(b, b'=' | b':' | b' ');
+    for_each_special(buf, bytes, plain, |buf, c, raw| {
+        text_char(buf, start, c, raw)
     });
 }
 
@@ -1016,6 +1083,85 @@ mod tests {
     use crate::config::Entry;
     use crate::event::build;
     use crate::format::FixedZone;
+
+    /// Byte strings of pieces that each sanitizer treats specially (and plain ones), made
+    /// from a fixed xorshift sequence.
+    fn tricky_inputs() -> Vec<Vec<u8>> {
+        let pieces: [&[u8]; 22] = [
+            b"a",
+            b"Z9",
+            b".-_",
+            b"status",
+            b"relay",
+            b"reject",
+            b"forwarded as",
+            b"=",
+            b":",
+            b" ",
+            b"<",
+            b">",
+            b"@",
+            b"\n",
+            b"\x7f",
+            b"\xff",
+            b"\xc3\xa9",
+            b"\xc3",
+            b"\xe2\x80\xa8",
+            b"\xf0\x9f\x93\xa7",
+            b"\x80\x80",
+            b"x=y",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..5000)
+            .map(|_| {
+                let n = next() % 12;
+                (0..n)
+                    .flat_map(|_| pieces[(next() % pieces.len() as u64) as usize].to_vec())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sanitizers_copy_plain_runs_with_the_same_output_as_char_by_char() {
+        for input in tricky_inputs() {
+            for prefix in [&b""[..], b"to=<", b"status"] {
+                let mut want = prefix.to_vec();
+                for_each_char(&input, |c, raw| {
+                    bracketed_char(&mut want, prefix.len(), c, raw)
+                });
+                let mut got = prefix.to_vec();
+                push_bracketed(&mut got, &input);
+                assert_eq!(got, want, "bracketed {input:?}");
+
+                let mut want = prefix.to_vec();
+                for_each_char(&input, |c, raw| text_char(&mut want, prefix.len(), c, raw));
+                let mut got = prefix.to_vec();
+                push_text(&mut got, &input);
+                assert_eq!(got, want, "text {input:?}");
+            }
+            for user in [false, true] {
+                let want: Vec<u8> = input
+                    .iter()
+                    .map(|&b| {
+                        let ok = b.is_ascii_alphanumeric()
+                            || b".-_:".contains(&b)
+                            || (user && b"@+%/".contains(&b));
+                        if ok { b } else { b'?' }
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                push_token(&mut got, &input, user);
+                assert_eq!(got, want, "token {input:?}");
+            }
+        }
+    }
 
     fn opts(pairs: &[(&str, &str)]) -> Vec<Entry> {
         pairs
