@@ -385,6 +385,24 @@ fn push_addr_literal(buf: &mut Vec<u8>, ip: &[u8]) {
     push_part(buf, ip);
 }
 
+/// Appends `TCP|local-ip|local-port|remote-ip|remote-port`.
+fn push_transport(s: &mut Vec<u8>, ev: &Event, outbound: bool) {
+    s.extend_from_slice(b"TCP|");
+    push_word(s, ev.get(Field::LocalIp));
+    s.push(b'|');
+    push_u64(s, ev.local_port as u64);
+    s.push(b'|');
+    if outbound {
+        push_word(s, ev.get(Field::MxIp));
+        s.push(b'|');
+        push_u64(s, if ev.mx_port == 0 { 25 } else { ev.mx_port } as u64);
+    } else {
+        push_word(s, ev.get(Field::PeerIp));
+        s.push(b'|');
+        push_u64(s, ev.peer_port as u64);
+    }
+}
+
 /// Which entries carry a diagnostic field.
 fn has_diagnostic(action: u8, o: &ImtaOptions) -> bool {
     o.log_diagnostics
@@ -494,22 +512,8 @@ impl Imta {
 
     /// `TCP|local-ip|local-port|remote-ip|remote-port` into `scratch`.
     fn transport(&mut self, ev: &Event, outbound: bool) {
-        let s = &mut self.scratch;
-        s.clear();
-        s.extend_from_slice(b"TCP|");
-        push_word(s, ev.get(Field::LocalIp));
-        s.push(b'|');
-        push_u64(s, ev.local_port as u64);
-        s.push(b'|');
-        if outbound {
-            push_word(s, ev.get(Field::MxIp));
-            s.push(b'|');
-            push_u64(s, if ev.mx_port == 0 { 25 } else { ev.mx_port } as u64);
-        } else {
-            push_word(s, ev.get(Field::PeerIp));
-            s.push(b'|');
-            push_u64(s, ev.peer_port as u64);
-        }
+        self.scratch.clear();
+        push_transport(&mut self.scratch, ev, outbound);
     }
 
     /// `SMTP` (inbound) or `SMTP/<domain>/<mx>` (outbound) into `scratch`.
@@ -571,12 +575,9 @@ impl Imta {
             self.scratch.push(b' ');
         }
         if !ev.get(Field::MxIp).is_empty() {
-            let mut t = std::mem::take(&mut self.scratch);
-            self.transport(ev, true);
-            t.push(b'(');
-            t.extend_from_slice(&self.scratch);
-            t.extend_from_slice(b") ");
-            self.scratch = t;
+            self.scratch.push(b'(');
+            push_transport(&mut self.scratch, ev, true);
+            self.scratch.extend_from_slice(b") ");
         }
         self.scratch.extend_from_slice(b"smtp;");
         self.scratch.extend_from_slice(note);
