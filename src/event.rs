@@ -339,6 +339,9 @@ pub struct Event {
 /// buffer that stays with the event's box when it is reused.
 pub const INLINE_TEXT: usize = 384;
 
+/// Bytes of in-place text [`Event::prefetch_for_write`] asks for: a typical delivery's.
+pub const PREFETCH_TEXT: usize = 192;
+
 impl std::fmt::Debug for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("Event");
@@ -414,6 +417,22 @@ impl Event {
         self.spilled = false;
         self.len = 0;
         self.spill.clear();
+    }
+
+    /// Asks the CPU for the cache lines that filling this box writes (the members, the end
+    /// offsets and the first [`PREFETCH_TEXT`] bytes of text), for writing, before the
+    /// first store: a box comes back from the writer's core, and stores that each wait for
+    /// a line held there would stall the hook in turn.
+    #[inline]
+    pub fn prefetch_for_write(&self) {
+        let base = (self as *const Event).cast::<u8>();
+        let text = std::mem::offset_of!(Event, inline);
+        let after = text + INLINE_TEXT;
+        crate::sys::prefetch_for_write(base, text + PREFETCH_TEXT);
+        crate::sys::prefetch_for_write(
+            base.wrapping_add(after),
+            std::mem::size_of::<Event>() - after,
+        );
     }
 
     /// Capacity of the heap buffer for long text (used by the pool to drop oversized

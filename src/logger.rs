@@ -671,6 +671,7 @@ impl Logger {
         let (mut ev, waited_us) = p
             .pool
             .take(&self.shared.stats.dequeued, || self.wake(p, true));
+        ev.prefetch_for_write();
         ev.reset(kind);
         ev.waited_us = waited_us;
         Some(ev)

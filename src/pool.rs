@@ -204,11 +204,19 @@ impl Pool {
     fn wait(&self, progress: &AtomicU64, mut seen: u64, start: Instant) -> Option<Box<Event>> {
         let mut still_since = start;
         let mut step = 0u32;
+        // The writer hands boxes back after it counts the events of a pass: polling that
+        // count, a line it writes once a pass, leaves the pool's lines alone until boxes
+        // come (polling the pool would pull them away from the writer at every step).
+        let mut tried = seen;
         loop {
             pause(step);
             step += 1;
-            if let Ok(b) = self.rx.try_recv() {
-                return Some(b);
+            let count = progress.load(Ordering::Relaxed);
+            if count != tried || step % 16 == 0 {
+                tried = count;
+                if let Ok(b) = self.rx.try_recv() {
+                    return Some(b);
+                }
             }
             if step % 16 != 0 {
                 continue;
