@@ -204,16 +204,18 @@ impl Pool {
     fn wait(&self, progress: &AtomicU64, mut seen: u64, start: Instant) -> Option<Box<Event>> {
         let mut still_since = start;
         let mut step = 0u32;
-        // The writer hands boxes back after it counts the events of a pass: polling that
-        // count, a line it writes once a pass, leaves the pool's lines alone until boxes
-        // come (polling the pool would pull them away from the writer at every step).
-        let mut tried = seen;
+        // The writer counts the events of a pass after it hands their boxes back: polling
+        // that count, a line it writes once a pass, leaves the pool's lines alone until
+        // boxes come (polling the pool would pull them away from the writer at every
+        // step). The first step always tries the pool: boxes may have come back since the
+        // caller's try.
+        let mut tried = None;
         loop {
             pause(step);
             step += 1;
-            let count = progress.load(Ordering::Relaxed);
-            if count != tried || step % 16 == 0 {
-                tried = count;
+            let count = progress.load(Ordering::Acquire);
+            if tried != Some(count) || step % 16 == 0 {
+                tried = Some(count);
                 if let Ok(b) = self.rx.try_recv() {
                     return Some(b);
                 }

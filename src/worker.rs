@@ -364,16 +364,17 @@ impl Writer {
             self.event(ev);
         }
         // The boxes go back together, after the pass: the pool's cache lines move to this
-        // core once for the lot, not once per event between formatting steps.
+        // core once for the lot, not once per event between formatting steps. The count
+        // is published after them: a hook waiting for a box polls it (`Pool::wait`).
         let first = self.dequeued;
         self.dequeued += ahead.len() as u64;
-        self.shared
-            .stats
-            .dequeued
-            .store(self.dequeued, Ordering::Relaxed);
         for (i, ev) in ahead.drain(..).enumerate() {
             self.pool.give_back(ev, first + 1 + i as u64);
         }
+        self.shared
+            .stats
+            .dequeued
+            .store(self.dequeued, Ordering::Release);
         if self.out.bufs.iter().any(|b| b.len() >= WRITE_CHUNK) {
             self.write_out();
         }
