@@ -34,8 +34,10 @@ use crate::sink::{RotateCtx, SharedFile, errno_of};
 pub const WRITE_CHUNK: usize = 64 * 1024;
 /// Messages handled between timer checks.
 const BATCH: usize = 1024;
-/// Events taken off the queue before they are formatted (see `Writer::events`).
-const AHEAD: usize = 8;
+/// Events taken off the queue before they are formatted (see `Writer::events`), and whose
+/// boxes then go back together. (8 ran about 5% slower; 32 a little faster still, with
+/// twice the longest waits of a producer that outruns the writer.)
+const AHEAD: usize = 16;
 /// How long the writer polls after the last event before it parks.
 const POLL_PHASE: Duration = Duration::from_millis(20);
 /// How often old files are checked against `max_age` and `min_free_disk` between
