@@ -456,7 +456,7 @@ impl Event {
         let len = self.len as usize;
         if !self.spilled {
             if let Some(dst) = self.inline.get_mut(len..len + b.len()) {
-                dst.copy_from_slice(b);
+                copy_short(dst, b);
                 self.len = (len + b.len()) as u32;
                 return;
             }
@@ -559,6 +559,29 @@ impl Event {
     }
 }
 
+/// `dst.copy_from_slice(src)`, with fixed-size moves for up to 32 bytes: most values of an
+/// event are that short, and a call to `memcpy` costs the hook more than the copy.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n > 32 || dst.len() != n {
+        dst.copy_from_slice(src);
+    } else if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
 /// Builds an event from `(field, value)` pairs in any order (tests and tools).
 pub fn build(kind: Kind, mut fields: Vec<(Field, &[u8])>) -> Event {
     fields.sort_by_key(|(f, _)| *f);
@@ -571,6 +594,16 @@ pub fn build(kind: Kind, mut fields: Vec<(Field, &[u8])>) -> Event {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn short_copies_copy_every_length() {
+        let src: Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(29) ^ 0xa5).collect();
+        for n in 0..=src.len() {
+            let mut dst = vec![0u8; n];
+            super::copy_short(&mut dst, &src[..n]);
+            assert_eq!(dst, &src[..n], "n = {n}");
+        }
+    }
+
     #[test]
     fn field_all_is_in_index_order() {
         for (i, f) in super::Field::ALL.iter().enumerate() {
