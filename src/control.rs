@@ -114,6 +114,8 @@ impl Handle {
     fn reopen(&self) -> Result<(), Error> {
         let (ack_tx, ack_rx) = bounded(1);
         let deadline = Instant::now() + self.timeout;
+        self.shared.reopen_asked.store(true, Ordering::Relaxed);
+        self.thread.unpark();
         self.tx
             .send_timeout(Msg::Control(Control::Reopen(ack_tx)), self.timeout)
             .map_err(|e| match e {

@@ -317,6 +317,10 @@ pub struct Shared {
     pub parked: AtomicBool,
     /// Control side gave up waiting: the writer stops retrying and exits.
     pub abort: AtomicBool,
+    /// A reopen was asked for (`log_reopen`, the console): a writer retrying a failed write
+    /// reopens at once, without waiting for the request's turn in the queue, which the
+    /// fault holds up (the old file may be what fails).
+    pub reopen_asked: AtomicBool,
     /// The writer thread failed (panicked).
     pub failed: AtomicBool,
     /// A problem the writer met on its own (a rotation that failed), for `last_error`.
@@ -806,6 +810,10 @@ impl Logger {
                 .pipe
                 .get()
                 .map_or(Duration::from_secs(30), |p| p.settings.close_timeout);
+            self.shared.reopen_asked.store(true, Ordering::Relaxed);
+            if let Some(p) = self.pipe.get() {
+                self.wake(p, true);
+            }
             self.control(Control::Reopen, t).and_then(|r| r)
         };
         self.record(r)

@@ -451,8 +451,8 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     (errors, sweep_at)
 }
 
-/// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode and modification
-/// time, then removes `path`. Gives up (leaving `path` as it is) when `stop` says so.
+/// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode, owner, group and
+/// modification time, then removes `path`. Gives up (leaving `path` as it is) when `stop` says so.
 pub fn compress(path: &Path, stop: &dyn Fn() -> bool) -> io::Result<()> {
     use flate2::{Compression, write::GzEncoder};
     use std::os::unix::fs::OpenOptionsExt;
@@ -469,6 +469,12 @@ pub fn compress(path: &Path, stop: &dyn Fn() -> bool) -> io::Result<()> {
             .mode(meta.permissions().mode() & 0o7777)
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(&tmp)?;
+        // The owner and group of the file it replaces (`log_owner`/`log_group`); where
+        // this process may not give files away, they stay its own.
+        {
+            use std::os::unix::fs::MetadataExt;
+            let _ = std::os::unix::fs::fchown(&out, Some(meta.uid()), Some(meta.gid()));
+        }
         let mut enc = GzEncoder::new(out, Compression::default());
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -647,6 +653,36 @@ mod tests {
         let p = parse(&mut o, kind)?;
         o.finish()?;
         Ok(p)
+    }
+
+    #[test]
+    fn compressed_files_keep_mode_owner_group_and_time() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = std::env::temp_dir().join(format!("mtalog-gz-owner-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("mainlog.1");
+        std::fs::write(&f, b"line\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // Where the test may (as root), the file is given to another user and group, as
+        // `log_owner`/`log_group` do; otherwise it stays the test's own, and so must the .gz.
+        let (uid, gid) = match std::os::unix::fs::chown(&f, Some(1), Some(1)) {
+            Ok(()) => (1, 1),
+            Err(_) => {
+                let m = std::fs::metadata(&f).unwrap();
+                (m.uid(), m.gid())
+            }
+        };
+        let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+        compress(&f, &|| false).unwrap();
+        assert!(!f.exists());
+        let m = std::fs::metadata(d.join("mainlog.1.gz")).unwrap();
+        assert_eq!(
+            (m.uid(), m.gid(), m.permissions().mode() & 0o7777),
+            (uid, gid, 0o640)
+        );
+        assert_eq!(m.modified().unwrap(), mtime);
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

@@ -44,15 +44,28 @@ struct State {
     next_seq: u64,
     /// After a failed rotation, the next try is not before this (Unix seconds).
     retry_after: i64,
+    /// The rest of a line that a write left unfinished (a short write: disk full, file
+    /// size limit): written before anything else, by whichever logger writes next, so that
+    /// no other line lands inside it.
+    pending: Vec<u8>,
 }
 
 impl State {
+    /// Accounts for `bytes` written to the open file.
+    fn wrote(&mut self, bytes: &[u8]) {
+        if let Some(&last) = bytes.last() {
+            self.size += bytes.len() as u64;
+            self.data = true;
+            self.line_start = last == b'\n';
+        }
+    }
+
     fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64) {
         self.dev = meta.dev();
         self.ino = meta.ino();
         self.size = meta.len();
         self.data = meta.len() > 0;
-        self.line_start = true;
+        self.line_start = self.pending.is_empty();
         self.created = created;
         self.file = Some(file);
     }
@@ -281,6 +294,15 @@ impl SharedFile {
             }
             return Ok(f);
         }
+        if rot.rotates() && policy.follow_symlinks && is_symlink(path) {
+            return Err(errno_error(
+                libc::EINVAL,
+                format!(
+                    "{} is a symlink; built-in rotation renames only plain files (give the real path, or set max_file_size = 0 and rollover_time = none)",
+                    path.display()
+                ),
+            ));
+        }
         let file = open_file(path, mode, policy)?;
         let meta = file.metadata()?;
         let created = creation_time(&meta);
@@ -299,6 +321,7 @@ impl SharedFile {
             created,
             next_seq,
             retry_after: 0,
+            pending: Vec::new(),
         };
         st.opened(file, &meta, created);
         let shared = Arc::new(SharedFile {
@@ -379,13 +402,23 @@ impl SharedFile {
     /// The rotation: moves the open file aside (numbered or Sun scheme), opens a new one
     /// at the path, writes its header. On failure the old file stays in use.
     fn rotate_locked(&self, st: &mut State, now: i64, ctx: &mut RotateCtx<'_>) {
-        let moved = match std::fs::symlink_metadata(&self.path) {
-            Ok(m) => m.dev() != st.dev || m.ino() != st.ino,
-            Err(_) => true,
-        };
+        let moved = !self.names_open_file(st);
+        if !moved && self.policy.follow_symlinks && is_symlink(&self.path) {
+            // Renaming the link would leave its target, the full file, in use.
+            let msg = format!(
+                "{} is a symlink; built-in rotation renames only plain files",
+                self.path.display()
+            );
+            return self.fail(st, now, ctx, msg);
+        }
         if self.sync_on_rotate.load(Ordering::Relaxed) {
-            if let Some(f) = &st.file {
-                let _ = f.sync_data();
+            if let Some(Err(e)) = st.file.as_ref().map(File::sync_data) {
+                if errno_of(&e) != libc::EINVAL {
+                    ctx.errors.push(format!(
+                        "fsync of {} before its rotation failed: {e}; lines written to it may not be on disk",
+                        self.path.display()
+                    ));
+                }
             }
         }
         let mut rotated_to = None;
@@ -461,8 +494,10 @@ impl SharedFile {
         &self.path
     }
 
-    /// Writes as much of `buf` as the file takes; returns the bytes written (a short count
-    /// only together with an error on the next call). Retries `EINTR`. No rotation.
+    /// Writes as much of `buf` as the file takes; returns the bytes taken (a short count
+    /// only together with an error on the next call). Retries `EINTR`. No rotation. A line
+    /// a short write left unfinished is taken whole and finished first by the next write,
+    /// from any logger (an empty `buf` finishes just that).
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
         let mut st = lock(&self.state);
         write_locked(&mut st, buf)
@@ -537,14 +572,13 @@ impl SharedFile {
     /// file reopen it once.
     pub fn reopen(&self) -> io::Result<bool> {
         let mut st = lock(&self.state);
-        if st.file.is_some() {
-            if let Ok(m) = std::fs::symlink_metadata(&self.path) {
-                if m.dev() == st.dev && m.ino() == st.ino {
-                    return Ok(false);
-                }
-            }
+        if st.file.is_some() && self.names_open_file(&st) {
+            return Ok(false);
         }
         let file = open_file(&self.path, self.mode, &self.policy)?;
+        // The end of a line the old file took the start of belongs there; what it does not
+        // take goes to the new file (a torn line, rather than a lost one).
+        let _ = write_locked(&mut st, &[]);
         let meta = file.metadata()?;
         let created = creation_time(&meta);
         st.opened(file, &meta, created);
@@ -553,13 +587,26 @@ impl SharedFile {
         Ok(true)
     }
 
+    /// Is the rest of a line waiting to be written (see [`write_through`])?
+    pub fn has_pending(&self) -> bool {
+        !lock(&self.state).pending.is_empty()
+    }
+
     /// Does the path still name the open file? (`reopen_on_rename` checks this.)
     pub fn path_moved(&self) -> bool {
         let st = lock(&self.state);
-        match std::fs::symlink_metadata(&self.path) {
-            Ok(m) => m.dev() != st.dev || m.ino() != st.ino,
-            Err(_) => true,
-        }
+        !self.names_open_file(&st)
+    }
+
+    /// Does the path name the open file? With `follow_symlinks`, through a symlink at the
+    /// path (the open file is the link's target).
+    fn names_open_file(&self, st: &State) -> bool {
+        let meta = if self.policy.follow_symlinks {
+            std::fs::metadata(&self.path)
+        } else {
+            std::fs::symlink_metadata(&self.path)
+        };
+        meta.is_ok_and(|m| m.dev() == st.dev && m.ino() == st.ino)
     }
 
     /// Size of the open file.
@@ -577,36 +624,74 @@ impl SharedFile {
     }
 }
 
-/// Writes `buf` (retrying `EINTR`), keeping the state's size and line position; a short
-/// count comes with the error on the next call.
+/// Writes `buf` (retrying `EINTR`) to the open file; see [`write_through`].
 fn write_locked(st: &mut State, buf: &[u8]) -> io::Result<usize> {
-    let file = st
-        .file
-        .as_mut()
-        .ok_or_else(|| io::Error::other("not open"))?;
+    let mut file = st.file.take().ok_or_else(|| io::Error::other("not open"))?;
+    let r = write_through(st, buf, &mut |b| file.write(b));
+    st.file = Some(file);
+    r
+}
+
+/// Writes `buf` with `raw` (one `write(2)`), keeping the state's size and line position.
+/// Returns the bytes of `buf` taken; a short count comes with the error on the next call.
+///
+/// A line that a short write leaves unfinished is taken whole: its rest is kept in the
+/// state and written first by the next write to the file, from whichever logger, so that
+/// loggers sharing a file never write into each other's lines.
+fn write_through(
+    st: &mut State,
+    buf: &[u8],
+    raw: &mut dyn FnMut(&[u8]) -> io::Result<usize>,
+) -> io::Result<usize> {
+    if !st.pending.is_empty() {
+        let pending = std::mem::take(&mut st.pending);
+        let (n, r) = write_all(raw, &pending);
+        st.wrote(&pending[..n]);
+        if n < pending.len() {
+            st.pending = pending[n..].to_vec();
+            return Err(r.err().unwrap_or_else(|| io::Error::other("short write")));
+        }
+    }
+    let (done, r) = write_all(raw, buf);
+    st.wrote(&buf[..done]);
+    match r {
+        Ok(()) => Ok(done),
+        Err(e) if done == 0 => Err(e),
+        Err(_) if st.line_start => Ok(done),
+        Err(_) => {
+            let end = buf[done..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(buf.len(), |i| done + i + 1);
+            st.pending = buf[done..end].to_vec();
+            Ok(end)
+        }
+    }
+}
+
+/// Writes as much of `buf` as `raw` takes (retrying `EINTR`): the count, and the error that
+/// stopped it.
+fn write_all(
+    raw: &mut dyn FnMut(&[u8]) -> io::Result<usize>,
+    buf: &[u8],
+) -> (usize, io::Result<()>) {
     let mut done = 0;
-    let mut result = Ok(());
     while done < buf.len() {
-        match file.write(&buf[done..]) {
+        match raw(&buf[done..]) {
             Ok(0) => {
-                result = Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0"));
-                break;
+                let e = io::Error::new(io::ErrorKind::WriteZero, "write returned 0");
+                return (done, Err(e));
             }
             Ok(n) => done += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
+            Err(e) => return (done, Err(e)),
         }
     }
-    if done > 0 {
-        st.size += done as u64;
-        st.data = true;
-        st.line_start = buf[done - 1] == b'\n';
-        return Ok(done);
-    }
-    result.map(|()| 0)
+    (done, Ok(()))
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Renames, with a message naming both paths on failure.
@@ -616,7 +701,8 @@ fn rename(from: &Path, to: &Path) -> Result<(), String> {
 }
 
 /// Sun's step 1: appends `from` (if it exists) to `to`, makes that durable, then removes
-/// `from`, so that a failure later in the rotation never appends it twice.
+/// `from`, so that a failure later in the rotation never appends it twice. A copy that
+/// fails part way is cut off again, so that the next try does not append it twice either.
 fn append_and_remove(from: &Path, to: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<()> {
     let mut src = match File::open(from) {
         Ok(f) => f,
@@ -624,9 +710,19 @@ fn append_and_remove(from: &Path, to: &Path, mode: u32, policy: &OpenPolicy) -> 
         Err(e) => return Err(e),
     };
     let mut dst = open_file(to, mode, policy)?;
-    io::copy(&mut src, &mut dst)?;
-    dst.sync_data()?;
+    append_whole(&mut src, &mut dst)?;
     std::fs::remove_file(from)
+}
+
+/// Appends all of `src` to `dst` and makes it durable; on failure `dst` is cut back to its
+/// length before.
+fn append_whole(src: &mut dyn io::Read, dst: &mut File) -> io::Result<()> {
+    let before = dst.metadata()?.len();
+    let r = io::copy(src, dst).and_then(|_| dst.sync_data());
+    if r.is_err() {
+        let _ = dst.set_len(before);
+    }
+    r
 }
 
 #[cfg(test)]
@@ -670,22 +766,176 @@ mod tests {
         assert!(e.to_string().contains("does not exist"), "{e}");
     }
 
-    #[test]
-    fn symlinks_are_refused_unless_allowed() {
-        let d = dir("link");
+    /// A directory with an empty file `target` and a symlink `log` to it, and the policy
+    /// that follows symlinks.
+    fn linked(name: &str) -> (PathBuf, PathBuf, PathBuf, OpenPolicy) {
+        let d = dir(name);
         let target = d.join("target");
         std::fs::write(&target, b"").unwrap();
         let link = d.join("log");
         symlink(&target, &link).unwrap();
-        let e = SharedFile::open(&link, 0o644, &OpenPolicy::default()).unwrap_err();
-        assert_eq!(errno_of(&e), libc::ELOOP);
         let policy = OpenPolicy {
             follow_symlinks: true,
             ..OpenPolicy::default()
         };
+        (d, target, link, policy)
+    }
+
+    #[test]
+    fn symlinks_are_refused_unless_allowed() {
+        let (d, target, link, policy) = linked("link");
+        let e = SharedFile::open(&link, 0o644, &OpenPolicy::default()).unwrap_err();
+        assert_eq!(errno_of(&e), libc::ELOOP);
         let f = SharedFile::open(&link, 0o644, &policy).unwrap();
         f.write(b"z\n").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"z\n");
+        // Through the link, the path names the open file: nothing to reopen.
+        assert!(!f.path_moved());
+        assert!(!f.reopen().unwrap());
+        // The link now points elsewhere: the next reopen follows it.
+        let other = d.join("other");
+        std::fs::remove_file(&link).unwrap();
+        symlink(&other, &link).unwrap();
+        assert!(f.path_moved());
+        assert!(f.reopen().unwrap());
+        f.write(b"y\n").unwrap();
+        assert_eq!(std::fs::read(&other).unwrap(), b"y\n");
+        assert_eq!(std::fs::read(&target).unwrap(), b"z\n");
+    }
+
+    #[test]
+    fn built_in_rotation_of_a_followed_symlink_is_refused() {
+        let (d, _, link, policy) = linked("link-rotate");
+        let rot = Policy {
+            max_file_size: 2048,
+            ..Policy::default()
+        };
+        let e = SharedFile::open_rotating(&link, 0o644, &policy, &rot).unwrap_err();
+        assert_eq!(errno_of(&e), libc::EINVAL);
+        assert!(e.to_string().contains("is a symlink"), "{e}");
+        // A plain file with the same options rotates.
+        let plain = d.join("plain");
+        let f = SharedFile::open_rotating(&plain, 0o644, &policy, &rot).unwrap();
+        let mut header = |_: Timestamp, _: &mut Vec<u8>| {};
+        let mut ctx = RotateCtx {
+            header: &mut header,
+            rotated: Vec::new(),
+            errors: Vec::new(),
+        };
+        let line = [b'x'; 99];
+        for _ in 0..30 {
+            let mut buf = line.to_vec();
+            buf.push(b'\n');
+            assert_eq!(f.write_rotating(&buf, &mut ctx).unwrap(), 100);
+        }
+        assert_eq!(ctx.rotated.len(), 1, "{:?}", ctx.errors);
+        assert!(ctx.errors.is_empty(), "{:?}", ctx.errors);
+    }
+
+    #[test]
+    fn an_append_that_fails_part_way_is_cut_back() {
+        struct Broken(usize);
+        impl io::Read for Broken {
+            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::from_raw_os_error(libc::EIO));
+                }
+                let n = b.len().min(self.0).min(1000);
+                b[..n].fill(b'y');
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let d = dir("append");
+        let to = d.join("mail.log");
+        std::fs::write(&to, b"old\n").unwrap();
+        let mut dst = OpenOptions::new().append(true).open(&to).unwrap();
+        let e = append_whole(&mut Broken(5000), &mut dst).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EIO));
+        assert_eq!(std::fs::read(&to).unwrap(), b"old\n");
+        append_whole(&mut &b"new\n"[..], &mut dst).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"old\nnew\n");
+    }
+
+    /// A state for [`write_through`] with nothing written yet.
+    fn state() -> State {
+        State {
+            file: None,
+            dev: 0,
+            ino: 0,
+            size: 0,
+            data: false,
+            line_start: true,
+            created: 0,
+            next_seq: 1,
+            retry_after: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    /// A file that takes at most `room` more bytes, then fails with ENOSPC.
+    struct Disk {
+        bytes: Vec<u8>,
+        room: usize,
+    }
+
+    impl Disk {
+        fn raw(&mut self) -> impl FnMut(&[u8]) -> io::Result<usize> + '_ {
+            |b: &[u8]| {
+                if self.room == 0 {
+                    return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+                }
+                let n = b.len().min(self.room);
+                self.bytes.extend_from_slice(&b[..n]);
+                self.room -= n;
+                Ok(n)
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_a_short_write_cut_is_finished_before_any_other_line() {
+        let mut st = state();
+        let mut disk = Disk {
+            bytes: Vec::new(),
+            room: 7,
+        };
+        // Logger A: the disk takes "A1\nA2\nA" and fills up. The whole second line is
+        // taken; its rest waits in the file's state.
+        let a = b"A1\nA2\nA3\nA4\n";
+        assert_eq!(write_through(&mut st, a, &mut disk.raw()).unwrap(), 9);
+        assert_eq!(st.pending, b"3\n");
+        assert!(!st.line_start);
+        // Logger B, sharing the file, cannot write into that line while the disk is full.
+        let e = write_through(&mut st, b"B1\n", &mut disk.raw()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+        // Room again: B's write finishes A's line first, then writes its own.
+        disk.room = 100;
+        assert_eq!(write_through(&mut st, b"B1\n", &mut disk.raw()).unwrap(), 3);
+        assert!(st.pending.is_empty());
+        assert_eq!(write_through(&mut st, &a[9..], &mut disk.raw()).unwrap(), 3);
+        assert_eq!(disk.bytes, b"A1\nA2\nA3\nB1\nA4\n");
+        assert_eq!(st.size, disk.bytes.len() as u64);
+        assert!(st.line_start);
+    }
+
+    #[test]
+    fn a_short_write_at_a_line_end_keeps_nothing_back() {
+        let mut st = state();
+        let mut disk = Disk {
+            bytes: Vec::new(),
+            room: 3,
+        };
+        assert_eq!(
+            write_through(&mut st, b"A1\nA2\n", &mut disk.raw()).unwrap(),
+            3
+        );
+        assert!(st.pending.is_empty() && st.line_start);
+        let e = write_through(&mut st, b"A2\n", &mut disk.raw()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+        // An empty write finishes only what is pending: nothing here.
+        assert_eq!(write_through(&mut st, b"", &mut disk.raw()).unwrap(), 0);
+        assert_eq!(disk.bytes, b"A1\n");
     }
 
     #[test]

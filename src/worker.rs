@@ -89,6 +89,8 @@ pub struct Writer {
     out: Out,
     unflushed: [u64; 9],
     fault: Option<String>,
+    /// The last fsync failure reported (reported again only when it changes).
+    sync_fault: Option<String>,
     reported_drops: u64,
     format_failure_reported: bool,
     last_flush: Instant,
@@ -134,6 +136,7 @@ impl Writer {
             out: Out::default(),
             unflushed: [0; 9],
             fault: None,
+            sync_fault: None,
             reported_drops: 0,
             format_failure_reported: false,
             last_flush: now,
@@ -289,7 +292,9 @@ impl Writer {
                         self.write_out();
                         self.finish_helper();
                         self.write_out();
-                        self.sync_all();
+                        if self.sync_all().is_err() {
+                            self.write_out();
+                        }
                         return;
                     }
                 }
@@ -441,10 +446,16 @@ impl Writer {
                     self.finish_helper();
                     ok = self.write_out();
                 }
+                let mut r = if ok { Ok(()) } else { Err(self.fault_error()) };
                 if ok {
-                    self.sync_all();
+                    if let Err(msg) = self.sync_all() {
+                        // Written, but maybe not on disk: said in the paniclog, and to the
+                        // caller.
+                        self.write_out();
+                        r = Err(Error::Os(libc::EIO, msg));
+                    }
                 }
-                let _ = ack.send(if ok { Ok(()) } else { Err(self.fault_error()) });
+                let _ = ack.send(r);
                 if !ok {
                     self.abandon();
                 }
@@ -458,17 +469,26 @@ impl Writer {
     }
 
     fn reopen(&mut self) -> Result<(), Error> {
+        self.shared.reopen_asked.store(false, Ordering::Relaxed);
         if !self.write_out() {
             return Err(self.fault_error());
         }
+        self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
+        self.reopen_files()
+    }
+
+    /// Reopens every file by name; a new file gets its header ahead of the lines that wait
+    /// for it.
+    fn reopen_files(&mut self) -> Result<(), Error> {
         let mut first_err = None;
         for i in 0..self.files.len() {
             let (t, f) = (self.files[i].0, Arc::clone(&self.files[i].1));
             match f.reopen() {
                 Ok(true) => {
                     if f.is_empty().unwrap_or(false) {
-                        self.formatter
-                            .file_header(t, Timestamp::now(), self.out.buf(t));
+                        let mut head = Vec::new();
+                        self.formatter.file_header(t, Timestamp::now(), &mut head);
+                        self.out.buf(t).splice(0..0, head);
                     }
                 }
                 Ok(false) => {}
@@ -484,7 +504,6 @@ impl Writer {
                 }
             }
         }
-        self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
         match first_err {
             None => Ok(()),
             Some(e) => Err(e),
@@ -505,7 +524,7 @@ impl Writer {
             && !self.synced
             && now.duration_since(self.last_sync) >= self.settings.flush_interval
         {
-            self.sync_all();
+            let _ = self.sync_all();
         }
         if self.settings.reopen_on_rename
             && now.duration_since(self.last_rename_check) >= Duration::from_secs(1)
@@ -534,15 +553,41 @@ impl Writer {
         }
     }
 
-    fn sync_all(&mut self) {
+    /// fsyncs every file (unless `fsync = none`). A failure is counted in `write_errors`,
+    /// reported to the paniclog (once while the same one lasts) and `last_error`, and
+    /// returned. Files that cannot be synced at all (`EINVAL`: a pipe, a terminal) are
+    /// not failures.
+    fn sync_all(&mut self) -> Result<(), String> {
         if self.settings.fsync == Fsync::None {
-            return;
+            return Ok(());
         }
+        let mut failed = None;
         for (_, f) in &self.files {
-            let _ = f.sync();
+            if let Err(e) = f.sync() {
+                if errno_of(&e) != libc::EINVAL && failed.is_none() {
+                    failed = Some(format!(
+                        "fsync of {} failed: {e}; lines written to it may not be on disk",
+                        f.path().display()
+                    ));
+                }
+            }
         }
         self.synced = true;
         self.last_sync = Instant::now();
+        let Some(msg) = failed else {
+            self.sync_fault = None;
+            return Ok(());
+        };
+        self.shared
+            .stats
+            .write_errors
+            .fetch_add(1, Ordering::Relaxed);
+        if self.sync_fault.as_ref() != Some(&msg) {
+            self.report("error", &msg);
+            *crate::sink::lock(&self.shared.writer_error) = Some(msg.clone());
+            self.sync_fault = Some(msg.clone());
+        }
+        Err(msg)
     }
 
     /// Appends an mtalog diagnostic to the paniclog buffer, in the kind's error format.
@@ -571,6 +616,17 @@ impl Writer {
             rotation_problems,
             ..
         } = self;
+        // The rest of a line a short write left (see `SharedFile::write`) is written even
+        // when no new lines wait for its file: a flush or close is not done before it is.
+        for (_, f) in files.iter() {
+            if f.has_pending() {
+                if let Err(e) = f.write(&[]) {
+                    if result.is_ok() {
+                        result = Err((f.path().display().to_string(), e));
+                    }
+                }
+            }
+        }
         for t in Target::ALL {
             let buf = &mut out.bufs[t as usize];
             if buf.is_empty() {
@@ -676,6 +732,18 @@ impl Writer {
                     }
                     std::thread::park_timeout(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(1));
+                    // The failing file may be what the operator replaces: a reopen asked
+                    // for (its request waits in the queue behind the fault) or, with
+                    // `reopen_on_rename`, a renamed path is acted on now.
+                    // (An asked-for reopen is counted when its request is handled.)
+                    if self.shared.reopen_asked.swap(false, Ordering::Relaxed) {
+                        let _ = self.reopen_files();
+                    } else if self.settings.reopen_on_rename
+                        && self.files.iter().any(|(_, f)| f.path_moved())
+                    {
+                        self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
+                        let _ = self.reopen_files();
+                    }
                 }
             }
         }
