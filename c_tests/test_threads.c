@@ -1,4 +1,7 @@
-/* 4 threads log deliveries concurrently: every line intact, every event exactly once. */
+/* 4 threads log deliveries concurrently: every line intact, every event exactly once.
+ * And mtalog_last_error's text belongs to the thread that asked: failing calls on another
+ * thread (which replace the logger's own text) never change or free it. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include "check.h"
@@ -21,6 +24,48 @@ static void *worker(void *arg) {
         li->log_delivery(li, MSG(m), DOM(d), &tv, NULL, 0);
     }
     return NULL;
+}
+
+static logging_infrastructure *err_li;
+static long err_rounds;
+static volatile int err_done;
+
+static void *failing_calls(void *arg) {
+    long n;
+    (void)arg;
+    /* No acctlog is configured: each call fails and sets the logger's last error. */
+    for (n = 0; n < err_rounds; n++)
+        if (mtalog_acct_log(err_li, NULL, 'N', "*:25", "192.0.2.1:1", "u", 1, NULL, NULL) !=
+            -ENOENT)
+            return (void *)1;
+    err_done = 1;
+    return NULL;
+}
+
+static void last_error_is_the_callers_copy(void) {
+    pthread_t th;
+    void *failed = NULL;
+    long reads = 0, wrong = 0, k;
+    const char *want = "acctlog is not configured for ec_logger 'lasterr'";
+    err_rounds = scale(200000);
+    err_li = mtalog_new("ec_logger", "lasterr");
+    CHECK(err_li != NULL);
+    if (!err_li) return;
+    CHECK_EQ_INT(err_li->shared.log_init(err_li, ec_config(NULL)), 0);
+    CHECK_EQ_INT(mtalog_acct_log(err_li, NULL, 'N', "*:25", NULL, "u", 1, NULL, NULL), -ENOENT);
+    CHECK_EQ_INT(pthread_create(&th, NULL, failing_calls, NULL), 0);
+    while (!err_done) {
+        const char *e = mtalog_last_error(err_li);
+        /* Read the text again and again while the other thread replaces the logger's. */
+        for (k = 0; k < 20; k++) wrong += strcmp(e, want) != 0;
+        reads++;
+    }
+    pthread_join(th, &failed);
+    CHECK(failed == NULL);
+    CHECK(reads > 0);
+    CHECK_EQ_INT(wrong, 0);
+    CHECK_EQ_INT(err_li->log_close(err_li), 0);
+    mtalog_free(err_li);
 }
 
 int main(void) {
@@ -73,5 +118,6 @@ int main(void) {
     free(text);
     free(seen);
     mtalog_free(li);
+    last_error_is_the_callers_copy();
     return check_summary();
 }

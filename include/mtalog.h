@@ -685,8 +685,10 @@ void mtalog_free(struct logging_infrastructure *li);
  * The text of the last failed call made on `li` by the calling side (`log_init`,
  * `log_reopen`, `log_close`, `mtalog_console`, ...), naming key and line for configuration
  * errors; `""` when none failed. With `li` NULL: the calling thread's last `mtalog_new` or
- * `mtalog_load` error. Never NULL; owned by the library and valid until the next call on
- * that logger (or, for NULL, the thread's next failing call).
+ * `mtalog_load` error. Never NULL; owned by the library. The text is the calling thread's
+ * copy: it stays valid, whatever other threads do, until this thread calls
+ * `mtalog_last_error` with a logger again (or, for NULL, until its next failing
+ * `mtalog_new`/`mtalog_load`).
  *
  * # Safety
  * `li` is NULL or a live logger.

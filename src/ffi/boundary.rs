@@ -1,5 +1,6 @@
-//! The panic boundary of every export, a quiet panic hook, and the thread's last error for
-//! calls that have no logger yet (`mtalog_new`, `mtalog_load`).
+//! The panic boundary of every export, a quiet panic hook, the thread's last error for
+//! calls that have no logger yet (`mtalog_new`, `mtalog_load`), and the thread's copy of a
+//! logger's last error that `mtalog_last_error` hands out.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::CString;
@@ -9,6 +10,7 @@ thread_local! {
     static IN_MTALOG: Cell<bool> = const { Cell::new(false) };
     static PANIC_MSG: RefCell<Option<String>> = const { RefCell::new(None) };
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    static LOGGER_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
 static HOOK: Once = Once::new();
@@ -70,6 +72,19 @@ pub fn set_thread_error(msg: &str) {
 /// The calling thread's last error; valid until the thread's next failing call.
 pub fn thread_error_ptr() -> *const libc::c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// A copy of a logger's last error that belongs to the calling thread: valid until the
+/// thread asks for a logger's last error again, whatever other threads do to the logger
+/// meanwhile (the logger's own text is replaced, and freed, by any failing call).
+pub fn thread_copy_ptr(text: &CString) -> *const libc::c_char {
+    LOGGER_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        if e.as_bytes() != text.as_bytes() {
+            e.clone_from(text);
+        }
+        e.as_ptr()
+    })
 }
 
 #[cfg(test)]

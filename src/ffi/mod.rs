@@ -613,15 +613,17 @@ pub unsafe extern "C" fn mtalog_free(li: *mut logging_infrastructure) {
 /// The text of the last failed call made on `li` by the calling side (`log_init`,
 /// `log_reopen`, `log_close`, `mtalog_console`, ...), naming key and line for configuration
 /// errors; `""` when none failed. With `li` NULL: the calling thread's last `mtalog_new` or
-/// `mtalog_load` error. Never NULL; owned by the library and valid until the next call on
-/// that logger (or, for NULL, the thread's next failing call).
+/// `mtalog_load` error. Never NULL; owned by the library. The text is the calling thread's
+/// copy: it stays valid, whatever other threads do, until this thread calls
+/// `mtalog_last_error` with a logger again (or, for NULL, until its next failing
+/// `mtalog_new`/`mtalog_load`).
 ///
 /// # Safety
 /// `li` is NULL or a live logger.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mtalog_last_error(li: *const logging_infrastructure) -> *const c_char {
     let r = boundary::guard(|| match handle_ref(li.cast_mut()) {
-        Some(h) => h.logger.with_last_error(|c| c.as_ptr()),
+        Some(h) => h.logger.with_last_error(boundary::thread_copy_ptr),
         None => boundary::thread_error_ptr(),
     });
     r.unwrap_or(c"internal error".as_ptr())
