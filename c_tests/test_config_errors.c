@@ -28,6 +28,7 @@ int main(void) {
     bad("log_deliveries = maybe\n", -EINVAL, "log_deliveries", NULL);
     bad("queue_size = -3\n", -EINVAL, "queue_size", NULL);
     bad("mainlog = \"unterminated\n", -EINVAL, "line 1", NULL);
+    bad("heartbeat = 0\n# caf\xe9 (Latin-1)\n", -EILSEQ, NULL, NULL);
 
     CHECK(mtalog_new("nope", "x") == NULL);
     CHECK_CONTAINS(mtalog_last_error(NULL), "nope");

@@ -80,6 +80,8 @@ static void all_hooks(void) {
 
     CHECK_EQ_INT(li->log_close(li), 0);
     CHECK_EQ_INT(li->log_close(li), -ECANCELED);
+    /* A closed logger is not started again (the documented -ECANCELED). */
+    CHECK_EQ_INT(li->shared.log_init(li, ec_config(extra)), -ECANCELED);
 
     text = read_file(test_path("mainlog"), &len);
     CHECK_EQ_STR(text,

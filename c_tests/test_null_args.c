@@ -1,7 +1,14 @@
 /* NULL and bad arguments everywhere: documented codes, no crash, counted input errors. */
 #include <errno.h>
+#include <stddef.h>
 #include "check.h"
 #include "common.h"
+
+static const char *host_id(const struct abstract_message *msg, size_t *len) {
+    (void)msg;
+    *len = 2;
+    return "H1";
+}
 
 int main(void) {
     logging_infrastructure *li = mtalog_new("ec_logger", "nul");
@@ -74,6 +81,20 @@ int main(void) {
     call_log_rejection(li, &tv, ACC(a), VAL(v), -5, "550 x");
     call_log_rejection(li, NULL, ACC(a), VAL(v), 6, NULL);
     call_log_error(li, NULL, NULL);
+    /* A host table whose struct_size ends inside a member: that member is absent (a pointer
+     * made of half its bytes is never called); whole, it is used. */
+    {
+        mtalog_host_api api;
+        memset(&api, 0, sizeof api);
+        api.message_id = host_id;
+        api.struct_size = offsetof(mtalog_host_api, message_id) + sizeof(void *) / 2;
+        CHECK_EQ_INT(mtalog_set_host_api(li, &api), 0);
+        li->log_delivery(li, MSG(m), DOM(d), &tv, NULL, 0);
+        api.struct_size = offsetof(mtalog_host_api, message_id) + sizeof(void *);
+        CHECK_EQ_INT(mtalog_set_host_api(li, &api), 0);
+        li->log_delivery(li, MSG(m), DOM(d), &tv, NULL, 0);
+        CHECK_EQ_INT(mtalog_set_host_api(li, NULL), 0);
+    }
     CHECK_EQ_INT(li->log_close(li), 0);
 
     text = read_file(test_path("mainlog"), NULL);
@@ -84,6 +105,8 @@ int main(void) {
         CHECK_CONTAINS(text, "@T@dest.example@0@group-a@vip-1@0@0@44.06@198.51.100.25@\n");
         CHECK_CONTAINS(text, "@P@dest.example@0@group-a@vip-1@0@0@44.06@198.51.100.25@250 ok\n");
         CHECK(strstr(text, "XXXX") == NULL);
+        CHECK_CONTAINS(text, "1700000042@00/00-00000-00000000@00/00-00000-00000000@00/00-00000-00000000@D@@0@@@0@0.00@\n");
+        CHECK_CONTAINS(text, "1700000042@H1@H1@00/00-00000-00000000@D@@0@@@0@0.00@\n");
     }
     free(text);
     text = read_file(test_path("rejectlog"), NULL);
@@ -93,7 +116,7 @@ int main(void) {
         CHECK_CONTAINS(text, "P=\"unknown\" E=550 M=scriptlet");
     }
     free(text);
-    CHECK_EQ_INT(count_lines(test_path("mainlog")), 7);
+    CHECK_EQ_INT(count_lines(test_path("mainlog")), 9);
     mtalog_free(li);
     return check_summary();
 }

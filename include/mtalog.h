@@ -127,8 +127,11 @@ typedef struct shared_module_infrastructure {
   /**
    * Initialises the logger from one configuration stanza (or its body; NULL or empty =
    * defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
-   * `-ENOENT` (a log directory is missing; it is not created), `-EACCES`, `-ELOOP` (a
-   * symlink at a log path), `-EALREADY` (already initialised).
+   * `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
+   * created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-EADDRINUSE` or `-EEXIST`
+   * (the `control_socket` path is taken), `-EALREADY` (already initialised),
+   * `-ECANCELED` (closed: a closed logger is not started again; free it and create a
+   * new one).
    */
   LogInitFunc log_init;
 } shared_module_infrastructure;
@@ -268,8 +271,8 @@ typedef int64_t (*mtalog_validate_i64_fn)(const struct validate_context *ctx);
 
 /**
  * The host accessor table: how mtalog reads any MTA's own structs. Set `struct_size` to
- * `sizeof(mtalog_host_api)`; members beyond it and NULL members count as absent fields.
- * Accessors are called only on the hook's thread, during the hook.
+ * `sizeof(mtalog_host_api)`; members beyond it (or only partly within it) and NULL members
+ * count as absent fields. Accessors are called only on the hook's thread, during the hook.
  */
 typedef struct mtalog_host_api {
   /**

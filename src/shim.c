@@ -36,10 +36,20 @@ HIDDEN void mtalog_shim_install(mtalog_error_sink e, mtalog_reject_sink r) {
     reject_sink = r;
 }
 
+/* Unformattable (e.g. an invalid conversion): the format string itself is logged. */
+static const char *unformatted(const char *fmt, size_t *len, int *flags) {
+    size_t i = 0;
+    while (i < MTALOG_TEXT_MAX && fmt[i] != '\0') i++;
+    *len = i;
+    *flags |= SHIM_FORMAT_FAILED;
+    if (i == MTALOG_TEXT_MAX && fmt[i] != '\0') *flags |= SHIM_TRUNCATED;
+    return fmt;
+}
+
 /* Formats fmt/ap into stack (or *heap, which the caller frees). */
 static const char *shim_format(char *stack, const char *fmt, va_list ap, char **heap, size_t *len, int *flags) {
     va_list copy;
-    int n;
+    int n, n2;
     size_t want;
     char *h;
 
@@ -52,15 +62,7 @@ static const char *shim_format(char *stack, const char *fmt, va_list ap, char **
     va_copy(copy, ap);
     n = vsnprintf(stack, MTALOG_STACK_TEXT, fmt, copy);
     va_end(copy);
-    if (n < 0) {
-        /* Unformattable (e.g. an invalid conversion): log the format string itself. */
-        size_t i = 0;
-        while (i < MTALOG_TEXT_MAX && fmt[i] != '\0') i++;
-        *len = i;
-        *flags |= SHIM_FORMAT_FAILED;
-        if (i == MTALOG_TEXT_MAX && fmt[i] != '\0') *flags |= SHIM_TRUNCATED;
-        return fmt;
-    }
+    if (n < 0) return unformatted(fmt, len, flags);
     if ((size_t)n < MTALOG_STACK_TEXT) {
         *len = (size_t)n;
         return stack;
@@ -72,10 +74,15 @@ static const char *shim_format(char *stack, const char *fmt, va_list ap, char **
         *flags |= SHIM_TRUNCATED;
         return stack;
     }
-    vsnprintf(h, want + 1, fmt, ap);
+    n2 = vsnprintf(h, want + 1, fmt, ap);
     *heap = h;
-    *len = want;
-    if ((size_t)n > want) *flags |= SHIM_TRUNCATED;
+    /* The second pass failed (out of memory inside the C library): what it wrote cannot be
+     * trusted. */
+    if (n2 < 0) return unformatted(fmt, len, flags);
+    /* The second pass may come out shorter than the first (%m after errno changed, a
+     * string another thread shortened): never log bytes it did not write. */
+    *len = (size_t)n2 < want ? (size_t)n2 : want;
+    if ((size_t)n > want || (size_t)n2 > want) *flags |= SHIM_TRUNCATED;
     return h;
 }
 

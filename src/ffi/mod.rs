@@ -104,8 +104,11 @@ pub struct shared_module_infrastructure {
     pub module_description: *const c_char,
     /// Initialises the logger from one configuration stanza (or its body; NULL or empty =
     /// defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
-    /// `-ENOENT` (a log directory is missing; it is not created), `-EACCES`, `-ELOOP` (a
-    /// symlink at a log path), `-EALREADY` (already initialised).
+    /// `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
+    /// created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-EADDRINUSE` or `-EEXIST`
+    /// (the `control_socket` path is taken), `-EALREADY` (already initialised),
+    /// `-ECANCELED` (closed: a closed logger is not started again; free it and create a
+    /// new one).
     pub log_init: LogInitFunc,
 }
 
@@ -286,8 +289,8 @@ pub type mtalog_validate_accept_fn =
     Option<unsafe extern "C" fn(ctx: *const validate_context) -> *const accept_construct>;
 
 /// The host accessor table: how mtalog reads any MTA's own structs. Set `struct_size` to
-/// `sizeof(mtalog_host_api)`; members beyond it and NULL members count as absent fields.
-/// Accessors are called only on the hook's thread, during the hook.
+/// `sizeof(mtalog_host_api)`; members beyond it (or only partly within it) and NULL members
+/// count as absent fields. Accessors are called only on the hook's thread, during the hook.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct mtalog_host_api {
@@ -382,6 +385,9 @@ pub struct mtalog_host_api {
     /// Message context.
     pub validate_ctx_mess: mtalog_validate_str_fn,
 }
+
+// `mtalog_set_host_api` copies whole words: every member is one.
+const _: () = assert!(std::mem::size_of::<mtalog_host_api>() % std::mem::size_of::<usize>() == 0);
 
 /// `struct mtalog_stats` (written by hand in the header's prologue, because C cannot have
 /// a typedef and a function of the same name; `tests/c_tests` checks that the layouts
@@ -1016,7 +1022,10 @@ pub unsafe extern "C" fn mtalog_set_host_api(
         }
         // SAFETY: an all-zero table is valid (every accessor None).
         let mut table: mtalog_host_api = unsafe { std::mem::zeroed() };
-        let n = size.min(std::mem::size_of::<mtalog_host_api>());
+        // Whole members only: every member is pointer-sized, and one that `struct_size`
+        // cuts is absent like those beyond it (half a function pointer is never called).
+        let word = std::mem::size_of::<usize>();
+        let n = size.min(std::mem::size_of::<mtalog_host_api>()) / word * word;
         // SAFETY: copies `n` readable bytes of the caller's table into ours.
         unsafe {
             std::ptr::copy_nonoverlapping(
