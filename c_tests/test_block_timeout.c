@@ -1,6 +1,7 @@
 /* A writer that cannot write: the mainlog is a FIFO nobody reads, so the writer blocks in
  * write() (as on a hung network filesystem). With overflow = block, a tiny queue and
  * block_timeout, a hook returns after about block_timeout and its event is counted dropped;
+ * fork() returns after about a second and the child's logger is closed;
  * log_close returns -ETIMEDOUT within close_timeout; once the FIFO is drained the logger is
  * freed, and what came through is whole lines, none twice. Timings are checked against
  * generous upper bounds only. Runs as any user. */
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
@@ -71,6 +73,37 @@ int main(void) {
 
     /* Fill the pipe, the writer's buffer and the queue: then a hook has to wait. */
     check_block_timeout(li, "B", &n);
+
+    /* fork() while the writer is stuck inside write(2) returns after about a second: it
+     * does not wait for the write. In the child this logger is closed (the stuck write's
+     * file lock stays locked there): hooks are refused and counted, and it says why. */
+    {
+        int report[2], status = -1;
+        char verdict = 0;
+        pid_t pid;
+        CHECK_EQ_INT(pipe(report), 0);
+        t0 = now_s();
+        pid = fork();
+        if (pid == 0) {
+            char v = 0;
+            deliver_numbered(li, "X", 0);
+            if (get_stats(li).input_errors != 1) v |= 1;
+            if (!strstr(mtalog_last_error(li), "forked")) v |= 2;
+            if (li->log_close(li) != -ECANCELED) v |= 4;
+            v = (char)('A' + v);
+            if (write(report[1], &v, 1) != 1) _exit(3);
+            _exit(0);
+        }
+        took = now_s() - t0;
+        printf("fork() with the writer stuck in write() took %.3f s\n", took);
+        CHECK(pid > 0);
+        CHECK(took < 4.0);
+        close(report[1]);
+        CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+        CHECK_EQ_INT(read(report[0], &verdict, 1), 1);
+        CHECK_EQ_INT(verdict, 'A');
+        close(report[0]);
+    }
 
     /* The writer is stuck in write(): log_close gives up after close_timeout. */
     CHECK_EQ_INT(pthread_create(&th, NULL, drain, &d), 0);

@@ -392,7 +392,7 @@ impl Core {
     /// here. Replaces the locks a vanished thread may hold and, when running, starts a
     /// pipeline of the child's own (the parent's queued events stay the parent's: the old
     /// pipeline is never touched again, and never dropped, since its locks may be held).
-    pub(crate) fn after_fork_in_child(&self) {
+    pub(crate) fn after_fork_in_child(&self, clean: bool) {
         self.ctl.set(Mutex::new(()));
         let text = self
             .last_error
@@ -402,6 +402,21 @@ impl Core {
         self.shared.stats.reset();
         self.shared.parked.store(false, Ordering::Relaxed);
         if self.state.load(Ordering::Acquire) != RUNNING {
+            return;
+        }
+        if !clean {
+            // A file lock that a stuck write held at the fork stays locked here: no new
+            // pipeline, and the old one is put away untouched.
+            self.state.store(CLOSED, Ordering::Release);
+            self.pipe.retire();
+            *self.last_error() = CString::new(format!(
+                "{} '{}': closed in this child process: a log write was still under way \
+                 when the process forked ({:?} later)",
+                self.kind,
+                self.name,
+                crate::fork::PREPARE_WAIT
+            ))
+            .unwrap_or_default();
             return;
         }
         let built = match self.entries.get() {

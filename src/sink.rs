@@ -125,6 +125,18 @@ impl std::fmt::Debug for SharedFile {
 static REGISTRY: Lazy<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 
+/// In a child process just forked (with no file operation under way at the fork): the
+/// rest of a line that the parent's last write left is the parent's to finish, not the
+/// child's.
+pub(crate) fn after_fork_in_child() {
+    let files: Vec<Arc<SharedFile>> = lock(&REGISTRY).values().filter_map(Weak::upgrade).collect();
+    for f in files {
+        let mut st = lock(&f.state);
+        st.pending.clear();
+        st.line_start = true;
+    }
+}
+
 /// A file or registry lock, taken inside the fork gate (`fork::gate`) so that no
 /// such lock is held when the process forks. Fields drop in order: the lock, then the gate.
 pub(crate) struct Locked<'a, T> {

@@ -98,7 +98,15 @@ impl<T> SwapCell<T> {
 
     /// Stores `v`; a previous value is retired (kept alive, never dropped).
     pub fn set(&self, v: T) {
-        let new = Box::into_raw(Box::new(v));
+        self.put(Box::into_raw(Box::new(v)));
+    }
+
+    /// Empties the cell; its value is retired (kept alive, never dropped).
+    pub fn retire(&self) {
+        self.put(std::ptr::null_mut());
+    }
+
+    fn put(&self, new: *mut T) {
         let old = self.ptr.swap(new, std::sync::atomic::Ordering::AcqRel);
         if !old.is_null() {
             let mut r = RETIRED.try_lock();
