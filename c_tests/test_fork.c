@@ -1,8 +1,13 @@
 /* fork(): the child gets a working logger of its own; the parent's queued events are
  * written once, by the parent only. Counted line by line from parent and child, with a
- * second parent thread logging while the fork happens. */
+ * second parent thread logging while the fork happens. And a fork while another thread is
+ * stuck inside log_init leaves the child a logger that answers. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +69,64 @@ static long ids_once(const char *text, const char *prefix, long n, long *dups) {
     }
     free(seen);
     return once;
+}
+
+static logging_infrastructure *slow;
+static char slow_cfg[8192];
+
+static void *slow_init(void *arg) {
+    (void)arg;
+    return (void *)(intptr_t)slow->shared.log_init(slow, slow_cfg);
+}
+
+/* fork() while another thread is inside log_init, blocked opening a FIFO that nobody has
+ * opened for reading yet: fork returns (after its bounded wait), and in the child that
+ * logger answers at once (its locks are the child's own) and refuses to start. */
+static void fork_during_log_init(void) {
+    char fifo[4096];
+    int report[2], status = -1, rfd;
+    char verdict = 0;
+    void *rc = NULL;
+    pthread_t th;
+    pid_t pid;
+    struct timespec settle = {0, 300 * 1000 * 1000};
+
+    snprintf(fifo, sizeof fifo, "%s", test_path("init-fifo"));
+    remove(fifo);
+    CHECK_EQ_INT(mkfifo(fifo, 0644), 0);
+    snprintf(slow_cfg, sizeof slow_cfg,
+             "mainlog = \"%s\"\nrejectlog = \"%s\"\npaniclog = \"%s\"\nheartbeat = 0\n", fifo,
+             test_path("init-reject"), test_path("init-panic"));
+    slow = mtalog_new("ec_logger", "slowinit");
+    CHECK(slow != NULL);
+    if (!slow) return;
+    CHECK_EQ_INT(pipe(report), 0);
+    CHECK_EQ_INT(pthread_create(&th, NULL, slow_init, NULL), 0);
+    nanosleep(&settle, NULL); /* log_init is now blocked in open() */
+    pid = fork();
+    if (pid == 0) {
+        char v = 0;
+        if (!strstr(mtalog_last_error(slow), "forked")) v |= 4;
+        if (slow->log_close(slow) != -ECANCELED) v |= 1;
+        if (slow->shared.log_init(slow, ec_config(NULL)) != -ECANCELED) v |= 2;
+        v = (char)('A' + v);
+        if (write(report[1], &v, 1) != 1) _exit(3);
+        _exit(0);
+    }
+    CHECK(pid > 0);
+    close(report[1]);
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK_EQ_INT(read(report[0], &verdict, 1), 1);
+    CHECK_EQ_INT(verdict, 'A');
+    close(report[0]);
+    /* A reader comes: the parent's log_init finishes normally. */
+    rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+    CHECK(rfd >= 0);
+    CHECK_EQ_INT(pthread_join(th, &rc), 0);
+    CHECK_EQ_INT((int)(intptr_t)rc, 0);
+    CHECK_EQ_INT(slow->log_close(slow), 0);
+    mtalog_free(slow);
+    close(rfd);
 }
 
 int main(void) {
@@ -160,5 +223,6 @@ int main(void) {
     CHECK_EQ_INT(li->log_close(li), 0);
     mtalog_free(li);
     CHECK_EQ_INT(count_lines(test_path("mainlog")), n3);
+    fork_during_log_init();
     return check_summary();
 }

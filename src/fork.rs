@@ -98,7 +98,8 @@ impl Drop for GateGuard {
     }
 }
 
-/// Adds a running logger to the list the child handler walks; installs the handlers once.
+/// Adds a logger (from its creation on) to the list the child handler walks; installs the
+/// handlers once.
 pub(crate) fn register(core: &Arc<Core>) {
     INSTALL.call_once(|| {
         // SAFETY: the three handlers are plain `extern "C"` functions that never unwind.

@@ -401,22 +401,27 @@ impl Core {
         self.last_error.set(Mutex::new(text.unwrap_or_default()));
         self.shared.stats.reset();
         self.shared.parked.store(false, Ordering::Relaxed);
-        if self.state.load(Ordering::Acquire) != RUNNING {
+        let state = self.state.load(Ordering::Acquire);
+        if state == CLOSED {
             return;
         }
         if !clean {
-            // A file lock that a stuck write held at the fork stays locked here: no new
-            // pipeline, and the old one is put away untouched.
+            // A file lock that a stuck file operation held at the fork stays locked here:
+            // no new pipeline (and none later: `log_init` would wait for that lock), and
+            // the old one is put away untouched.
             self.state.store(CLOSED, Ordering::Release);
             self.pipe.retire();
             *self.last_error() = CString::new(format!(
-                "{} '{}': closed in this child process: a log write was still under way \
-                 when the process forked ({:?} later)",
+                "{} '{}': closed in this child process: a file operation (a write, an open) \
+                 had not finished {:?} after the process asked to fork, and forked anyway",
                 self.kind,
                 self.name,
                 crate::fork::PREPARE_WAIT
             ))
             .unwrap_or_default();
+            return;
+        }
+        if state != RUNNING {
             return;
         }
         let built = match self.entries.get() {
@@ -464,9 +469,11 @@ impl Logger {
         };
         core.ctl.set(Mutex::new(()));
         core.last_error.set(Mutex::new(CString::default()));
-        Some(Logger {
-            core: Arc::new(core),
-        })
+        let core = Arc::new(core);
+        // Known to the fork handlers from the start: a fork while another thread is inside
+        // `log_init` (holding `ctl`) still gives the child fresh locks.
+        crate::fork::register(&core);
+        Some(Logger { core })
     }
 
     /// Creates and initialises a logger in one step (the Rust API).
@@ -582,7 +589,6 @@ impl Logger {
         let _ = self.entries.set(entries);
         self.pipe.set(pipe);
         self.state.store(RUNNING, Ordering::Release);
-        crate::fork::register(&self.core);
         Ok(())
     }
 }
