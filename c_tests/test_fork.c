@@ -81,7 +81,8 @@ static void *slow_init(void *arg) {
 
 /* fork() while another thread is inside log_init, blocked opening a FIFO that nobody has
  * opened for reading yet: fork returns (after its bounded wait), and in the child that
- * logger answers at once (its locks are the child's own) and refuses to start. */
+ * logger answers at once (its locks are the child's own) and refuses to start, as does
+ * one created there. */
 static void fork_during_log_init(void) {
     char fifo[4096];
     int report[2], status = -1, rfd;
@@ -106,9 +107,15 @@ static void fork_during_log_init(void) {
     pid = fork();
     if (pid == 0) {
         char v = 0;
+        logging_infrastructure *fresh = mtalog_new("ec_logger", "fresh");
         if (!strstr(mtalog_last_error(slow), "forked")) v |= 4;
         if (slow->log_close(slow) != -ECANCELED) v |= 1;
         if (slow->shared.log_init(slow, ec_config(NULL)) != -ECANCELED) v |= 2;
+        /* Nor does a logger created in the child start (the stuck open holds the file
+         * registry's lock here): it answers at once, and says why. */
+        if (!fresh || fresh->shared.log_init(fresh, ec_config(NULL)) != -ECANCELED) v |= 8;
+        if (fresh && !strstr(mtalog_last_error(fresh), "forked")) v |= 16;
+        mtalog_free(fresh);
         v = (char)('A' + v);
         if (write(report[1], &v, 1) != 1) _exit(3);
         _exit(0);

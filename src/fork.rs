@@ -15,13 +15,15 @@
 //!   The parent's queued events are not in the child's queue and are never written by it.
 //!   When a file operation was still under way at the fork (the bounded wait ran out), the
 //!   locks it held stay locked in the child: its loggers are closed there instead (hooks
-//!   are refused and counted; `mtalog_last_error` says why).
+//!   are refused and counted; `mtalog_last_error` says why), and no logger starts in that
+//!   process (`log_init` returns `-ECANCELED`).
 //!
 //! File operations (in `sink`) enter the gate through [`gate`]; it is re-entrant per
 //! thread, so nested file locks never wait for a pending fork. The gate is a plain mutex
 //! and a count (no condition variable, whose waiters would not survive a fork).
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, Weak};
 use std::time::{Duration, Instant};
 
@@ -46,6 +48,14 @@ static GATE: Mutex<GateState> = Mutex::new(GateState {
     closed: false,
 });
 static INSTALL: Once = Once::new();
+/// This process is a child forked past a stuck file operation: a file or registry lock
+/// may be held by a thread that does not exist here, so no logger starts.
+static UNCLEAN: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process was forked past a stuck file operation (see [`UNCLEAN`]).
+pub(crate) fn unclean() -> bool {
+    UNCLEAN.load(Ordering::Relaxed)
+}
 
 /// What *prepare* holds across the fork: the list, the gate's lock, and whether the gate
 /// emptied in time.
@@ -146,6 +156,8 @@ extern "C" fn child() {
     drop(live);
     if clean {
         crate::sink::after_fork_in_child();
+    } else {
+        UNCLEAN.store(true, Ordering::Relaxed);
     }
     for c in &cores {
         // Never unwind into the C library's fork().

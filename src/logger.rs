@@ -585,6 +585,16 @@ impl Logger {
             RUNNING => return Err(Error::AlreadyRunning),
             _ => return Err(Error::NotRunning),
         }
+        if crate::fork::unclean() {
+            return Err(Error::Os(
+                libc::ECANCELED,
+                format!(
+                    "{} '{}': no logger starts in this process: it was forked while a file \
+                     operation (a write, an open) of its parent was stuck",
+                    self.kind, self.name
+                ),
+            ));
+        }
         let pipe = self.build(&entries)?;
         let _ = self.entries.set(entries);
         self.pipe.set(pipe);

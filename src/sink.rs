@@ -523,6 +523,11 @@ impl SharedFile {
         if !self.rot.rotates() {
             return write_locked(&mut st, buf);
         }
+        // The rest of a line a short write left goes first, so that the size and time
+        // checks below see the file as it is at a line end.
+        if !st.pending.is_empty() {
+            write_locked(&mut st, &[])?;
+        }
         let max = self.rot.max_file_size;
         if max > 0 {
             // Someone else (copytruncate, another process) may have changed the size.

@@ -64,6 +64,23 @@ pub enum Control {
 
 /// The helper's job of applying retention to `f` (and compressing what an earlier run left
 /// uncompressed, with `compress_left`).
+/// Writes the rest of a line that a short write left in any of `files` (see
+/// `SharedFile::write`); the first failure goes to `result`.
+fn finish_pending(
+    files: &[(Target, Arc<SharedFile>)],
+    result: &mut Result<(), (String, std::io::Error)>,
+) {
+    for (_, f) in files {
+        if f.has_pending() {
+            if let Err(e) = f.write(&[]) {
+                if result.is_ok() {
+                    *result = Err((f.path().display().to_string(), e));
+                }
+            }
+        }
+    }
+}
+
 fn sweep_job(f: &SharedFile, compress_left: bool) -> Job {
     Job::Sweep {
         path: f.path().to_path_buf(),
@@ -91,6 +108,8 @@ pub struct Writer {
     fault: Option<String>,
     /// The last fsync failure reported (reported again only when it changes).
     sync_fault: Option<String>,
+    /// A reopen is writing out first (its retries reopen a moved file).
+    in_reopen: bool,
     reported_drops: u64,
     format_failure_reported: bool,
     last_flush: Instant,
@@ -137,6 +156,7 @@ impl Writer {
             unflushed: [0; 9],
             fault: None,
             sync_fault: None,
+            in_reopen: false,
             reported_drops: 0,
             format_failure_reported: false,
             last_flush: now,
@@ -469,10 +489,15 @@ impl Writer {
     }
 
     fn reopen(&mut self) -> Result<(), Error> {
-        self.shared.reopen_asked.store(false, Ordering::Relaxed);
-        if !self.write_out() {
+        // A fault while writing out first is met by the retry loop, which reopens (this
+        // reopen is counted here, once).
+        self.in_reopen = true;
+        let ok = self.write_out();
+        self.in_reopen = false;
+        if !ok {
             return Err(self.fault_error());
         }
+        self.shared.reopen_asked.store(false, Ordering::Relaxed);
         self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
         self.reopen_files()
     }
@@ -618,15 +643,7 @@ impl Writer {
         } = self;
         // The rest of a line a short write left (see `SharedFile::write`) is written even
         // when no new lines wait for its file: a flush or close is not done before it is.
-        for (_, f) in files.iter() {
-            if f.has_pending() {
-                if let Err(e) = f.write(&[]) {
-                    if result.is_ok() {
-                        result = Err((f.path().display().to_string(), e));
-                    }
-                }
-            }
-        }
+        finish_pending(files, &mut result);
         for t in Target::ALL {
             let buf = &mut out.bufs[t as usize];
             if buf.is_empty() {
@@ -668,6 +685,10 @@ impl Writer {
                 grown.push(Arc::clone(f));
             }
         }
+        // A write cut short inside the last line took that line whole (see
+        // `SharedFile::write`): the fault shows when the rest is tried again, now, so that
+        // the retries (and the fault's report) start at once.
+        finish_pending(files, &mut result);
         self.rotated(done);
         // Files that grew past what max_total_size leaves them: older files go now, not
         // only at the next rotation.
@@ -738,10 +759,12 @@ impl Writer {
                     // (An asked-for reopen is counted when its request is handled.)
                     if self.shared.reopen_asked.swap(false, Ordering::Relaxed) {
                         let _ = self.reopen_files();
-                    } else if self.settings.reopen_on_rename
+                    } else if (self.in_reopen || self.settings.reopen_on_rename)
                         && self.files.iter().any(|(_, f)| f.path_moved())
                     {
-                        self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
+                        if !self.in_reopen {
+                            self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
+                        }
                         let _ = self.reopen_files();
                     }
                 }

@@ -7,7 +7,7 @@
 //! The limit applies to a whole process, so the logging runs in a child process: this test
 //! runs its own binary again with `MTALOG_FSIZE_CHILD` set.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -27,11 +27,11 @@ fn delivery(l: &Logger, i: usize) {
     assert!(l.submit(ev));
 }
 
-/// The child: the limit, then the events, the reopen and the close.
-fn child(dir: &Path) {
+/// In the child: a mainlog `room` bytes short of the limit (filler lines), the limit, and a
+/// logger writing it with `close_timeout`.
+fn limited_logger(dir: &Path, room: usize, close_timeout: &str) -> Logger {
     let main = dir.join("mainlog.ec");
-    // Nearly full before the limit applies: whole filler lines up to 1,000 bytes short.
-    let filler = "#\n".repeat((LIMIT as usize - 1000) / 2);
+    let filler = "#\n".repeat((LIMIT as usize - room) / 2);
     std::fs::write(&main, filler).unwrap();
     let lim = libc::rlimit {
         rlim_cur: LIMIT,
@@ -45,10 +45,39 @@ fn child(dir: &Path) {
     }
     let cfg = format!(
         "mainlog = \"{0}/mainlog.ec\"\npaniclog = \"{0}/paniclog.ec\"\nrejectlog = \"{0}/rejectlog.ec\"\n\
-         heartbeat = 0\nclose_timeout = 20s\n",
+         heartbeat = 0\nclose_timeout = {close_timeout}\n",
         dir.display()
     );
-    let l = Logger::open("ec_logger", "fsize", &cfg).unwrap();
+    Logger::open("ec_logger", "fsize", &cfg).unwrap()
+}
+
+/// Runs `test` of this binary again in a child process with `CHILD` set to `dir`.
+fn in_child(test: &str, dir: &Path) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "child failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mtalog-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The child: the limit (whole filler lines up to 1,000 bytes short of it), then the
+/// events, the reopen and the close.
+fn child(dir: &Path) {
+    let main = dir.join("mainlog.ec");
+    let l = limited_logger(dir, 1000, "20s");
     for i in 0..EVENTS {
         delivery(&l, i);
     }
@@ -71,24 +100,10 @@ fn a_reopen_during_a_lasting_write_fault_moves_to_the_new_file_and_loses_nothing
         child(Path::new(&dir));
         return;
     }
-    let dir = std::env::temp_dir().join(format!("mtalog-fsize-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_reopen_during_a_lasting_write_fault_moves_to_the_new_file_and_loses_nothing",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, &dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "child failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let dir = scratch("fsize");
+    in_child(
+        "a_reopen_during_a_lasting_write_fault_moves_to_the_new_file_and_loses_nothing",
+        &dir,
     );
 
     let full = std::fs::read_to_string(dir.join("mainlog.ec.full")).unwrap();
@@ -118,5 +133,41 @@ fn a_reopen_during_a_lasting_write_fault_moves_to_the_new_file_and_loses_nothing
     assert!(new.ends_with('\n'));
     let panic = std::fs::read_to_string(dir.join("paniclog.ec")).unwrap();
     assert!(panic.contains("File too large"), "{panic}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The child of the next test: one line, which the limit cuts.
+fn one_cut_line(dir: &Path) {
+    let l = limited_logger(dir, 30, "1s");
+    delivery(&l, 0);
+    // The line's start fits, its end does not: that is a fault, not a finished flush.
+    let e = l.flush().unwrap_err();
+    assert_eq!(e.errno(), libc::ETIMEDOUT, "{e}");
+    assert_eq!(l.stats().write_errors, 1);
+    std::fs::rename(dir.join("mainlog.ec"), dir.join("mainlog.ec.full")).unwrap();
+    l.reopen().expect("reopen");
+    l.flush().expect("flush after the reopen");
+    l.close().expect("close");
+}
+
+#[test]
+fn a_line_cut_at_its_end_is_a_fault_until_its_rest_is_written() {
+    if let Ok(dir) = std::env::var(CHILD) {
+        one_cut_line(Path::new(&dir));
+        return;
+    }
+    let dir = scratch("fsize-one");
+    in_child(
+        "a_line_cut_at_its_end_is_a_fault_until_its_rest_is_written",
+        &dir,
+    );
+    let full = std::fs::read_to_string(dir.join("mainlog.ec.full")).unwrap();
+    let new = std::fs::read_to_string(dir.join("mainlog.ec")).unwrap();
+    let (_, head) = full.rsplit_once('\n').unwrap();
+    assert_eq!(full.len() as u64, LIMIT);
+    assert!(head.starts_with("1700000000@m-0@"), "{head:?}");
+    let line = format!("{head}{new}");
+    assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+    assert_eq!(line.split('@').count(), 12, "{line:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
