@@ -604,7 +604,7 @@ impl SharedFile {
         Ok(true)
     }
 
-    /// Is the rest of a line waiting to be written (see [`write_through`])?
+    /// Is the rest of a line waiting to be written (see [`SharedFile::write`])?
     pub fn has_pending(&self) -> bool {
         !lock(&self.state).pending.is_empty()
     }
