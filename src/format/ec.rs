@@ -105,6 +105,38 @@ pub fn fields_used(kind: Kind) -> u64 {
 /// The id printed when the host gave none.
 pub const NULL_ID: &[u8] = b"00/00-00000-00000000";
 
+/// An R record's reception protocol (field 11): `xfer` for a message from another cluster
+/// node, `esmtp` for SMTP whatever the host calls it (`smtp`, `esmtps`, `lmtp`, ... or
+/// nothing), `rest` for HTTP injection; other names (`ecstream`, `internal`, ...) as the
+/// host gives them, in lower case.
+fn push_protocol(buf: &mut Vec<u8>, ev: &Event) {
+    let proto = ev.get(Field::Protocol);
+    let starts = |p: &[u8], prefix: &[u8]| {
+        p.len() >= prefix.len() && p[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    let known: Option<&[u8]> = if ev.has(flags::TRANSFER) {
+        Some(b"xfer")
+    } else if proto.is_empty()
+        || starts(proto, b"smtp")
+        || starts(proto, b"esmtp")
+        || starts(proto, b"lmtp")
+    {
+        Some(b"esmtp")
+    } else if starts(proto, b"http") || proto.eq_ignore_ascii_case(b"rest") {
+        Some(b"rest")
+    } else {
+        None
+    };
+    match known {
+        Some(name) => buf.extend_from_slice(name),
+        None => {
+            for &b in proto {
+                push_field(buf, &[b.to_ascii_lowercase()]);
+            }
+        }
+    }
+}
+
 /// `MC_STATE_*` phase texts; other values print `unknown`.
 pub const PHASES: [&str; 22] = [
     "just connected",
@@ -387,14 +419,7 @@ impl Ec {
         buf.push(b'@');
         push_u64(buf, ev.size);
         buf.push(b'@');
-        let proto = ev.get(Field::Protocol);
-        if proto.is_empty() {
-            buf.extend_from_slice(b"esmtp");
-        } else {
-            for &b in proto {
-                push_field(buf, &[b.to_ascii_lowercase()]);
-            }
-        }
+        push_protocol(buf, ev);
         buf.push(b'@');
         push_field(buf, ev.get(Field::BindingGroup));
         buf.push(b'@');
@@ -684,6 +709,40 @@ mod tests {
             line(&ev),
             "1700000000@60/00-31337-EF0F3556@60/00-31337-EF0F3556@1A/20-31337-821F3556@R@alice@dest.example@news@sender.example@192.0.2.10@4821@esmtp@group-a@vip-1\n"
         );
+    }
+
+    #[test]
+    fn reception_protocols_are_the_spec_names() {
+        let proto = |p: &'static [u8], transfer: bool| {
+            let mut ev = msg(Kind::Reception, vec![(Field::Protocol, p)]);
+            if transfer {
+                ev.flags |= flags::TRANSFER;
+            }
+            let l = line(&ev);
+            l.split('@').nth(11).unwrap().to_owned()
+        };
+        for (host, want) in [
+            (&b""[..], "esmtp"),
+            (b"esmtp", "esmtp"),
+            (b"SMTP", "esmtp"),
+            (b"ESMTPSA", "esmtp"),
+            (b"lmtp", "esmtp"),
+            (b"HTTP", "rest"),
+            (b"https", "rest"),
+            (b"rest", "rest"),
+            (b"ecstream", "ecstream"),
+            (b"Internal", "internal"),
+            (b"xfer", "xfer"),
+        ] {
+            assert_eq!(
+                proto(host, false),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(host)
+            );
+        }
+        // A message from another cluster node arrived by transfer, whatever the listener.
+        assert_eq!(proto(b"esmtp", true), "xfer");
     }
 
     #[test]

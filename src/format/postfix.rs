@@ -564,7 +564,8 @@ impl Postfix {
             push_bracketed(buf, rcpt);
             buf.push(b'>');
         }
-        buf.extend_from_slice(if esmtp {
+        // ESMTP once the client said EHLO; before its greeting, SMTP.
+        buf.extend_from_slice(if esmtp && stage != Stage::Connect {
             b" proto=ESMTP"
         } else {
             b" proto=SMTP"
@@ -1033,7 +1034,8 @@ fn stage_of(phase: i32, sender: &[u8], rcpt: &[u8], helo: &[u8]) -> Stage {
         4 | 5 => Stage::Mail,
         6 | 7 | 13 | 19 | 20 => Stage::Rcpt,
         8 => Stage::Data,
-        9..=11 => Stage::EndOfMessage,
+        // Reading the body, its response, the asynchronous body handler and its response.
+        9..=12 => Stage::EndOfMessage,
         _ if !rcpt.is_empty() => Stage::Rcpt,
         _ if !sender.is_empty() => Stage::Mail,
         _ if !helo.is_empty() => Stage::Helo,
@@ -1437,13 +1439,15 @@ mod tests {
             u8,
             &'static str,
         );
-        let cases: [Case; 7] = [
+        let cases: [Case; 9] = [
             (3, b"", b"", b"pc", 0, "HELO"),
             (2, b"", b"", b"pc", flags::ESMTP, "EHLO"),
             (18, b"", b"", b"", 0, "CONNECT"),
             (13, b"s@x", b"r@y", b"h", 0, "RCPT"),
             (8, b"s@x", b"r@y", b"h", 0, "DATA"),
+            (9, b"s@x", b"r@y", b"h", 0, "END-OF-MESSAGE"),
             (11, b"s@x", b"r@y", b"h", 0, "END-OF-MESSAGE"),
+            (12, b"s@x", b"r@y", b"h", 0, "END-OF-MESSAGE"),
             (14, b"s@x", b"", b"h", 0, "MAIL"),
         ];
         for (phase, from, to, helo, fl, stage) in cases {
@@ -1467,6 +1471,24 @@ mod tests {
                 "{phase}: {m}"
             );
         }
+        // Before its greeting the client has said neither HELO nor EHLO: proto=SMTP, even on
+        // a listener whose sessions are ESMTP.
+        let mut ev = build(
+            Kind::Rejection,
+            vec![(Field::PeerIp, b"192.0.2.1"), (Field::Note, b"554 go away")],
+        );
+        ev.phase = 0;
+        ev.flags = flags::ESMTP;
+        let (m, _) = fmt(settings(), &ev);
+        assert!(
+            m.ends_with(
+                ": NOQUEUE: reject: CONNECT from unknown[192.0.2.1]: 554 5.7.1 <unknown[192.0.2.1]>: go away; proto=SMTP\n"
+            ),
+            "{m}"
+        );
+        ev.phase = 6;
+        let (m, _) = fmt(settings(), &ev);
+        assert!(m.contains(" proto=ESMTP"), "{m}");
         // A queued message: its queue ID and END-OF-MESSAGE; 4xx without enhanced code;
         // sender rejections name the sender.
         let mut ev = build(
