@@ -322,6 +322,8 @@ pub struct Event {
     /// Microseconds the producer waited for this event's box (block mode): counted against
     /// `block_timeout` when the queue is full too.
     pub waited_us: u32,
+    /// The thread that made the event ([`thread_token`]; 0 = not known).
+    pub thread: u32,
     last: u8,
     /// The text is in `spill`, not in `inline`.
     spilled: bool,
@@ -383,6 +385,7 @@ impl Event {
             mx_port: 0,
             flags: 0,
             waited_us: 0,
+            thread: 0,
             last: 0,
             spilled: false,
             len: 0,
@@ -413,6 +416,7 @@ impl Event {
         self.mx_port = 0;
         self.flags = 0;
         self.waited_us = 0;
+        self.thread = 0;
         self.last = 0;
         self.spilled = false;
         self.len = 0;
@@ -557,6 +561,31 @@ impl Event {
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
+}
+
+/// A number for the calling thread: the same for every call on this thread, different on
+/// every other thread of the process, never 0 (1, 2, ... in the order threads first ask).
+/// The first call on a thread takes the next number from a process-wide counter; later
+/// calls read it back from a thread-local, with no lock and no allocation.
+#[inline]
+pub fn thread_token() -> u32 {
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    thread_local! {
+        static TOKEN: Cell<u32> = const { Cell::new(0) };
+    }
+    TOKEN
+        .try_with(|t| {
+            let mut v = t.get();
+            while v == 0 {
+                // 0 means "not known"; it is skipped when the counter wraps.
+                v = NEXT.fetch_add(1, Ordering::Relaxed);
+            }
+            t.set(v);
+            v
+        })
+        .unwrap_or(0)
 }
 
 /// `dst.copy_from_slice(src)`, with fixed-size moves for up to 32 bytes: most values of an
@@ -710,6 +739,19 @@ mod tests {
         assert_eq!(ev.get(Field::MsgId), b"id-2");
         assert_eq!(ev.get(Field::Note), b"");
         assert!(format!("{ev:?}").contains("MsgId: \"id-2\""));
+    }
+
+    #[test]
+    fn thread_tokens_differ_between_threads_and_stay_put() {
+        let here = thread_token();
+        assert_ne!(here, 0);
+        assert_eq!(thread_token(), here);
+        let there = std::thread::spawn(|| (thread_token(), thread_token()))
+            .join()
+            .unwrap();
+        assert_eq!(there.0, there.1);
+        assert_ne!(there.0, here);
+        assert_ne!(there.0, 0);
     }
 
     #[test]

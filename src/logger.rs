@@ -537,6 +537,7 @@ impl Logger {
             let Some(p) = self.pipe.get() else { return };
             let mut ev = p.pool.take_now();
             ev.reset(Kind::Error);
+            ev.thread = crate::event::thread_token();
             ev.time = crate::event::Timestamp::now();
             let text = format!("critical: mtalog: {msg}");
             ev.push(crate::event::Field::Note, text.as_bytes(), usize::MAX);
@@ -709,6 +710,7 @@ impl Logger {
         ev.prefetch_for_write();
         ev.reset(kind);
         ev.waited_us = waited_us;
+        ev.thread = crate::event::thread_token();
         Some(ev)
     }
 

@@ -56,6 +56,26 @@ pub fn user_id(name: &str) -> Option<u32> {
     (r == 0 && !res.is_null()).then_some(pw.pw_uid)
 }
 
+/// The name of the process's effective user (`None` when the user database has no entry
+/// for the effective uid).
+pub fn effective_user_name() -> Option<String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut buf = vec![0 as libc::c_char; 16384];
+    // SAFETY: an all-zero `passwd` is a valid value of this plain C struct.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut res: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and `buf` is as long as we say.
+    let r = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut res) };
+    if r != 0 || res.is_null() || pw.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: on success `pw_name` points to a NUL-terminated string inside `buf`, which
+    // lives until the end of this function.
+    let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
+    Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty())
+}
+
 /// The gid of a group name (`log_group`).
 pub fn group_id(name: &str) -> Option<u32> {
     let c = std::ffi::CString::new(name).ok()?;
@@ -201,6 +221,10 @@ mod tests {
         assert_eq!(super::user_id("root"), Some(0));
         assert_eq!(super::group_id("root"), Some(0));
         assert_eq!(super::user_id("no-such-user-mtalog"), None);
+        // The effective user's name maps back to the effective uid.
+        let me = super::effective_user_name().expect("a passwd entry for the test's user");
+        // SAFETY: geteuid has no preconditions.
+        assert_eq!(super::user_id(&me), Some(unsafe { libc::geteuid() }));
     }
 
     #[test]

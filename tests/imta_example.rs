@@ -202,6 +202,8 @@ fn every_optional_field_parses_line_by_line() {
   log_username = true
   log_node = true
   log_reason = true
+  log_envelope_id = true
+  log_queue_time = true
   separate_connection_log = true
   loglevel = Debug
 }
@@ -214,9 +216,43 @@ fn every_optional_field_parses_line_by_line() {
     assert_eq!(count(&m, 'D'), run.sent["deliveries"]);
     assert_eq!(count(&m, 'Q'), run.sent["deferrals"]);
     assert_eq!(count(&m, 'R') + count(&m, 'K'), run.sent["bounces"]);
+    // Process ids: `pid.thread.seq`, one pid, at most one thread number per worker thread
+    // (plus the main thread), and a thread's sequence numbers rise line by line.
+    let mut last_seq: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pids = std::collections::BTreeSet::new();
     for e in m.values().flatten() {
         assert!(e.node.is_some(), "log_node: {e:?}");
-        assert!(e.process.is_some(), "log_process: {e:?}");
+        let p = e.process.as_deref().expect("log_process");
+        let parts: Vec<&str> = p.split('.').collect();
+        assert_eq!(parts.len(), 3, "{p}");
+        assert!(u32::from_str_radix(parts[0], 16).is_ok(), "{p}");
+        assert!(
+            u32::from_str_radix(parts[1], 16).is_ok_and(|t| t >= 1),
+            "{p}"
+        );
+        pids.insert(parts[0].to_owned());
+        assert!(e.envelope_id.is_some(), "log_envelope_id: {e:?}");
+        assert!(e.queue_time.is_some(), "log_queue_time: {e:?}");
+    }
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let text = std::fs::read_to_string(run.dir.join("logs/imta/mail.log_current")).unwrap();
+    for l in text.lines() {
+        let p = parse_line(l, &o).unwrap().process.unwrap();
+        let (thread, seq) = p.rsplit_once('.').unwrap();
+        let (thread, seq) = (thread.to_owned(), seq.parse::<u64>().unwrap());
+        if let Some(prev) = last_seq.insert(thread.clone(), seq) {
+            assert!(seq > prev, "{thread}: {seq} after {prev}");
+        }
+    }
+    assert!(
+        !last_seq.is_empty() && last_seq.len() <= 5,
+        "{:?}",
+        last_seq.keys()
+    );
+    // log_username: `*` and the AUTH user, or the user the MTA runs as.
+    for e in m[&'E'].iter() {
+        let u = e.username.as_deref().expect("log_username");
+        assert!(!u.is_empty(), "{e:?}");
     }
     for e in m[&'E'].iter().chain(&m[&'D']) {
         assert!(e.filename.is_some(), "log_filename: {e:?}");

@@ -125,6 +125,11 @@ fn bad_options_are_errors() {
         ("outbound_channel", "-"),
         ("log_sensitivity", "1"),
         ("log_connection", "x"),
+        ("log_envelope_id", "maybe"),
+        ("log_queue_time", "2"),
+        ("legacy_codes", "yes please"),
+        ("service_default_level", "Nolog"),
+        ("service_default_level", "loud"),
     ] {
         let e = entries(&[kv]);
         let mut o = Options::new(&e);
@@ -135,6 +140,60 @@ fn bad_options_are_errors() {
     let mut o = Options::new(&e);
     imta::setup(&mut o, &ctx()).unwrap();
     assert!(o.finish().is_err());
+}
+
+#[test]
+fn sun_v1_options_are_read() {
+    let e = entries(&[
+        ("log_envelope_id", "1"),
+        ("log_queue_time", "1"),
+        ("legacy_codes", "true"),
+        ("service_default_level", "Warning"),
+        ("utc", "true"),
+        ("process_name", "ecelerity"),
+    ]);
+    let mut o = Options::new(&e);
+    let mut k = imta::setup(&mut o, &ctx()).unwrap();
+    o.finish().unwrap();
+    let x = opts(&[
+        ("log_envelope_id", "1"),
+        ("log_queue_time", "1"),
+        ("legacy_codes", "true"),
+        ("service_default_level", "Warning"),
+    ]);
+    assert!(x.log_envelope_id && x.log_queue_time && x.legacy_codes);
+    assert_eq!(x.default_level, Level::Warning);
+    let mut ev = build(
+        Kind::Reception,
+        vec![
+            (Field::MailFrom, b"alice@example.org"),
+            (Field::RcptTo, b"bob@example.com"),
+        ],
+    );
+    ev.time = Timestamp {
+        sec: 1_709_802_902,
+        usec: 370_000,
+    };
+    ev.received = Timestamp {
+        sec: 1_709_802_901,
+        usec: 0,
+    };
+    ev.flags = flags::ESMTP | flags::HAS_RECEIVED;
+    ev.size = 3000;
+    let mut err = build(Kind::Error, vec![(Field::Note, b"queue is filling up")]);
+    err.time = ev.time;
+    let mut out = Out::default();
+    k.formatter.format(&ev, &mut out);
+    k.formatter.format(&err, &mut out);
+    let text = |t: Target| String::from_utf8(out.bufs[t as usize].clone()).unwrap();
+    assert_eq!(
+        text(Target::Main),
+        "07-Mar-2024 09:15:02.37 tcp_local    tcp_local    E 3 alice@example.org rfc822;bob@example.com bob@example.com  1\n"
+    );
+    assert_eq!(
+        text(Target::Panic),
+        "[07/Mar/2024:09:15:02 +0000] mx1 ecelerity[4242]: General Warning: queue is filling up\n"
+    );
 }
 
 fn events() -> Vec<(Event, &'static str)> {
@@ -221,6 +280,9 @@ fn every_code_round_trips_under_every_option_combination() {
         "log_reason",
         "log_diagnostics",
         "log_reception_note",
+        "log_envelope_id",
+        "log_queue_time",
+        "legacy_codes",
     ];
     let mut seen = std::collections::BTreeSet::new();
     for fmt in ["1", "2", "3"] {
@@ -253,6 +315,9 @@ fn every_code_round_trips_under_every_option_combination() {
                             if !p.is_connection() {
                                 assert_eq!(p.to, "bob@example.com", "{l}");
                                 assert_eq!(p.message_id.is_some(), x.log_message_id);
+                                assert_eq!(p.envelope_id.is_some(), x.log_envelope_id);
+                                assert_eq!(p.queue_time.is_some(), x.log_queue_time);
+                                assert_eq!(p.notary.as_deref(), x.log_notary.then_some("12"));
                                 assert_eq!(p.connection.is_some(), x.log_connection & 1 != 0);
                                 assert_eq!(p.transport.is_some(), x.log_connection & 32 != 0);
                                 assert_eq!(p.application.is_some(), x.log_connection & 64 != 0);
@@ -266,6 +331,10 @@ fn every_code_round_trips_under_every_option_combination() {
                         "Y+Q" if conn_on => vec!["Y", "Q"],
                         "Y+Q" => vec!["Q"],
                         "X" | "O" if !conn_on => vec![],
+                        // legacy_codes: no ESMTP modifier.
+                        "EESA" if x.legacy_codes => vec!["ESA"],
+                        "JESA" if x.legacy_codes => vec!["JSA"],
+                        "BESA" if x.legacy_codes => vec!["BSA"],
                         c => vec![c],
                     };
                     assert_eq!(got, want, "{kv:?}\n{text}");
@@ -276,7 +345,9 @@ fn every_code_round_trips_under_every_option_combination() {
     let all: Vec<_> = seen.into_iter().collect();
     assert_eq!(
         all,
-        ["BESA", "DS", "EESA", "JESA", "K", "O", "Q", "R", "X", "Y"]
+        [
+            "BESA", "BSA", "DS", "EESA", "ESA", "JESA", "JSA", "K", "O", "Q", "R", "X", "Y"
+        ]
     );
 }
 

@@ -445,6 +445,10 @@ pub fn imta(data: &[u8]) {
         ("log_reason", bool_of(32)),
         ("log_notary", bool_of(64)),
         ("log_reception_note", bool_of(128)),
+        // The bits of `conn` that log_connection leaves unused.
+        ("log_envelope_id", (conn & 4 != 0).to_string()),
+        ("log_queue_time", (conn & 8 != 0).to_string()),
+        ("legacy_codes", (conn & 16 != 0).to_string()),
         ("utc", "true".into()),
     ]);
     let mut o = Options::new(&es);

@@ -6,11 +6,19 @@
 //!
 //! ```text
 //! date time [node] [procid] src12 dst12 code size from rfc822;orig to [notary] [file]
-//!     [message-id] [user] [connection] [reason] [diagnostic] [transport] [application]
+//!     [envelope-id] [message-id] [user] [connection] [reason] [diagnostic] [transport]
+//!     [application] [queue-time]
 //! ```
 //!
 //! and of a connection entry: `date time [node] [procid] chan12 +|-12 code
 //! transport application [extra]`, where only `X` carries the extra text.
+//!
+//! The process id is `<pid>.<thread>.<seq>`: the host's pid and the thread's number in
+//! lower-case hex, then the thread's sequence number in decimal. A thread's number is given
+//! by this log on the thread's first event (1, 2, ... in that order); its sequence number
+//! starts at 0 and counts the events the thread logged, and every line of one event shares
+//! it. The diagnostic of a `D` entry is `dns;<mx> [(transport)] smtp;<reply>`, and a `D`
+//! with no remote server (neither MX name nor address known) has no diagnostic field.
 //!
 //! Hostile content (one rule for every line this module writes):
 //!
@@ -19,23 +27,30 @@
 //!    trailing newline of a note or error text is the line end, not content, and is
 //!    dropped first.
 //! 2. With `log_format = 1` or `2` the only values that keep spaces are the free texts
-//!    that run to the end of the entry: the diagnostic of a message entry and the extra
-//!    text of an `X` connection entry. In every other field (channels, addresses, file
-//!    name, message id, user name, reason, transport and application information, node,
-//!    process id) a space becomes `_`. The connection-info field of `E`, `J` and `B`
-//!    entries keeps Sun's own two separators (`helo (rdns [ip])`, or `helo ([ip])` when
-//!    the reverse name is unknown); inside its three parts spaces become `_`, and in the
-//!    reverse name and the address `(`, `)`, `[` and `]` become `_` too. Transport and
-//!    application information, which follow the diagnostic, never contain a space, so a
-//!    parser takes them from the end of the line and the diagnostic is what lies between.
+//!    that run to the end of the entry: the reason and the diagnostic of a message entry
+//!    and the extra text of an `X` connection entry. In every other field (channels,
+//!    addresses, file name, envelope id, message id, user name, transport and application
+//!    information, node, process id) a space becomes `_`. The connection-info field of
+//!    `E`, `J` and `B` entries keeps Sun's own two separators (`helo (rdns [ip])`, or
+//!    `helo ([ip])` when the reverse name is unknown); inside its three parts spaces become
+//!    `_`, and in the reverse name and the address `(`, `)`, `[` and `]` become `_` too.
+//!    Transport and application information and the queue time, which follow the
+//!    diagnostic, never contain a space, so a parser takes them from the end of the line
+//!    and the free texts are what lies between. The reason is the reply text of the note
+//!    that the diagnostic ends with (or the whole note when it has no reply code), which
+//!    tells a parser where the reason ends.
 //! 3. With `log_format = 3` every variable-length field is preceded by `N:`, N being its
-//!    length in bytes, and keeps its spaces (rule 1 still applies); the fixed fields (node,
-//!    process id, channels, entry code, size, NOTARY flags) follow rule 2.
+//!    length in characters (a byte sequence that is not UTF-8 counts as one, as a lossy
+//!    UTF-8 decoder shows it), and keeps its spaces (rule 1 still applies); the fixed
+//!    fields (node, process id, channels, entry code, size, NOTARY flags, queue time)
+//!    follow rule 2.
 //! 4. With `log_format = 2` an empty envelope From or current To is written `<>`.
 //!
 //! [`parse_line`] reads exactly this grammar back and [`parse_service_line`] the service
 //! log lines.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
 use super::{
@@ -67,6 +82,16 @@ pub const SERVICE_LEVELS: [&str; 6] = [
     "Debug",
 ];
 
+/// Our [`Level`] for each of [`SERVICE_LEVELS`].
+const LEVEL_OF_RANK: [Level; 6] = [
+    Level::Critical,
+    Level::Error,
+    Level::Warning,
+    Level::Notice,
+    Level::Info,
+    Level::Debug,
+];
+
 /// The options that shape imta_logger lines (also what [`parse_line`] needs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImtaOptions {
@@ -78,6 +103,13 @@ pub struct ImtaOptions {
     pub log_message_id: bool,
     /// `log_notary`: NOTARY flags field.
     pub log_notary: bool,
+    /// `log_envelope_id`: envelope id (DSN ENVID) field.
+    pub log_envelope_id: bool,
+    /// `log_queue_time`: seconds since reception, after the application information.
+    pub log_queue_time: bool,
+    /// `legacy_codes`: the 2005-era entry codes, without the `E` (ESMTP) modifier (the `C`
+    /// modifier, CHUNKING, is never written: the hooks do not report it).
+    pub legacy_codes: bool,
     /// `log_process`: process id field after the time stamp.
     pub log_process: bool,
     /// `log_username`: user name field.
@@ -116,7 +148,11 @@ pub struct ImtaOptions {
     pub node: String,
     /// Host process id.
     pub pid: u32,
-    /// Level of a `log_error` text without a severity prefix.
+    /// The user the host process runs as (user name field without SMTP AUTH; empty when
+    /// the user database has no name for it).
+    pub process_user: String,
+    /// Level of a `log_error` text without a severity prefix (`service_default_level`,
+    /// else `error_default_level`).
     pub default_level: Level,
 }
 
@@ -128,6 +164,9 @@ impl ImtaOptions {
             log_filename: false,
             log_message_id: false,
             log_notary: false,
+            log_envelope_id: false,
+            log_queue_time: false,
+            legacy_codes: false,
             log_process: false,
             log_username: false,
             log_node: false,
@@ -147,6 +186,7 @@ impl ImtaOptions {
             host: short_host(&ctx.hostname),
             node: ctx.hostname.clone(),
             pid: ctx.pid,
+            process_user: crate::sys::effective_user_name().unwrap_or_default(),
             default_level: ctx.error_default_level,
         }
     }
@@ -193,6 +233,9 @@ pub fn options(o: &mut Options<'_>, ctx: &FormatContext) -> Result<ImtaOptions, 
     x.log_filename = o.boolean("log_filename", false)?;
     x.log_message_id = o.boolean("log_message_id", false)?;
     x.log_notary = o.boolean("log_notary", false)?;
+    x.log_envelope_id = o.boolean("log_envelope_id", false)?;
+    x.log_queue_time = o.boolean("log_queue_time", false)?;
+    x.legacy_codes = o.boolean("legacy_codes", false)?;
     x.log_process = o.boolean("log_process", false)?;
     x.log_username = o.boolean("log_username", false)?;
     x.log_node = o.boolean("log_node", false)?;
@@ -240,6 +283,28 @@ pub fn options(o: &mut Options<'_>, ctx: &FormatContext) -> Result<ImtaOptions, 
             },
         };
     }
+    if let Some(e) = o.entry(&["service_default_level"]) {
+        let v = e.value.to_ascii_lowercase();
+        let rank = if v == "info" {
+            Some(4)
+        } else {
+            SERVICE_LEVELS
+                .iter()
+                .position(|l| l.eq_ignore_ascii_case(&v))
+        };
+        x.default_level = match rank {
+            Some(r) => LEVEL_OF_RANK[r],
+            None => {
+                return Err(err(
+                    e,
+                    format!(
+                        "expected one of Critical|Error|Warning|Notice|Information|Debug, got '{}'",
+                        e.value
+                    ),
+                ));
+            }
+        };
+    }
     if let Some(s) = o.string("service_name") {
         x.service_name = s;
     }
@@ -265,13 +330,16 @@ pub fn options(o: &mut Options<'_>, ctx: &FormatContext) -> Result<ImtaOptions, 
 /// `loglevel = Nolog`), `mainlog_mode`, `connection_log_mode`, `paniclog_mode` (0644).
 ///
 /// Lines: `log_connection` (0; bits 0, 1, 5, 6 used, others ignored), `log_filename`,
-/// `log_message_id`, `log_notary`, `log_process`, `log_username`, `log_node`,
-/// `log_reason`, `separate_connection_log`, `log_reception_note` (all false),
-/// `log_diagnostics` (true), `log_format` (1; 1-3), `log_sensitivity`, `log_priority`,
-/// `log_intermediate`, `log_filter` (only 0), `block_size` (1024), `inbound_channel`
-/// (`tcp_local`), `auth_channel` (`tcp_auth`), `outbound_channel` (`tcp_local`), `utc`
-/// (false). Service log: `loglevel` or `service_loglevel` (Notice; Nolog, Critical,
-/// Error, Warning, Notice, Information, Debug; any case), `service_name` (`imta`),
+/// `log_envelope_id`, `log_message_id`, `log_notary`, `log_process`, `log_username`,
+/// `log_node`, `log_reason`, `log_queue_time`, `separate_connection_log`,
+/// `log_reception_note`, `legacy_codes` (all false), `log_diagnostics` (true),
+/// `log_format` (1; 1-3), `log_sensitivity`, `log_priority`, `log_intermediate`,
+/// `log_filter` (only 0), `block_size` (1024), `inbound_channel` (`tcp_local`),
+/// `auth_channel` (`tcp_auth`), `outbound_channel` (`tcp_local`), `utc` (false). Service
+/// log: `loglevel` or `service_loglevel` (Notice; Nolog, Critical, Error, Warning,
+/// Notice, Information, Debug; any case), `service_default_level` (the level of a
+/// `log_error` text without a severity prefix; Critical ... Debug, default the common
+/// `error_default_level`, itself Error by default), `service_name` (`imta`),
 /// `process_name` (file name of the executable, else `mta`).
 pub fn setup(o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, ConfigError> {
     let opts = options(o, ctx)?;
@@ -403,7 +471,25 @@ fn push_transport(s: &mut Vec<u8>, ev: &Event, outbound: bool) {
     }
 }
 
-/// Which entries carry a diagnostic field.
+/// Length of `v` in characters, as a reader that decodes the line as UTF-8 sees it: one
+/// per UTF-8 character, and one per byte sequence that is not UTF-8 (which a lossy decoder
+/// shows as one U+FFFD).
+fn char_len(v: &[u8]) -> usize {
+    if v.is_ascii() {
+        return v.len();
+    }
+    v.utf8_chunks()
+        .map(|c| c.valid().chars().count() + usize::from(!c.invalid().is_empty()))
+        .sum()
+}
+
+/// Does the event name the remote server of a dequeue-side entry (its MX name or address)?
+fn has_remote(ev: &Event) -> bool {
+    !ev.get(Field::MxHost).is_empty() || !ev.get(Field::MxIp).is_empty()
+}
+
+/// Which entries carry a diagnostic field under the options (a `D` needs a remote server
+/// too, see [`has_remote`]).
 fn has_diagnostic(action: u8, o: &ImtaOptions) -> bool {
     o.log_diagnostics
         && match action {
@@ -421,13 +507,45 @@ fn inbound_action(action: u8) -> bool {
 // ---------------------------------------------------------------------------------------
 // Formatter
 
+/// Hashes a thread token (a small distinct number) with one multiplication.
+#[derive(Default)]
+struct TokenHasher(u64);
+
+impl Hasher for TokenHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A producer thread's part of the process id field.
+#[derive(Clone, Copy, Debug, Default)]
+struct ThreadSeq {
+    /// The thread's number in this log.
+    number: u32,
+    /// Sequence number of the thread's next event.
+    next: u64,
+}
+
 /// imta_logger formatter.
 pub struct Imta {
     /// The options.
     pub opts: ImtaOptions,
     zone: Box<dyn Zone>,
-    /// Per-event sequence number of the process id field.
-    seq: u64,
+    /// Process id field state per producer thread, by [`Event::thread`] (one small entry
+    /// per thread that ever logged here, kept for the life of the log).
+    threads: HashMap<u32, ThreadSeq, BuildHasherDefault<TokenHasher>>,
+    /// Thread number and sequence number of the event being formatted.
+    proc_id: ThreadSeq,
     scratch: Vec<u8>,
 }
 
@@ -438,9 +556,22 @@ impl Imta {
         Imta {
             opts,
             zone,
-            seq: 0,
+            threads: HashMap::default(),
+            proc_id: ThreadSeq::default(),
             scratch: Vec::new(),
         }
+    }
+
+    /// Takes the process id numbers of an event made by thread `token`: the thread's
+    /// number (given on its first event: 1, 2, ...) and its next sequence number.
+    fn take_proc_id(&mut self, token: u32) {
+        let number = self.threads.len() as u32 + 1;
+        let t = self
+            .threads
+            .entry(token)
+            .or_insert(ThreadSeq { number, next: 0 });
+        self.proc_id = *t;
+        t.next = t.next.wrapping_add(1);
     }
 
     fn push_date(&mut self, buf: &mut Vec<u8>, t: Timestamp) {
@@ -472,7 +603,9 @@ impl Imta {
             buf.push(b' ');
             push_hex(buf, self.opts.pid as u64);
             buf.push(b'.');
-            push_u64(buf, self.seq);
+            push_hex(buf, self.proc_id.number as u64);
+            buf.push(b'.');
+            push_u64(buf, self.proc_id.next);
         }
     }
 
@@ -480,7 +613,7 @@ impl Imta {
     fn var(&self, buf: &mut Vec<u8>, v: &[u8], spaces: bool) {
         buf.push(b' ');
         if self.opts.log_format == 3 {
-            push_u64(buf, v.len() as u64);
+            push_u64(buf, char_len(v) as u64);
             buf.push(b':');
             push_text(buf, v);
         } else if spaces {
@@ -557,21 +690,22 @@ impl Imta {
     }
 
     /// The diagnostic of an SMTP dequeue-side entry into `scratch`:
-    /// `dns;<mx> (TCP|local-ip|local-port|mx-ip|mx-port) smtp;<note>`, where `dns;<mx>`
-    /// is left out when the MX name is unknown and the transport part when the MX address
-    /// is unknown (no banner: the host does not report it). A `D` always gets this form;
-    /// `Q`, `R` and `K` only when the note starts with an SMTP reply code, otherwise the
-    /// note alone (a connection-level failure text).
+    /// `dns;<mx> (TCP|local-ip|local-port|mx-ip|mx-port) smtp;<note>`, with an empty `<mx>`
+    /// when only the MX address is known, and without the transport part when the MX
+    /// address is unknown (no banner: the host does not report it). A `D` (which has a
+    /// remote server, see [`has_remote`]) always gets this form; `Q`, `R` and `K` only when
+    /// the note starts with an SMTP reply code, otherwise the note alone (a
+    /// connection-level failure text), and with `smtp;<note>` alone when no remote server
+    /// is known.
     fn smtp_status(&mut self, ev: &Event, note: &[u8], always: bool) {
         self.scratch.clear();
         if !always && reply_code(note).is_none() {
             self.scratch.extend_from_slice(note);
             return;
         }
-        let mx = ev.get(Field::MxHost);
-        if !mx.is_empty() {
+        if has_remote(ev) {
             self.scratch.extend_from_slice(b"dns;");
-            push_word(&mut self.scratch, mx);
+            push_word(&mut self.scratch, ev.get(Field::MxHost));
             self.scratch.push(b' ');
         }
         if !ev.get(Field::MxIp).is_empty() {
@@ -634,8 +768,9 @@ impl Imta {
         self.scratch = s;
         self.addr(buf, to);
         if self.opts.log_notary {
-            // The host reports no DSN parameters: the value is unknown, the field empty.
-            buf.push(b' ');
+            // The host reports no DSN parameters: Sun's value for a recipient without any
+            // (NOTIFY=FAILURE,DELAY, the classic default).
+            buf.extend_from_slice(b" 12");
         }
         if self.opts.log_filename {
             let f = ev.get(Field::SpoolPath);
@@ -648,6 +783,10 @@ impl Imta {
                 },
                 false,
             );
+        }
+        if self.opts.log_envelope_id {
+            // The DSN ENVID: the host does not report it, so the field is empty.
+            self.var(buf, b"", false);
         }
         if self.opts.log_message_id {
             let m = ev.get(Field::MessageIdHeader);
@@ -669,7 +808,10 @@ impl Imta {
                 u = ev.get(Field::AuthUser);
             }
             self.scratch.clear();
-            if !u.is_empty() {
+            if u.is_empty() {
+                self.scratch
+                    .extend_from_slice(self.opts.process_user.as_bytes());
+            } else {
                 self.scratch.push(b'*');
                 self.scratch.extend_from_slice(u);
             }
@@ -699,9 +841,9 @@ impl Imta {
             }
         }
         if self.opts.log_reason && matches!(action, b'R' | b'K') {
-            self.var(buf, after_code(note), false);
+            self.var(buf, after_code(note), true);
         }
-        if has_diagnostic(action, &self.opts) {
+        if has_diagnostic(action, &self.opts) && (action != b'D' || has_remote(ev)) {
             match action {
                 b'D' | b'Q' | b'R' | b'K' => {
                     self.smtp_status(ev, note, action == b'D');
@@ -723,6 +865,13 @@ impl Imta {
             let s = std::mem::take(&mut self.scratch);
             self.var(buf, &s, false);
             self.scratch = s;
+        }
+        if self.opts.log_queue_time {
+            // Whole seconds since reception; empty when the reception time is unknown.
+            buf.push(b' ');
+            if ev.has(flags::HAS_RECEIVED) {
+                push_u64(buf, ev.time.micros_since(ev.received) / 1_000_000);
+            }
         }
         buf.push(b'\n');
     }
@@ -770,15 +919,15 @@ impl Imta {
     }
 
     /// Action letter plus modifiers (in Sun's order: protocol, `S`, `A`) into `code`;
-    /// returns the length used. `D` takes only `S`.
-    fn modifiers(ev: &Event, action: u8, code: &mut [u8; 4]) -> usize {
+    /// returns the length used. `D` takes only `S`; with `legacy_codes` there is no `E`.
+    fn modifiers(&self, ev: &Event, action: u8, code: &mut [u8; 4]) -> usize {
         let mut n = 0;
         let mut put = |b: u8| {
             code[n] = b;
             n += 1;
         };
         put(action);
-        if action != b'D' && ev.has(flags::ESMTP) {
+        if action != b'D' && !self.opts.legacy_codes && ev.has(flags::ESMTP) {
             put(b'E');
         }
         if ev.has(flags::TLS) {
@@ -839,13 +988,19 @@ impl Formatter for Imta {
     fn format(&mut self, ev: &Event, out: &mut Out) {
         let mut code = [0u8; 4];
         let conn = self.opts.log_connection & CONN_ENTRIES != 0;
+        if matches!(ev.kind, Kind::Acct | Kind::Import) {
+            return;
+        }
+        if self.opts.log_process {
+            self.take_proc_id(ev.thread);
+        }
         match ev.kind {
             Kind::Reception => {
-                let n = Self::modifiers(ev, b'E', &mut code);
+                let n = self.modifiers(ev, b'E', &mut code);
                 self.message(ev, &code[..n], out.buf(Target::Main));
             }
             Kind::Delivery => {
-                let n = Self::modifiers(ev, b'D', &mut code);
+                let n = self.modifiers(ev, b'D', &mut code);
                 self.message(ev, &code[..n], out.buf(Target::Main));
             }
             Kind::TransientFailure => {
@@ -868,11 +1023,11 @@ impl Formatter for Imta {
                     }
                 }
                 2 | 3 => {
-                    let n = Self::modifiers(ev, b'B', &mut code);
+                    let n = self.modifiers(ev, b'B', &mut code);
                     self.message(ev, &code[..n], out.buf(Target::Main));
                 }
                 _ => {
-                    let n = Self::modifiers(ev, b'J', &mut code);
+                    let n = self.modifiers(ev, b'J', &mut code);
                     self.message(ev, &code[..n], out.buf(Target::Main));
                 }
             },
@@ -883,9 +1038,8 @@ impl Formatter for Imta {
                 }
             }
             Kind::Error => self.error(ev, out.buf(Target::Panic)),
-            Kind::Acct | Kind::Import => return,
+            Kind::Acct | Kind::Import => {}
         }
-        self.seq = self.seq.wrapping_add(1);
     }
 
     fn file_header(&mut self, target: Target, now: Timestamp, out: &mut Vec<u8>) {
@@ -913,7 +1067,7 @@ pub struct Entry {
     pub time: String,
     /// Node name (`log_node`).
     pub node: Option<String>,
-    /// Process id `pid.seq` (`log_process`).
+    /// Process id `pid.thread.seq` (`log_process`).
     pub process: Option<String>,
     /// Source channel (connection entries: the channel).
     pub source_channel: String,
@@ -933,6 +1087,8 @@ pub struct Entry {
     pub notary: Option<String>,
     /// Queue file name.
     pub filename: Option<String>,
+    /// Envelope id (`log_envelope_id`).
+    pub envelope_id: Option<String>,
     /// Message id.
     pub message_id: Option<String>,
     /// User name.
@@ -947,6 +1103,8 @@ pub struct Entry {
     pub transport: Option<String>,
     /// Application information.
     pub application: Option<String>,
+    /// Seconds in the queue (`log_queue_time`).
+    pub queue_time: Option<String>,
     /// Extra text of a connection entry (`X`).
     pub extra: Option<String>,
 }
@@ -958,6 +1116,7 @@ impl Entry {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Cur<'a> {
     s: &'a str,
     p: usize,
@@ -996,10 +1155,19 @@ impl<'a> Cur<'a> {
         let n: usize = rest[..colon]
             .parse()
             .map_err(|_| format!("bad length at byte {}", self.p))?;
-        let v = rest
-            .get(colon + 1..colon + 1 + n)
-            .ok_or_else(|| format!("length {n} runs past the line at byte {}", self.p))?;
-        self.p += colon + 1 + n;
+        // N counts characters.
+        let body = &rest[colon + 1..];
+        let bytes = match n.checked_sub(1) {
+            None => 0,
+            Some(last) => match body.char_indices().nth(last) {
+                Some((i, ch)) => i + ch.len_utf8(),
+                None => {
+                    return Err(format!("length {n} runs past the line at byte {}", self.p));
+                }
+            },
+        };
+        let v = &body[..bytes];
+        self.p += colon + 1 + bytes;
         if self.p < self.s.len() && !self.s[self.p..].starts_with(' ') {
             return Err(format!("field of length {n} not followed by a space"));
         }
@@ -1022,6 +1190,12 @@ impl<'a> Cur<'a> {
             self.p += pad;
         }
         Ok(name)
+    }
+
+    /// The next variable-length field, without moving.
+    fn peek_var(&self) -> Option<&'a str> {
+        let mut probe = *self;
+        probe.var().ok()
     }
 
     fn rest(&mut self) -> Result<&'a str, String> {
@@ -1064,6 +1238,28 @@ fn check_date(d: &str, t: &str) -> Result<(), String> {
     } else {
         Err(format!("bad time stamp '{d} {t}'"))
     }
+}
+
+/// Splits `reason SP diagnostic` of an `R` or `K` entry (`log_format` 1 or 2): the
+/// diagnostic is the note itself (no reply code: then it equals the reason), or ends with
+/// `smtp;<code>[ |-]<reason>`.
+fn split_reason(region: &str) -> Result<(&str, &str), String> {
+    let ends_with_reply = |head: &str| {
+        let h = head.as_bytes();
+        let h = h.strip_suffix(b" ").or(h.strip_suffix(b"-")).unwrap_or(h);
+        let n = h.len();
+        n >= 8
+            && matches!(h[n - 3], b'2'..=b'5')
+            && h[n - 2..].iter().all(u8::is_ascii_digit)
+            && h[..n - 3].ends_with(b"smtp;")
+    };
+    for (p, _) in region.match_indices(' ') {
+        let (reason, diag) = (&region[..p], &region[p + 1..]);
+        if diag == reason || diag.strip_suffix(reason).is_some_and(ends_with_reply) {
+            return Ok((reason, diag));
+        }
+    }
+    Err("cannot tell the reason from the diagnostic".into())
 }
 
 fn addr_value(v: &str, o: &ImtaOptions) -> String {
@@ -1136,6 +1332,9 @@ pub fn parse_line(line: &str, o: &ImtaOptions) -> Result<Entry, String> {
     if o.log_filename {
         e.filename = Some(c.var()?.to_owned());
     }
+    if o.log_envelope_id {
+        e.envelope_id = Some(c.var()?.to_owned());
+    }
     if o.log_message_id {
         e.message_id = Some(c.var()?.to_owned());
     }
@@ -1162,39 +1361,57 @@ pub fn parse_line(line: &str, o: &ImtaOptions) -> Result<Entry, String> {
             c.var()?.to_owned()
         });
     }
-    if o.log_reason && matches!(action, b'R' | b'K') {
-        e.reason = Some(c.var()?.to_owned());
-    }
+    let reason = o.log_reason && matches!(action, b'R' | b'K');
+    // A `D` has a diagnostic only when it has a remote server, and then it starts `dns;`.
+    let diagnostic = has_diagnostic(action, o)
+        && (action != b'D' || c.peek_var().is_some_and(|v| v.starts_with("dns;")));
     let trailing = [
         o.log_connection & CONN_TRANSPORT != 0,
         o.log_connection & CONN_APPLICATION != 0,
+        o.log_queue_time,
     ];
-    if has_diagnostic(action, o) {
-        if fmt3 {
-            e.diagnostic = Some(c.var()?.to_owned());
-        } else {
-            // The diagnostic keeps its spaces: the one-word trailing fields come off the end.
-            c.sep()?;
-            let mut rest = &line[c.p..];
-            let mut tail = [None, None];
-            for i in (0..2).rev() {
-                if trailing[i] {
-                    let sp = rest.rfind(' ').ok_or("missing trailing field")?;
-                    tail[i] = Some(rest[sp + 1..].to_owned());
-                    rest = &rest[..sp];
-                }
+    if !fmt3 && (reason || diagnostic) {
+        // Reason and diagnostic keep their spaces: the one-word trailing fields come off
+        // the end.
+        c.sep()?;
+        let mut rest = &line[c.p..];
+        let mut tail = [None, None, None];
+        for i in (0..trailing.len()).rev() {
+            if trailing[i] {
+                let sp = rest.rfind(' ').ok_or("missing trailing field")?;
+                tail[i] = Some(rest[sp + 1..].to_owned());
+                rest = &rest[..sp];
             }
-            e.diagnostic = Some(rest.to_owned());
-            e.transport = tail[0].take();
-            e.application = tail[1].take();
-            return Ok(e);
         }
+        if reason && diagnostic {
+            let (r, d) = split_reason(rest)?;
+            e.reason = Some(r.to_owned());
+            e.diagnostic = Some(d.to_owned());
+        } else if reason {
+            e.reason = Some(rest.to_owned());
+        } else {
+            e.diagnostic = Some(rest.to_owned());
+        }
+        let [transport, application, queue_time] = tail;
+        e.transport = transport;
+        e.application = application;
+        e.queue_time = queue_time;
+        return Ok(e);
+    }
+    if reason {
+        e.reason = Some(c.var()?.to_owned());
+    }
+    if diagnostic {
+        e.diagnostic = Some(c.var()?.to_owned());
     }
     if trailing[0] {
         e.transport = Some(c.var()?.to_owned());
     }
     if trailing[1] {
         e.application = Some(c.var()?.to_owned());
+    }
+    if trailing[2] {
+        e.queue_time = Some(c.word()?.to_owned());
     }
     c.end()?;
     Ok(e)
@@ -1274,6 +1491,7 @@ mod tests {
         let mut o = ImtaOptions::defaults(&ctx());
         o.utc = true;
         o.process_name = "ecelerity".into();
+        o.process_user = "mailsrv".into();
         o
     }
 
@@ -1425,18 +1643,18 @@ mod tests {
         let l = main_line(&o, &ev);
         assert_eq!(
             l,
-            "07-Mar-2024 09:15:02.37 mx1.example.org 4a1c.0 tcp_local    tcp_local    EE 3 alice@example.org rfc822;bob@example.com bob@example.com  spool/7F/00-12345-ABCDEF01 <20240307.ABC@mx.example.org>  mail.example.org (mail.example.org [192.0.2.25])  TCP|203.0.113.5|25|192.0.2.25|51514 SMTP\n"
+            "07-Mar-2024 09:15:02.37 mx1.example.org 4a1c.1.0 tcp_local    tcp_local    EE 3 alice@example.org rfc822;bob@example.com bob@example.com 12 spool/7F/00-12345-ABCDEF01 <20240307.ABC@mx.example.org> mailsrv mail.example.org (mail.example.org [192.0.2.25])  TCP|203.0.113.5|25|192.0.2.25|51514 SMTP\n"
         );
         let e = parse_line(&l, &o).unwrap();
         assert_eq!(e.node.as_deref(), Some("mx1.example.org"));
-        assert_eq!(e.process.as_deref(), Some("4a1c.0"));
-        assert_eq!(e.notary.as_deref(), Some(""));
+        assert_eq!(e.process.as_deref(), Some("4a1c.1.0"));
+        assert_eq!(e.notary.as_deref(), Some("12"));
         assert_eq!(e.filename.as_deref(), Some("spool/7F/00-12345-ABCDEF01"));
         assert_eq!(
             e.message_id.as_deref(),
             Some("<20240307.ABC@mx.example.org>")
         );
-        assert_eq!(e.username.as_deref(), Some(""));
+        assert_eq!(e.username.as_deref(), Some("mailsrv"));
         assert_eq!(
             e.connection.as_deref(),
             Some("mail.example.org (mail.example.org [192.0.2.25])")
@@ -1577,14 +1795,20 @@ mod tests {
         );
         o.log_reason = true;
         let l = main_line(&o, &ev);
-        assert!(
-            l.contains(" dave@example.net 5.1.1_<nosuch@example.net>:_user_unknown dns;"),
-            "{l}"
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.88 tcp_local                 R 12 erin@example.com rfc822;dave@example.net dave@example.net 5.1.1 <nosuch@example.net>: user unknown dns;mx.example.net (TCP||0|203.0.113.10|25) smtp;550 5.1.1 <nosuch@example.net>: user unknown\n"
         );
         let e = parse_line(&l, &o).unwrap();
         assert_eq!(
             e.reason.as_deref(),
-            Some("5.1.1_<nosuch@example.net>:_user_unknown")
+            Some("5.1.1 <nosuch@example.net>: user unknown")
+        );
+        assert_eq!(
+            e.diagnostic.as_deref(),
+            Some(
+                "dns;mx.example.net (TCP||0|203.0.113.10|25) smtp;550 5.1.1 <nosuch@example.net>: user unknown"
+            )
         );
         let ev = outbound(Kind::PermanentFailure, b"550 5.1.1 user unknown", b"<>");
         let l = main_line(&o, &ev);
@@ -1656,7 +1880,7 @@ mod tests {
         let l = main_line(&o, &ev);
         assert_eq!(
             l,
-            "07-Mar-2024 09:15:02.88 4a1c.0 tcp_local    -            O TCP||0|203.0.113.10|2525 SMTP/example.net/mx.example.net\n"
+            "07-Mar-2024 09:15:02.88 4a1c.1.0 tcp_local    -            O TCP||0|203.0.113.10|2525 SMTP/example.net/mx.example.net\n"
         );
     }
 
@@ -1827,8 +2051,572 @@ mod tests {
         f.format(&ev, &mut out);
         let s = String::from_utf8(out.bufs[0].clone()).unwrap();
         let l: Vec<_> = s.lines().collect();
-        assert!(l[0].contains(" 4a1c.0 ") && l[0].contains(" E 2 "), "{s}");
-        assert!(l[1].contains(" 4a1c.1 ") && l[1].contains(" E 0 "), "{s}");
+        assert!(l[0].contains(" 4a1c.1.0 ") && l[0].contains(" E 2 "), "{s}");
+        assert!(l[1].contains(" 4a1c.1.1 ") && l[1].contains(" E 0 "), "{s}");
+    }
+
+    /// Options read from configuration lines, as the logger reads them.
+    fn configured(kv: &[(&str, &str)]) -> Result<ImtaOptions, ConfigError> {
+        let e: Vec<crate::config::Entry> = kv
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| crate::config::Entry {
+                key: (*k).into(),
+                value: (*v).into(),
+                line: i + 1,
+            })
+            .collect();
+        let mut o = Options::new(&e);
+        let mut x = options(&mut o, &ctx())?;
+        o.finish()?;
+        x.utc = true;
+        x.process_name = "ecelerity".into();
+        x.process_user = "mailsrv".into();
+        Ok(x)
+    }
+
+    #[test]
+    fn envelope_id_and_queue_time() {
+        let o = configured(&[
+            ("log_envelope_id", "true"),
+            ("log_message_id", "true"),
+            ("log_queue_time", "1"),
+            ("log_connection", "64"),
+        ])
+        .unwrap();
+        assert!(o.log_envelope_id && o.log_queue_time);
+        let mut ev = at(
+            build(
+                Kind::Delivery,
+                vec![
+                    (Field::MailFrom, b"carol@example.com"),
+                    (Field::RcptTo, b"dave@example.net"),
+                    (Field::MessageIdHeader, b"<m1@example.com>"),
+                    (Field::DomainName, b"example.net"),
+                    (Field::MxHost, b"mx.example.net"),
+                    (Field::MxIp, b"203.0.113.10"),
+                    (Field::Note, b"250 2.0.0 ok"),
+                ],
+            ),
+            880_000,
+        );
+        ev.size = 12 * 1024;
+        // Received 1 h 2 min 5.5 s before: whole seconds.
+        ev.received = Timestamp::new(ev.time.sec - 3725, ev.time.usec as i64 - 500_000);
+        ev.flags |= flags::HAS_RECEIVED;
+        let l = main_line(&o, &ev);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.88 tcp_local                 D 12 carol@example.com rfc822;dave@example.net dave@example.net  <m1@example.com> dns;mx.example.net (TCP||0|203.0.113.10|25) smtp;250 2.0.0 ok SMTP/example.net/mx.example.net 3725\n"
+        );
+        let e = parse_line(&l, &o).unwrap();
+        assert_eq!(e.envelope_id.as_deref(), Some(""));
+        assert_eq!(e.message_id.as_deref(), Some("<m1@example.com>"));
+        assert_eq!(e.queue_time.as_deref(), Some("3725"));
+        assert_eq!(
+            e.application.as_deref(),
+            Some("SMTP/example.net/mx.example.net")
+        );
+        // Reception time unknown (a rejection has none): an empty field.
+        let mut j = rejection(6, b"550 5.7.1 no");
+        j.flags = 0;
+        let l = main_line(&o, &j);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.64 tcp_local                 J 0 spam@example.biz rfc822; victim@example.net   550 5.7.1 no SMTP \n"
+        );
+        let e = parse_line(&l, &o).unwrap();
+        assert_eq!(e.queue_time.as_deref(), Some(""));
+        assert_eq!(e.diagnostic.as_deref(), Some("550 5.7.1 no"));
+        // Length-counted: the envelope id is a variable-length field, the queue time not.
+        let mut o3 = o.clone();
+        o3.log_format = 3;
+        o3.log_connection = 0;
+        let l = main_line(&o3, &ev);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.88 tcp_local                 D 12 17:carol@example.com 23:rfc822;dave@example.net 16:dave@example.net 0: 16:<m1@example.com> 61:dns;mx.example.net (TCP||0|203.0.113.10|25) smtp;250 2.0.0 ok 3725\n"
+        );
+        assert_eq!(
+            parse_line(&l, &o3).unwrap().queue_time.as_deref(),
+            Some("3725")
+        );
+        // Connection entries have neither field.
+        let mut oc = o.clone();
+        oc.log_connection = 2;
+        let l = main_line(&oc, &outbound(Kind::Attempt, b"", b"a@example.org"));
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.88 tcp_local    -            O TCP||0|203.0.113.10|25 SMTP/example.net/mx.example.net\n"
+        );
+    }
+
+    #[test]
+    fn legacy_codes_drop_the_esmtp_modifier() {
+        let o = configured(&[("legacy_codes", "true")]).unwrap();
+        assert!(o.legacy_codes);
+        let mut ev = reception();
+        ev.flags = flags::ESMTP | flags::TLS;
+        ev.push(Field::AcceptAuthUser, b"carol", 100);
+        assert_eq!(
+            main_line(&o, &ev),
+            "07-Mar-2024 09:15:02.37 tcp_auth     tcp_local    ESA 3 alice@example.org rfc822;bob@example.com bob@example.com\n"
+        );
+        let mut j = rejection(6, b"550 5.7.1 no");
+        j.flags = flags::ESMTP;
+        assert_eq!(
+            main_line(&o, &j),
+            "07-Mar-2024 09:15:02.64 tcp_local                 J 0 spam@example.biz rfc822; victim@example.net 550 5.7.1 no\n"
+        );
+        let mut b = rejection(2, b"500 5.5.1 Unknown command");
+        b.flags = flags::ESMTP | flags::TLS;
+        assert!(main_line(&o, &b).contains(" BS 0 "));
+        // Off (the default): the modifiers of 6.3.
+        assert!(main_line(&opts(), &b).contains(" BES 0 "));
+    }
+
+    #[test]
+    fn service_default_level_sets_the_level_of_unmarked_texts() {
+        let ev = at(
+            build(Kind::Error, vec![(Field::Note, b"queue is filling up")]),
+            0,
+        );
+        let marked = at(
+            build(Kind::Error, vec![(Field::Note, b"error: disk full")]),
+            0,
+        );
+        for (value, level, shown) in [
+            (
+                "Warning",
+                Level::Warning,
+                "General Warning: queue is filling up\n",
+            ),
+            (
+                "critical",
+                Level::Critical,
+                "General Critical: queue is filling up\n",
+            ),
+            ("Information", Level::Info, ""),
+            ("info", Level::Info, ""),
+        ] {
+            let o = configured(&[("service_default_level", value)]).unwrap();
+            assert_eq!(o.default_level, level, "{value}");
+            let (_, _, p) = run(&o, &ev);
+            assert!(p.ends_with(shown), "{value}: {p:?}");
+            assert_eq!(shown.is_empty(), p.is_empty(), "{value}: {p:?}");
+            // A severity prefix still wins.
+            assert!(run(&o, &marked).2.ends_with(" General Error: disk full\n"));
+        }
+        let o = configured(&[("service_default_level", "Notice"), ("loglevel", "Notice")]).unwrap();
+        assert_eq!(
+            run(&o, &ev).2,
+            "[07/Mar/2024:09:15:02 +0000] mx1 ecelerity[18972]: General Notice: queue is filling up\n"
+        );
+        // Default: the common error_default_level (Error unless configured).
+        assert_eq!(configured(&[]).unwrap().default_level, Level::Error);
+        for bad in ["Nolog", "loud", ""] {
+            let e = configured(&[("service_default_level", bad)]).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("service_default_level"), "{bad}");
+        }
+    }
+
+    /// Events made on thread `token`, through one formatter: the main log's lines.
+    fn lines_of(f: &mut Imta, events: &[(u32, Event)]) -> Vec<String> {
+        let mut out = Out::default();
+        for (token, ev) in events {
+            let mut ev = ev.clone();
+            ev.thread = *token;
+            f.format(&ev, &mut out);
+        }
+        String::from_utf8(out.bufs[Target::Main as usize].clone())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn process_id_is_pid_thread_and_sequence() {
+        let mut o = opts();
+        o.log_process = true;
+        o.log_connection = 2;
+        let mut f = Imta::new(o.clone());
+        let mut attempt = build(
+            Kind::Attempt,
+            vec![
+                (Field::DomainName, b"example.net"),
+                (Field::MxHost, b"mx.example.net"),
+                (Field::MxIp, b"203.0.113.10"),
+                (Field::LocalIp, b"198.51.100.7"),
+            ],
+        );
+        attempt.time = Timestamp {
+            sec: T + 3,
+            usec: 900_000,
+        };
+        attempt.local_port = 40112;
+        let mut delivery = outbound(Kind::Delivery, b"250 2.0.0 ok", b"carol@example.com");
+        delivery.time = Timestamp {
+            sec: T + 4,
+            usec: 880_000,
+        };
+        let failure = outbound(Kind::TransientFailure, b"timeout", b"erin@example.com");
+        // Thread tokens are process-wide; numbers go 1, 2, ... per log, in first-event order.
+        let lines = lines_of(
+            &mut f,
+            &[
+                (907, reception()),
+                (31, attempt.clone()),
+                (31, delivery.clone()),
+                (907, reception()),
+                (31, failure.clone()),
+            ],
+        );
+        assert_eq!(
+            lines,
+            [
+                "07-Mar-2024 09:15:02.37 4a1c.1.0 tcp_local    tcp_local    E 3 alice@example.org rfc822;bob@example.com bob@example.com",
+                "07-Mar-2024 09:15:05.90 4a1c.2.0 tcp_local    -            O TCP|198.51.100.7|40112|203.0.113.10|25 SMTP/example.net/mx.example.net",
+                "07-Mar-2024 09:15:06.88 4a1c.2.1 tcp_local                 D 12 carol@example.com rfc822;dave@example.net dave@example.net dns;mx.example.net (TCP||0|203.0.113.10|25) smtp;250 2.0.0 ok",
+                "07-Mar-2024 09:15:02.37 4a1c.1.1 tcp_local    tcp_local    E 3 alice@example.org rfc822;bob@example.com bob@example.com",
+                // One hook call, two lines: one sequence number.
+                "07-Mar-2024 09:15:02.88 4a1c.2.2 tcp_local    -            Y TCP||0|203.0.113.10|25 SMTP/example.net/mx.example.net",
+                "07-Mar-2024 09:15:02.88 4a1c.2.2 tcp_local                 Q 0 erin@example.com rfc822;dave@example.net dave@example.net timeout",
+            ]
+        );
+        for l in &lines {
+            let p = parse_line(l, &o).unwrap_or_else(|m| panic!("{m}: {l}"));
+            assert!(p.process.unwrap().starts_with("4a1c."));
+        }
+        // The thread number is hex; the sequence number decimal.
+        let mut f = Imta::new(o.clone());
+        let events: Vec<(u32, Event)> = (0..10).map(|t| (100 + t, reception())).collect();
+        let lines = lines_of(&mut f, &events);
+        assert!(lines[9].contains(" 4a1c.a.0 "), "{}", lines[9]);
+        let events: Vec<(u32, Event)> = (0..11).map(|_| (109, reception())).collect();
+        let lines = lines_of(&mut f, &events);
+        assert!(lines[10].contains(" 4a1c.a.11 "), "{}", lines[10]);
+        // Sun's example with LOG_PROCESS, LOG_FILENAME, LOG_MESSAGE_ID and LOG_CONNECTION=1:
+        // the fifteenth event of the first thread.
+        let mut o = opts();
+        o.pid = 0x3e8a;
+        o.outbound_channel = "tcp_intranet".into();
+        o.log_process = true;
+        o.log_filename = true;
+        o.log_message_id = true;
+        o.log_connection = 1;
+        let mut ev = build(
+            Kind::Reception,
+            vec![
+                (Field::MailFrom, b"alice@example.org"),
+                (Field::RcptTo, b"bob@example.com"),
+                (
+                    Field::MessageIdHeader,
+                    b"<20240307091501.ABC123@mx.example.org>",
+                ),
+                (Field::SpoolPath, b"spool/7F/00-12345-ABCDEF01.msg"),
+                (Field::PeerIp, b"192.0.2.25"),
+                (Field::PeerName, b"mail.example.org"),
+                (Field::Helo, b"mail.example.org"),
+            ],
+        );
+        ev.time = Timestamp {
+            sec: T,
+            usec: 370_000,
+        };
+        ev.size = 3 * 1024;
+        ev.flags = flags::ESMTP;
+        let mut f = Imta::new(o);
+        let events: Vec<(u32, Event)> = (0..15).map(|_| (5, ev.clone())).collect();
+        assert_eq!(
+            lines_of(&mut f, &events)[14],
+            "07-Mar-2024 09:15:02.37 3e8a.1.14 tcp_local    tcp_intranet EE 3 alice@example.org rfc822;bob@example.com bob@example.com spool/7F/00-12345-ABCDEF01.msg <20240307091501.ABC123@mx.example.org> mail.example.org (mail.example.org [192.0.2.25])"
+        );
+    }
+
+    #[test]
+    fn delivery_status_follows_the_dns_smtp_grammar() {
+        let mut o = opts();
+        // No remote server (a non-SMTP channel): no status at all.
+        o.outbound_channel = "tcp_intranet".into();
+        let mut local = build(
+            Kind::Delivery,
+            vec![
+                (Field::MailFrom, b"alice@example.org"),
+                (Field::RcptTo, b"bob@example.com"),
+                (Field::Note, b"delivered to mailbox"),
+            ],
+        );
+        local.time = Timestamp {
+            sec: T + 2,
+            usec: 20_000,
+        };
+        local.size = 3 * 1024;
+        let l = main_line(&o, &local);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:04.02 tcp_intranet              D 3 alice@example.org rfc822;bob@example.com bob@example.com\n"
+        );
+        assert_eq!(parse_line(&l, &o).unwrap().diagnostic, None);
+        // ... also when fields follow it.
+        o.log_connection = 1 | 32 | 64;
+        let l = main_line(&o, &local);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:04.02 tcp_intranet              D 3 alice@example.org rfc822;bob@example.com bob@example.com  TCP||0||25 SMTP//\n"
+        );
+        let e = parse_line(&l, &o).unwrap();
+        assert_eq!(
+            (
+                e.connection.as_deref(),
+                e.diagnostic,
+                e.transport.as_deref()
+            ),
+            (Some(""), None, Some("TCP||0||25"))
+        );
+        o.log_format = 3;
+        let l = main_line(&o, &local);
+        assert!(
+            l.ends_with(" 15:bob@example.com 0: 10:TCP||0||25 6:SMTP//\n"),
+            "{l}"
+        );
+        assert_eq!(parse_line(&l, &o).unwrap().diagnostic, None);
+        // A remote server: `dns;<mx> [(transport)] smtp;<reply>`.
+        let mut o = opts();
+        o.log_connection = 1;
+        let mut ev = build(
+            Kind::Delivery,
+            vec![
+                (Field::MailFrom, b"carol@example.com"),
+                (Field::RcptTo, b"dave@example.net"),
+                (Field::DomainName, b"example.net"),
+                (Field::MxHost, b"mx.example.net"),
+                (Field::MxIp, b"203.0.113.10"),
+                (Field::LocalIp, b"198.51.100.7"),
+                (Field::Note, b"250 2.0.0 Ok: queued as 4F2A1"),
+            ],
+        );
+        ev.local_port = 40112;
+        ev.size = 12 * 1024;
+        ev.time = Timestamp {
+            sec: T + 4,
+            usec: 880_000,
+        };
+        assert_eq!(
+            main_line(&o, &ev),
+            "07-Mar-2024 09:15:06.88 tcp_local                 D 12 carol@example.com rfc822;dave@example.net dave@example.net mx.example.net dns;mx.example.net (TCP|198.51.100.7|40112|203.0.113.10|25) smtp;250 2.0.0 Ok: queued as 4F2A1\n"
+        );
+        // Only the address known: `dns;` with an empty name; only the name: no transport.
+        let o = opts();
+        let mut by_ip = build(
+            Kind::Delivery,
+            vec![
+                (Field::MailFrom, b"a@example.org"),
+                (Field::RcptTo, b"b@example.net"),
+                (Field::MxIp, b"203.0.113.15"),
+                (Field::Note, b"250 ok"),
+            ],
+        );
+        by_ip.time = Timestamp { sec: T, usec: 0 };
+        let l = main_line(&o, &by_ip);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.00 tcp_local                 D 0 a@example.org rfc822;b@example.net b@example.net dns; (TCP||0|203.0.113.15|25) smtp;250 ok\n"
+        );
+        assert_eq!(
+            parse_line(&l, &o).unwrap().diagnostic.as_deref(),
+            Some("dns; (TCP||0|203.0.113.15|25) smtp;250 ok")
+        );
+        let mut by_name = build(
+            Kind::Delivery,
+            vec![
+                (Field::MailFrom, b"a@example.org"),
+                (Field::RcptTo, b"b@example.net"),
+                (Field::MxHost, b"mx.example.net"),
+            ],
+        );
+        by_name.time = Timestamp { sec: T, usec: 0 };
+        assert!(main_line(&o, &by_name).ends_with(" b@example.net dns;mx.example.net smtp;\n"));
+        // Sun's K example: a reply, no remote server known.
+        let mut k = build(
+            Kind::PermanentFailure,
+            vec![
+                (Field::RcptTo, b"nosuch@example.net"),
+                (Field::Note, b"550 5.1.1 <nosuch@example.net>: user unknown"),
+            ],
+        );
+        k.time = Timestamp {
+            sec: 1_709_803_300,
+            usec: 100_000,
+        };
+        k.size = 2000;
+        assert_eq!(
+            main_line(&o, &k),
+            "07-Mar-2024 09:21:40.10 tcp_local                 K 2  rfc822;nosuch@example.net nosuch@example.net smtp;550 5.1.1 <nosuch@example.net>: user unknown\n"
+        );
+        let mut o2 = opts();
+        o2.log_format = 2;
+        assert_eq!(
+            main_line(&o2, &k),
+            "07-Mar-2024 09:21:40.10 tcp_local                 K 2 <> rfc822;nosuch@example.net nosuch@example.net smtp;550 5.1.1 <nosuch@example.net>: user unknown\n"
+        );
+    }
+
+    #[test]
+    fn user_name_is_the_auth_user_or_the_process_user() {
+        let mut o = opts();
+        o.log_username = true;
+        // No SMTP AUTH: the user the MTA runs as.
+        assert_eq!(
+            main_line(&o, &reception()),
+            "07-Mar-2024 09:15:02.37 tcp_local    tcp_local    E 3 alice@example.org rfc822;bob@example.com bob@example.com mailsrv\n"
+        );
+        let mut ev = reception();
+        ev.push(Field::AcceptAuthUser, b"jdoe", 100);
+        assert!(main_line(&o, &ev).ends_with(" bob@example.com *jdoe\n"));
+        // The message's submission user on the dequeue side.
+        let mut d = build(
+            Kind::Delivery,
+            vec![
+                (Field::MailFrom, b"a@example.org"),
+                (Field::RcptTo, b"b@example.net"),
+                (Field::AuthUser, b"carol"),
+            ],
+        );
+        d.time = Timestamp { sec: T, usec: 0 };
+        assert_eq!(
+            main_line(&o, &d),
+            "07-Mar-2024 09:15:02.00 tcp_local                 D 0 a@example.org rfc822;b@example.net b@example.net *carol\n"
+        );
+        o.log_format = 3;
+        assert!(main_line(&o, &reception()).ends_with(" 15:bob@example.com 7:mailsrv\n"));
+        // Unknown to the user database: an empty field.
+        o.log_format = 1;
+        o.process_user.clear();
+        assert!(main_line(&o, &reception()).ends_with(" bob@example.com \n"));
+        // Taken once, from the process.
+        assert_eq!(
+            ImtaOptions::defaults(&ctx()).process_user,
+            crate::sys::effective_user_name().unwrap_or_default()
+        );
+    }
+
+    #[test]
+    fn notary_flags_without_dsn_parameters() {
+        let mut o = opts();
+        o.log_notary = true;
+        let l = main_line(&o, &reception());
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.37 tcp_local    tcp_local    E 3 alice@example.org rfc822;bob@example.com bob@example.com 12\n"
+        );
+        assert_eq!(parse_line(&l, &o).unwrap().notary.as_deref(), Some("12"));
+        o.log_format = 3;
+        assert!(main_line(&o, &reception()).ends_with(" 15:bob@example.com 12\n"));
+    }
+
+    #[test]
+    fn reason_keeps_its_spaces() {
+        let mut o = opts();
+        o.log_reason = true;
+        // No reply code: the reason is the whole note, and so is the diagnostic.
+        let ev = outbound(
+            Kind::PermanentFailure,
+            b"message expired\tafter 5 days",
+            b"erin@example.com",
+        );
+        let l = main_line(&o, &ev);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.88 tcp_local                 R 0 erin@example.com rfc822;dave@example.net dave@example.net message expired after 5 days message expired after 5 days\n"
+        );
+        let e = parse_line(&l, &o).unwrap();
+        assert_eq!(e.reason.as_deref(), Some("message expired after 5 days"));
+        assert_eq!(
+            e.diagnostic.as_deref(),
+            Some("message expired after 5 days")
+        );
+        // A reason that looks like a diagnostic stays apart from the real one, with the
+        // trailing fields after both.
+        o.log_connection = 64;
+        let ev = outbound(
+            Kind::PermanentFailure,
+            b"554 smtp;550 x dns;y",
+            b"erin@example.com",
+        );
+        let l = main_line(&o, &ev);
+        assert!(
+            l.ends_with(" dave@example.net smtp;550 x dns;y dns;mx.example.net (TCP||0|203.0.113.10|25) smtp;554 smtp;550 x dns;y SMTP/example.net/mx.example.net\n"),
+            "{l}"
+        );
+        let e = parse_line(&l, &o).unwrap();
+        assert_eq!(e.reason.as_deref(), Some("smtp;550 x dns;y"));
+        assert_eq!(
+            e.application.as_deref(),
+            Some("SMTP/example.net/mx.example.net")
+        );
+        // Without the diagnostic the reason runs up to the trailing fields.
+        o.log_diagnostics = false;
+        let l = main_line(&o, &ev);
+        assert!(
+            l.ends_with(" dave@example.net smtp;550 x dns;y SMTP/example.net/mx.example.net\n"),
+            "{l}"
+        );
+        assert_eq!(
+            parse_line(&l, &o).unwrap().reason.as_deref(),
+            Some("smtp;550 x dns;y")
+        );
+    }
+
+    #[test]
+    fn length_prefixes_count_characters() {
+        assert_eq!(char_len(b"bob@example.com"), 15);
+        assert_eq!(char_len("jos\u{e9}@example.org".as_bytes()), 16);
+        assert_eq!(char_len("\u{1f600}".as_bytes()), 1);
+        // A sequence that is not UTF-8 counts as the one U+FFFD a lossy decoder shows.
+        assert_eq!(char_len(b"a\xffb"), 3);
+        assert_eq!(char_len(b"a\xf0\x9f\x98b"), 3);
+        let mut o = opts();
+        o.log_format = 3;
+        let mut ev = build(
+            Kind::Reception,
+            vec![
+                (Field::MailFrom, "jos\u{e9}@example.org".as_bytes()),
+                (Field::RcptTo, "\u{fc}ber\u{2603}@example.com".as_bytes()),
+            ],
+        );
+        ev.time = Timestamp {
+            sec: T,
+            usec: 370_000,
+        };
+        let l = main_line(&o, &ev);
+        assert_eq!(
+            l,
+            "07-Mar-2024 09:15:02.37 tcp_local    tcp_local    E 0 16:jos\u{e9}@example.org 24:rfc822;\u{fc}ber\u{2603}@example.com 17:\u{fc}ber\u{2603}@example.com\n"
+        );
+        let e = parse_line(&l, &o).unwrap();
+        assert_eq!(e.from, "jos\u{e9}@example.org");
+        assert_eq!(e.to, "\u{fc}ber\u{2603}@example.com");
+        // Bytes that are not UTF-8, read back through a lossy decoder.
+        let mut ev = build(
+            Kind::Reception,
+            vec![(Field::MailFrom, b"a\xffb@x"), (Field::RcptTo, b"c@y")],
+        );
+        ev.time = Timestamp { sec: T, usec: 0 };
+        let mut out = Out::default();
+        Imta::new(o.clone()).format(&ev, &mut out);
+        let bytes = &out.bufs[Target::Main as usize];
+        assert!(bytes.windows(9).any(|w| w == b" 5:a\xffb@x "));
+        let text = String::from_utf8_lossy(bytes);
+        assert_eq!(parse_line(&text, &o).unwrap().from, "a\u{fffd}b@x");
+        // A length that runs past the line is an error, not a panic.
+        assert!(
+            parse_line(
+                "07-Mar-2024 09:15:02.37 tcp_local    tcp_local    E 0 9:jos\u{e9} 1:x 1:x",
+                &o
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Formats: pure functions from an [`Event`](crate::event::Event) to the bytes of whole lines.
 //!
 //! A [`Formatter`](crate::format::Formatter) appends complete lines (each ending in `\n`) to the per-file buffers of an
-//! [`Out`](crate::format::Out); it never does I/O and keeps no state that changes its output apart from caches.
+//! [`Out`](crate::format::Out); it never does I/O and keeps no state that changes its output apart from caches and the
+//! per-thread counters of imta_logger's process id field.
 //! The helpers here (integers, dates, escapes) are written by hand: the writer thread formats
 //! millions of lines a second and `core::fmt` is several times slower than these.
 

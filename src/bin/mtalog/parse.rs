@@ -1546,7 +1546,7 @@ fn smtp_status(d: &str) -> (&[u8], &[u8], u16, &[u8]) {
 // ---------------------------------------------------------------------------------------
 // Sun options from the lines themselves
 
-const IMTA_FLAGS: usize = 12;
+const IMTA_FLAGS: usize = 14;
 
 fn imta_candidate(bits: u32, fmt3: bool, base: &ImtaOptions) -> ImtaOptions {
     let b = |i: u32| bits & (1 << i) != 0;
@@ -1563,28 +1563,45 @@ fn imta_candidate(bits: u32, fmt3: bool, base: &ImtaOptions) -> ImtaOptions {
     o.log_reason = b(9);
     o.log_reception_note = b(10);
     o.log_diagnostics = !b(11);
+    o.log_envelope_id = b(12);
+    o.log_queue_time = b(13);
     o.log_format = if fmt3 { 3 } else { 1 };
     o
 }
 
 /// Whether the optional fields of a parsed entry look like what imta_logger writes there.
 fn plausible(e: &Entry) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    // `pid.seq` or `pid.thread.seq`, pid and thread in hex.
     let is_hexdot = |p: &str| {
-        p.split_once('.').is_some_and(|(a, b)| {
-            !a.is_empty()
-                && a.bytes().all(|c| c.is_ascii_hexdigit())
-                && !b.is_empty()
-                && b.bytes().all(|c| c.is_ascii_digit())
+        p.rsplit_once('.').is_some_and(|(ids, seq)| {
+            digits(seq)
+                && ids.split('.').count() <= 2
+                && ids
+                    .split('.')
+                    .all(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()))
         })
+    };
+    // `*` and the SMTP AUTH user, or a system user name (no dots, brackets, `@`, ...).
+    let is_user = |u: &str| {
+        u.is_empty()
+            || u.starts_with('*')
+            || (!digits(u) && !u.contains(['.', '(', '[', '<', '|', ';', ':', '@']))
     };
     e.process.as_deref().is_none_or(is_hexdot)
         && e.message_id
             .as_deref()
             .is_none_or(|m| m.is_empty() || (m.starts_with('<') && m.ends_with('>')))
-        && e.username
+        && e.username.as_deref().is_none_or(is_user)
+        && e.notary
             .as_deref()
-            .is_none_or(|u| u.is_empty() || u.starts_with('*'))
-        && e.notary.as_deref().is_none_or(|n| n.is_empty())
+            .is_none_or(|n| n.is_empty() || digits(n))
+        && e.envelope_id
+            .as_deref()
+            .is_none_or(|v| !v.starts_with('<') && !v.contains(['|', ';']))
+        && e.queue_time
+            .as_deref()
+            .is_none_or(|q| q.is_empty() || digits(q))
         && e.transport.as_deref().is_none_or(|t| t.starts_with("TCP|"))
         && e.application
             .as_deref()
@@ -1612,7 +1629,7 @@ pub fn infer_imta_options(lines: &[&str], base: &ImtaOptions) -> Option<ImtaOpti
     let mut order: Vec<u32> = (0..(1u32 << IMTA_FLAGS)).collect();
     // A field that swallows the rest of the line (the reception note of `E`, or no
     // diagnostic at all) explains anything, so it comes last.
-    const WEIGHT: [u32; IMTA_FLAGS] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 8, 8];
+    const WEIGHT: [u32; IMTA_FLAGS] = [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 8, 8, 2, 2];
     let cost = |b: u32| -> u32 {
         (0..IMTA_FLAGS)
             .filter(|i| b & (1 << i) != 0)
@@ -1758,6 +1775,8 @@ mod tests {
                 ],
             );
             ev.time = Timestamp::new(1_709_802_902, 0);
+            ev.received = Timestamp::new(1_709_802_812, 0);
+            ev.flags |= flags::HAS_RECEIVED;
             ev.size = 3000;
             f.format(&ev, &mut out);
         }
@@ -1780,6 +1799,13 @@ mod tests {
         o.log_connection = imta::CONN_INFO | imta::CONN_TRANSPORT;
         variants.push(o.clone());
         o.log_format = 3;
+        variants.push(o.clone());
+        o.log_format = 1;
+        o.log_username = true;
+        o.log_notary = true;
+        o.log_envelope_id = true;
+        o.log_queue_time = true;
+        o.process_user = "mailsrv".into();
         variants.push(o);
         for want in variants {
             let lines = sun_lines(&want);
@@ -1795,14 +1821,18 @@ mod tests {
                     got.log_filename,
                     got.log_process,
                     got.log_connection,
-                    got.log_format
+                    got.log_format,
+                    (got.log_username, got.log_notary),
+                    (got.log_envelope_id, got.log_queue_time),
                 ),
                 (
                     want.log_message_id,
                     want.log_filename,
                     want.log_process,
                     want.log_connection,
-                    want.log_format
+                    want.log_format,
+                    (want.log_username, want.log_notary),
+                    (want.log_envelope_id, want.log_queue_time),
                 ),
                 "{lines:#?}"
             );
