@@ -527,6 +527,9 @@ impl Hasher for TokenHasher {
     }
 }
 
+/// Threads numbered at most in one log (then the numbering starts again).
+const MAX_THREADS: usize = 4096;
+
 /// A producer thread's part of the process id field.
 #[derive(Clone, Copy, Debug, Default)]
 struct ThreadSeq {
@@ -565,6 +568,11 @@ impl Imta {
     /// Takes the process id numbers of an event made by thread `token`: the thread's
     /// number (given on its first event: 1, 2, ...) and its next sequence number.
     fn take_proc_id(&mut self, token: u32) {
+        if self.threads.len() >= MAX_THREADS && !self.threads.contains_key(&token) {
+            // A host that starts a thread per connection would grow the table without end:
+            // past this many threads, numbering starts again.
+            self.threads.clear();
+        }
         let number = self.threads.len() as u32 + 1;
         let t = self
             .threads
@@ -2296,6 +2304,24 @@ mod tests {
         let events: Vec<(u32, Event)> = (0..11).map(|_| (109, reception())).collect();
         let lines = lines_of(&mut f, &events);
         assert!(lines[10].contains(" 4a1c.a.11 "), "{}", lines[10]);
+        // Past MAX_THREADS threads (a thread per connection), the numbering starts again
+        // instead of the table growing without end.
+        let mut f = Imta::new(o.clone());
+        let events: Vec<(u32, Event)> = (0..=MAX_THREADS as u32)
+            .map(|t| (1000 + t, reception()))
+            .collect();
+        let lines = lines_of(&mut f, &events);
+        assert!(
+            lines[MAX_THREADS - 1].contains(" 4a1c.1000.0 "),
+            "{}",
+            lines[MAX_THREADS - 1]
+        );
+        assert!(
+            lines[MAX_THREADS].contains(" 4a1c.1.0 "),
+            "{}",
+            lines[MAX_THREADS]
+        );
+        assert_eq!(f.threads.len(), 1);
         // Sun's example with LOG_PROCESS, LOG_FILENAME, LOG_MESSAGE_ID and LOG_CONNECTION=1:
         // the fifteenth event of the first thread.
         let mut o = opts();
