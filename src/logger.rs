@@ -127,6 +127,8 @@ pub const DEFAULT_QUEUE_SIZE: usize = 65536;
 const FULL_RETRY: Duration = Duration::from_millis(2);
 /// Longest sleep between retries of a producer that waits longer than [`FULL_RETRY`].
 const FULL_SLEEP_MAX: Duration = Duration::from_millis(1);
+/// Smallest `close_timeout`: 0 would make every close and reopen time out at once.
+const MIN_CLOSE_TIMEOUT: Duration = Duration::from_millis(1);
 /// Default `max_field`.
 pub const DEFAULT_MAX_FIELD: usize = 4096;
 
@@ -154,6 +156,15 @@ impl Settings {
             [Overflow::Block, Overflow::Drop][o.choice("overflow", &["block", "drop"], 0)?];
         let block_timeout = o.duration(&["block_timeout"], Duration::ZERO)?;
         let close_timeout = o.duration(&["close_timeout"], Duration::from_secs(30))?;
+        if close_timeout < MIN_CLOSE_TIMEOUT {
+            let e = o
+                .entry(&["close_timeout"])
+                .expect("present when not default");
+            return Err(config::err(
+                e,
+                "must be at least 1ms (it bounds every close and reopen)",
+            ));
+        }
         let flush_interval = o.duration(&["flush_interval"], Duration::from_secs(1))?;
         let fsync = [Fsync::None, Fsync::Close, Fsync::Interval]
             [o.choice("fsync", &["none", "close", "interval"], 1)?];
@@ -1061,6 +1072,26 @@ mod tests {
                 .contains("line 5, key 'bogus': unknown option"),
             "{e}"
         );
+        for v in ["0", "0s", "0.0001"] {
+            let e = Logger::open(
+                "ec_logger",
+                "t",
+                &cfg(&d, &format!("close_timeout = {v}\n")),
+            )
+            .unwrap_err();
+            assert_eq!(e.errno(), libc::EINVAL);
+            assert!(
+                e.to_string()
+                    .contains("key 'close_timeout': must be at least 1ms"),
+                "{e}"
+            );
+        }
+        let l = Logger::open("ec_logger", "t", &cfg(&d, "close_timeout = 1ms\n")).unwrap();
+        assert_eq!(
+            l.settings().unwrap().close_timeout,
+            Duration::from_millis(1)
+        );
+        l.close().unwrap();
         let e = Logger::open("ec_logger", "t", "mainlog = /nonexistent-dir/x\n").unwrap_err();
         assert_eq!(e.errno(), libc::ENOENT);
     }
