@@ -11,11 +11,9 @@
 #include "check.h"
 #include "common.h"
 
-/* Sends one command line to the control socket at `path`; the reply goes to `out`. */
-static int ctl(const char *path, const char *cmd, char *out, size_t cap) {
+/* A connection to the control socket at `path`, or -1. */
+static int connect_to(const char *path) {
     struct sockaddr_un a;
-    size_t len = 0;
-    ssize_t n;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     memset(&a, 0, sizeof a);
     a.sun_family = AF_UNIX;
@@ -24,6 +22,15 @@ static int ctl(const char *path, const char *cmd, char *out, size_t cap) {
         if (fd >= 0) close(fd);
         return -1;
     }
+    return fd;
+}
+
+/* Sends one command line to the control socket at `path`; the reply goes to `out`. */
+static int ctl(const char *path, const char *cmd, char *out, size_t cap) {
+    size_t len = 0;
+    ssize_t n;
+    int fd = connect_to(path);
+    if (fd < 0) return -1;
     if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(fd, "\n", 1) != 1) {
         close(fd);
         return -1;
@@ -32,6 +39,42 @@ static int ctl(const char *path, const char *cmd, char *out, size_t cap) {
     out[len] = 0;
     close(fd);
     return (int)len;
+}
+
+/* How many descriptors of this process are the server side of the socket at `path`: its
+ * listener and the connections it accepted (/proc/net/unix names them by that path). */
+static int fds_on_socket(const char *path) {
+    unsigned long inodes[64];
+    int ninodes = 0, count = 0;
+    char line[4608], name[4096], link[128];
+    FILE *f = fopen("/proc/net/unix", "r");
+    DIR *dir;
+    struct dirent *e;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f) && ninodes < 64) {
+        unsigned long ino;
+        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %4095s", &ino, name) == 2 &&
+            strcmp(name, path) == 0)
+            inodes[ninodes++] = ino;
+    }
+    fclose(f);
+    dir = opendir("/proc/self/fd");
+    if (!dir) return -1;
+    while ((e = readdir(dir)) != NULL) {
+        char p[300];
+        unsigned long ino;
+        ssize_t n;
+        int k;
+        snprintf(p, sizeof p, "/proc/self/fd/%s", e->d_name);
+        n = readlink(p, link, sizeof link - 1);
+        if (n <= 0) continue;
+        link[n] = 0;
+        if (sscanf(link, "socket:[%lu]", &ino) != 1) continue;
+        for (k = 0; k < ninodes; k++)
+            if (inodes[k] == ino) count++;
+    }
+    closedir(dir);
+    return count;
 }
 
 int main(void) {
@@ -69,18 +112,39 @@ int main(void) {
     CHECK(ctl(sock, "nonsense", out, sizeof out) > 0);
     CHECK(strncmp(out, "error: ", 7) == 0);
 
-    /* A forked child logs and closes on its own; the socket stays its parent's. The child
-     * reports through a pipe (under valgrind its exit status is valgrind's). */
+    /* A client that stops reading before its reply: sending the reply fails (EPIPE)
+     * without raising SIGPIPE in this process. The next client is served after that. */
+    {
+        int fd = connect_to(sock);
+        CHECK(fd >= 0);
+        if (fd >= 0) {
+            CHECK_EQ_INT(shutdown(fd, SHUT_RD), 0);
+            CHECK_EQ_INT(write(fd, "stats\n", 6), 6);
+            CHECK(ctl(sock, "help", out, sizeof out) > 0);
+            CHECK(strncmp(out, "reopen logs", 11) == 0);
+            close(fd);
+        }
+    }
+
+    /* A forked child logs and closes on its own; the socket stays its parent's, and the
+     * child keeps no descriptor of it (neither the listener nor a client's connection).
+     * The child reports through a pipe (under valgrind its exit status is valgrind's). */
     {
         int status = 0, report[2];
+        int waiting = connect_to(sock);
         char verdict = 0;
         pid_t pid;
+        CHECK(waiting >= 0);
+        for (i = 0; i < 500 && fds_on_socket(sock) < 2; i++) usleep(10 * 1000);
+        CHECK(fds_on_socket(sock) >= 2); /* the listener and the accepted connection */
         CHECK_EQ_INT(pipe(report), 0);
         pid = fork();
         if (pid == 0) {
+            int leaked = fds_on_socket(sock);
             close(report[0]);
             for (i = 0; i < 10; i++) li->log_delivery(li, MSG(m), DOM(d), &tv, NULL, 0);
-            verdict = li->log_close(li) == 0 && access(sock, F_OK) == 0 ? 'y' : 'n';
+            verdict = li->log_close(li) == 0 && access(sock, F_OK) == 0 && leaked == 0 ? 'y' : 'n';
+            if (verdict != 'y') fprintf(stderr, "child: %d descriptor(s) of the socket\n", leaked);
             if (write(report[1], &verdict, 1) != 1) _exit(3);
             _exit(0);
         }
@@ -90,6 +154,7 @@ int main(void) {
         CHECK(verdict == 'y');
         close(report[0]);
         CHECK(waitpid(pid, &status, 0) == pid);
+        if (waiting >= 0) close(waiting);
         n += 10;
     }
     CHECK(ctl(sock, "reopen logs", out, sizeof out) > 0);

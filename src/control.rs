@@ -5,17 +5,24 @@
 //! Protocol: a client connects, sends one command line ending in `\n` (the text
 //! `mtalog_console` accepts: `reopen logs`, `stats`, `help`, optionally prefixed with
 //! `KIND:NAME`), the server writes the reply and closes the connection. A reply that
-//! starts with `error: ` is a failure. Several loggers may name the same socket: one
+//! starts with `error: ` is a failure. A client that closes without sending anything gets
+//! no reply. A client has 3 seconds from its connection to send its line, and 3 more to
+//! read the reply; the listener reads and writes for several clients at once, so a slow
+//! one delays nobody else (commands run one after another: a `reopen logs` waits for the
+//! writers, up to their `close_timeout`). Several loggers may name the same socket: one
 //! listener serves them all and a command goes to each of them (a `KIND:NAME` prefix picks
 //! one), their replies concatenated.
 //!
 //! The listener thread never touches a `Logger`: each logger registers a
 //! [`Handle`](crate::control::Handle) (its
 //! channel, counters and names) when it starts and unregisters it at close, before its
-//! writer stops; the last one to leave stops the thread, joins it and removes the socket.
+//! writer stops; the last one to leave stops the thread, removes the socket and joins the
+//! thread. Replies are sent with `MSG_NOSIGNAL`: a client gone away never raises SIGPIPE
+//! in the host. A forked child closes its copies of the listener's descriptors.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -24,24 +31,28 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{SendTimeoutError, Sender, bounded};
+use crossbeam_channel::{RecvTimeoutError, SendTimeoutError, Sender, bounded};
 use once_cell::sync::Lazy;
 
 use crate::event::Kind;
 use crate::logger::{Error, Shared, StatsSnapshot};
 use crate::sink;
+use crate::sys::{self, ForkClosed};
 use crate::worker::{Control, Msg};
 
 /// The reply to `help`.
 pub const HELP: &str =
     "reopen logs\n\tClose and reopen log files\nstats\n\tShow logger statistics\n";
 
-/// How long a client may take to send its command or read the reply.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often the idle listener looks at its stop flag.
-const ACCEPT_POLL: Duration = Duration::from_millis(100);
-/// Size of `sun_path` in a Unix socket address, with its terminating NUL.
-const SUN_PATH_MAX: usize = 108;
+/// How long a client may take to send its command line, counted from its connection.
+const READ_DEADLINE: Duration = Duration::from_secs(3);
+/// How long a client may take to read its reply, counted from the end of the command.
+const WRITE_DEADLINE: Duration = Duration::from_secs(3);
+/// Longest time the listener goes without looking at its stop flag (also while a command
+/// waits for a writer).
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// Most clients served at once; more wait in the socket's backlog.
+const MAX_CLIENTS: usize = 16;
 /// Longest command line read.
 const MAX_COMMAND: usize = 4096;
 
@@ -111,32 +122,57 @@ pub struct Handle {
 }
 
 impl Handle {
-    fn reopen(&self) -> Result<(), Error> {
+    /// Asks the writer to reopen its files and waits for it, up to the logger's
+    /// `close_timeout`, or until `stop` is set (the socket is closing).
+    fn reopen(&self, stop: &AtomicBool) -> Result<(), Error> {
         let (ack_tx, ack_rx) = bounded(1);
         let deadline = Instant::now() + self.timeout;
+        let closing = || Error::TimedOut("the control socket is closing".into());
         self.shared.reopen_asked.store(true, Ordering::Relaxed);
         self.thread.unpark();
-        self.tx
-            .send_timeout(Msg::Control(Control::Reopen(ack_tx)), self.timeout)
-            .map_err(|e| match e {
-                SendTimeoutError::Timeout(_) => Error::TimedOut("the queue stayed full".into()),
-                SendTimeoutError::Disconnected(_) => Error::NotRunning,
-            })?;
+        let mut msg = Msg::Control(Control::Reopen(ack_tx));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.tx.send_timeout(msg, left.min(STOP_POLL)) {
+                Ok(()) => break,
+                Err(SendTimeoutError::Disconnected(_)) => return Err(Error::NotRunning),
+                Err(SendTimeoutError::Timeout(m)) => {
+                    if stop.load(Ordering::SeqCst) {
+                        return Err(closing());
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(Error::TimedOut("the queue stayed full".into()));
+                    }
+                    msg = m;
+                }
+            }
+        }
         self.shared.parked.store(false, Ordering::Relaxed);
         self.thread.unpark();
-        ack_rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .map_err(|_| Error::TimedOut("the writer did not answer in time".into()))?
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match ack_rx.recv_timeout(left.min(STOP_POLL)) {
+                Ok(r) => return r,
+                Err(RecvTimeoutError::Timeout)
+                    if !stop.load(Ordering::SeqCst) && Instant::now() < deadline => {}
+                Err(RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => {
+                    return Err(closing());
+                }
+                Err(_) => {
+                    return Err(Error::TimedOut("the writer did not answer in time".into()));
+                }
+            }
+        }
     }
 
     /// Runs one console command; `Err` carries the failure text.
-    fn command(&self, words: &[&str]) -> Result<String, String> {
+    fn command(&self, words: &[&str], stop: &AtomicBool) -> Result<String, String> {
         if self.shared.failed.load(Ordering::Relaxed) {
             return Err("the writer thread failed; this logger stopped writing\n".into());
         }
         match words {
             ["help"] => Ok(HELP.to_owned()),
-            ["reopen", "logs"] => match self.reopen() {
+            ["reopen", "logs"] => match self.reopen(stop) {
                 Ok(()) => Ok("Log files reopened\n".to_owned()),
                 Err(e) => Err(format!("reopen failed: {e}\n")),
             },
@@ -150,8 +186,9 @@ impl Handle {
 }
 
 /// Runs `line` on the loggers of one socket; the reply starts with `error: ` when any
-/// failed. A `KIND:NAME` prefix sends it to that logger only.
-pub fn dispatch(handles: &[Arc<Handle>], line: &str) -> String {
+/// failed. A `KIND:NAME` prefix sends it to that logger only. A wait for a writer ends
+/// early once `stop` is set.
+pub fn dispatch(handles: &[Arc<Handle>], line: &str, stop: &AtomicBool) -> String {
     let mut words: Vec<&str> = line.split_whitespace().collect();
     let mut only = None;
     if let Some((k, n)) = words.first().and_then(|w| w.split_once(':')) {
@@ -174,7 +211,7 @@ pub fn dispatch(handles: &[Arc<Handle>], line: &str) -> String {
     let mut ok = String::new();
     let mut failed = false;
     for h in chosen {
-        match h.command(&words) {
+        match h.command(&words, stop) {
             Ok(t) => ok.push_str(&t),
             Err(t) => {
                 failed = true;
@@ -191,6 +228,8 @@ pub fn dispatch(handles: &[Arc<Handle>], line: &str) -> String {
 struct Inner {
     handles: Mutex<Vec<(u64, Arc<Handle>)>>,
     stop: AtomicBool,
+    /// A byte written here wakes the listener thread (after `stop` is set).
+    wake: ForkClosed<UnixStream>,
 }
 
 struct Listener {
@@ -201,6 +240,27 @@ struct Listener {
     ino: u64,
     inner: Arc<Inner>,
     join: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Tells the thread to stop and removes the socket file if it is still ours, so that
+    /// the path is free at once; returns the thread, to be joined once the registry lock
+    /// is released. Does nothing in a forked child (the thread is its parent's).
+    fn shut(mut self) -> Option<JoinHandle<()>> {
+        if self.pid != std::process::id() {
+            return None;
+        }
+        self.inner.stop.store(true, Ordering::SeqCst);
+        if let Some(w) = self.inner.wake.get() {
+            let _ = sys::send_nosignal(w.as_fd(), b"x");
+        }
+        if let Ok(m) = std::fs::symlink_metadata(&self.path) {
+            if m.dev() == self.dev && m.ino() == self.ino {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+        self.join.take()
+    }
 }
 
 static LISTENERS: Lazy<Mutex<HashMap<PathBuf, Listener>>> =
@@ -221,8 +281,10 @@ fn io_err(path: &Path, code: i32, what: &str) -> io::Error {
     sink::errno_error(code, format!("control_socket {}: {what}", path.display()))
 }
 
-/// Binds the socket at `path` with mode 0600: bound under a temporary name, restricted,
-/// then renamed into place (replacing a stale socket, never a live one or another file).
+/// Binds the socket at `path` with mode 0600 (from the start: the file never has a wider
+/// mode). A socket file nobody listens on (connecting is refused) is replaced; a live one,
+/// one whose state cannot be told, or any other file is refused, and so is a file that
+/// another process places there meanwhile (bind never replaces a file).
 fn bind(path: &Path) -> io::Result<UnixListener> {
     let ctx = |e: io::Error| {
         sink::errno_error(
@@ -231,84 +293,184 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
         )
     };
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_socket() => {
-            if UnixStream::connect(path).is_ok() {
+        Ok(m) if m.file_type().is_socket() => match sys::probe_unix(path) {
+            Ok(()) => {
                 return Err(io_err(
                     path,
                     libc::EADDRINUSE,
                     "another process is listening there",
                 ));
             }
-        }
+            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+                // Stale (its process is gone): remove it, unless it was replaced since.
+                if let Ok(now) = std::fs::symlink_metadata(path) {
+                    if now.dev() == m.dev() && now.ino() == m.ino() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(io_err(
+                    path,
+                    sink::errno_of(&e),
+                    &format!("a socket whose listener cannot be checked ({e}); not replaced"),
+                ));
+            }
+        },
         Ok(_) => {
             return Err(io_err(path, libc::EEXIST, "exists and is not a socket"));
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(ctx(e)),
     }
-    // When the temporary name does not fit in a socket address but the path does, the
-    // path itself is bound and restricted right after (a moment with the umask's mode);
-    // a socket file left there is stale (checked above) and goes first.
-    let tmp = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
-    let at = if tmp.as_os_str().len() < SUN_PATH_MAX {
-        tmp.as_path()
-    } else {
-        path
-    };
-    let _ = std::fs::remove_file(at);
-    let l = UnixListener::bind(at).map_err(ctx)?;
-    let placed =
-        std::fs::set_permissions(at, std::fs::Permissions::from_mode(0o600)).and_then(|()| {
-            if at == path {
-                Ok(())
-            } else {
-                std::fs::rename(at, path)
-            }
-        });
-    if let Err(e) = placed {
-        let _ = std::fs::remove_file(at);
+    let l = sys::bind_unix(path, 0o600).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EADDRINUSE) {
+            io_err(
+                path,
+                libc::EADDRINUSE,
+                "another process created a file there meanwhile",
+            )
+        } else {
+            ctx(e)
+        }
+    })?;
+    // The umask may have taken bits of the owner's (and a system that ignores a socket's
+    // own mode used the umask's): make it exactly 0600.
+    let ready = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| l.set_nonblocking(true));
+    if let Err(e) = ready {
+        let _ = std::fs::remove_file(path);
         return Err(ctx(e));
     }
-    l.set_nonblocking(true)?;
     Ok(l)
 }
 
-fn serve(inner: &Inner, mut stream: UnixStream) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(CLIENT_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(CLIENT_TIMEOUT));
-    let mut line = Vec::new();
-    let mut buf = [0u8; 512];
-    while !line.contains(&b'\n') && line.len() < MAX_COMMAND {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => line.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return,
-        }
-    }
-    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
-    let reply = match std::str::from_utf8(&line[..end]) {
-        Ok(cmd) => {
-            let handles: Vec<Arc<Handle>> = lock(&inner.handles)
-                .iter()
-                .map(|(_, h)| Arc::clone(h))
-                .collect();
-            dispatch(&handles, cmd)
-        }
-        Err(_) => "error: the command is not UTF-8\n".to_owned(),
-    };
-    let _ = stream.write_all(reply.as_bytes());
+/// One connection: its command line is read, then the reply written, each within its
+/// deadline.
+struct Client {
+    stream: ForkClosed<UnixStream>,
+    deadline: Instant,
+    line: Vec<u8>,
+    /// The reply and how many bytes of it were sent, once the command ran.
+    reply: Option<(Vec<u8>, usize)>,
 }
 
-fn run(inner: Arc<Inner>, listener: UnixListener) {
-    while !inner.stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => serve(&inner, stream),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => std::thread::park_timeout(ACCEPT_POLL),
+impl Client {
+    /// Goes as far as it can without waiting: reads, runs the command once the line is
+    /// complete, writes the reply. `false` when the exchange is over (reply sent, client
+    /// gone or failed, or closed without sending anything: no reply then).
+    fn advance(&mut self, inner: &Inner) -> bool {
+        let Some(s) = self.stream.get() else {
+            return false;
+        };
+        if self.reply.is_none() {
+            let mut buf = [0u8; 512];
+            let mut r = s;
+            while !self.line.contains(&b'\n') && self.line.len() < MAX_COMMAND {
+                match r.read(&mut buf) {
+                    Ok(0) if self.line.is_empty() => return false,
+                    Ok(0) => break,
+                    Ok(n) => self.line.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                    Err(_) => return false,
+                }
+            }
+            let end = self
+                .line
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(self.line.len());
+            let reply = match std::str::from_utf8(&self.line[..end]) {
+                Ok(cmd) => {
+                    let handles: Vec<Arc<Handle>> = lock(&inner.handles)
+                        .iter()
+                        .map(|(_, h)| Arc::clone(h))
+                        .collect();
+                    dispatch(&handles, cmd, &inner.stop)
+                }
+                Err(_) => "error: the command is not UTF-8\n".to_owned(),
+            };
+            self.reply = Some((reply.into_bytes(), 0));
+            self.deadline = Instant::now() + WRITE_DEADLINE;
         }
+        let Some((reply, sent)) = self.reply.as_mut() else {
+            return false;
+        };
+        while *sent < reply.len() {
+            match sys::send_nosignal(s.as_fd(), &reply[*sent..]) {
+                Ok(0) => return false,
+                Ok(n) => *sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+        false
     }
+}
+
+/// The listener thread: serves up to [`MAX_CLIENTS`] clients at once, each within its
+/// deadlines, so that a slow or silent client delays nobody else; looks at the stop flag
+/// at least every [`STOP_POLL`].
+fn run(inner: Arc<Inner>, listener: ForkClosed<UnixListener>, wake: ForkClosed<UnixStream>) {
+    let (Some(l), Some(w)) = (listener.get(), wake.get()) else {
+        return;
+    };
+    let mut clients: Vec<Client> = Vec::new();
+    let mut accept_failed = false;
+    while !inner.stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        let wait = clients
+            .iter()
+            .map(|c| c.deadline.saturating_duration_since(now))
+            .fold(STOP_POLL, Duration::min);
+        let mut fds = vec![(w.as_fd(), false)];
+        // After a failed accept (no descriptor left), the next try waits for the timeout
+        // rather than spinning on a listener that stays readable.
+        if clients.len() < MAX_CLIENTS && !accept_failed {
+            fds.push((l.as_fd(), false));
+        }
+        fds.extend(
+            clients
+                .iter()
+                .filter_map(|c| c.stream.get().map(|s| (s.as_fd(), c.reply.is_some()))),
+        );
+        sys::poll(&fds, wait);
+        drop(fds);
+        let mut woken = w;
+        let _ = woken.read(&mut [0u8; 16]);
+        accept_failed = false;
+        while clients.len() < MAX_CLIENTS {
+            match l.accept() {
+                Ok((s, _)) => {
+                    if s.set_nonblocking(true).is_ok() {
+                        clients.push(Client {
+                            stream: ForkClosed::new(s),
+                            deadline: Instant::now() + READ_DEADLINE,
+                            line: Vec::new(),
+                            reply: None,
+                        });
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    accept_failed = true;
+                    break;
+                }
+            }
+        }
+        clients.retain_mut(|c| c.advance(&inner) && Instant::now() < c.deadline);
+    }
+}
+
+/// Closes, in a forked child, the descriptors of the parent's listeners and of the
+/// clients they were serving: the child has no listener thread, and a client whose
+/// connection a child kept open would wait for the end of its reply until that child
+/// exits. The parent goes on serving the socket.
+pub(crate) fn after_fork_in_child() {
+    sys::close_in_child();
 }
 
 /// Binds `path` if no logger of this process listens there yet (before the writer starts,
@@ -331,34 +493,41 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
         return Ok((l.pid == me).then_some(key));
     }
     let l = bind(path)?;
-    let meta = std::fs::symlink_metadata(path)?;
-    let inner = Arc::new(Inner {
-        handles: Mutex::new(Vec::new()),
-        stop: AtomicBool::new(false),
-    });
-    let thread_inner = Arc::clone(&inner);
-    let join = std::thread::Builder::new()
-        .name("mtalog-control".into())
-        .spawn(move || run(thread_inner, l));
-    let join = match join {
-        Ok(j) => j,
-        Err(e) => {
-            let _ = std::fs::remove_file(path);
-            return Err(e);
-        }
-    };
-    reg.insert(
-        key.clone(),
-        Listener {
+    let started = (|| {
+        let meta = std::fs::symlink_metadata(path)?;
+        let (wake_tx, wake_rx) = UnixStream::pair()?;
+        wake_tx.set_nonblocking(true)?;
+        wake_rx.set_nonblocking(true)?;
+        let inner = Arc::new(Inner {
+            handles: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            wake: ForkClosed::new(wake_tx),
+        });
+        let thread_inner = Arc::clone(&inner);
+        let listener = ForkClosed::new(l);
+        let wake_rx = ForkClosed::new(wake_rx);
+        let join = std::thread::Builder::new()
+            .name("mtalog-control".into())
+            .spawn(move || run(thread_inner, listener, wake_rx))?;
+        Ok::<_, io::Error>(Listener {
             pid: me,
             path: path.to_path_buf(),
             dev: meta.dev(),
             ino: meta.ino(),
             inner,
             join: Some(join),
-        },
-    );
-    Ok(Some(key))
+        })
+    })();
+    match started {
+        Ok(listener) => {
+            reg.insert(key.clone(), listener);
+            Ok(Some(key))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(path);
+            Err(e)
+        }
+    }
 }
 
 /// Puts a running logger on the socket `prepare` returned `key` for.
@@ -377,51 +546,49 @@ pub fn attach(key: &Path, handle: Handle) -> Registration {
 
 /// Stops a listener nobody uses (after a failed start).
 pub fn release(key: &Path) {
-    let mut reg = lock(&LISTENERS);
-    let empty = reg
-        .get(key)
-        .is_some_and(|l| lock(&l.inner.handles).is_empty());
-    if empty {
-        if let Some(l) = reg.remove(key) {
-            stop(l);
+    let join = {
+        let mut reg = lock(&LISTENERS);
+        let empty = reg
+            .get(key)
+            .is_some_and(|l| lock(&l.inner.handles).is_empty());
+        if empty {
+            reg.remove(key).and_then(Listener::shut)
+        } else {
+            None
         }
-    }
-}
-
-fn stop(mut l: Listener) {
-    l.inner.stop.store(true, Ordering::Relaxed);
-    if let Some(j) = l.join.take() {
-        j.thread().unpark();
+    };
+    if let Some(j) = join {
         let _ = j.join();
-    }
-    // Remove the socket only if it is still ours.
-    if let Ok(m) = std::fs::symlink_metadata(&l.path) {
-        if m.dev() == l.dev && m.ino() == l.ino {
-            let _ = std::fs::remove_file(&l.path);
-        }
     }
 }
 
 impl Registration {
     /// Takes the logger off its socket (idempotent); the last one stops the listener,
-    /// joins its thread and removes the socket file.
+    /// removes the socket file and joins the thread (without holding the registry lock,
+    /// so that other loggers start and stop meanwhile; the thread stops within about
+    /// 0.1 s, also when a command of it waits for a writer).
     pub fn detach(&self) {
         if !self.attached.swap(false, Ordering::SeqCst) {
             return;
         }
-        let mut reg = lock(&LISTENERS);
-        let empty = match reg.get(&self.key) {
-            Some(l) => {
-                let mut hs = lock(&l.inner.handles);
-                hs.retain(|(id, _)| *id != self.id);
-                hs.is_empty()
+        let join = {
+            let mut reg = lock(&LISTENERS);
+            let empty = match reg.get(&self.key) {
+                Some(l) => {
+                    let mut hs = lock(&l.inner.handles);
+                    hs.retain(|(id, _)| *id != self.id);
+                    hs.is_empty()
+                }
+                None => false,
+            };
+            if empty {
+                reg.remove(&self.key).and_then(Listener::shut)
+            } else {
+                None
             }
-            None => false,
         };
-        if empty {
-            if let Some(l) = reg.remove(&self.key) {
-                stop(l);
-            }
+        if let Some(j) = join {
+            let _ = j.join();
         }
     }
 }

@@ -16,7 +16,9 @@
 //!   When a file operation was still under way at the fork (the bounded wait ran out), the
 //!   locks it held stay locked in the child: its loggers are closed there instead (hooks
 //!   are refused and counted; `mtalog_last_error` says why), and no logger starts in that
-//!   process (`log_init` returns `-ECANCELED`).
+//!   process (`log_init` returns `-ECANCELED`). The child also closes its copies of the
+//!   control sockets' descriptors (listeners and the clients being served): the sockets
+//!   stay the parent's.
 //!
 //! File operations (in `sink`) enter the gate through [`gate`]; it is re-entrant per
 //! thread, so nested file locks never wait for a pending fork. The gate is a plain mutex
@@ -152,6 +154,8 @@ extern "C" fn child() {
     g.closed = false;
     g.inside = 0;
     drop(g);
+    // The control sockets stay the parent's; their descriptors go.
+    crate::control::after_fork_in_child();
     let cores: Vec<Arc<Core>> = live.iter().filter_map(Weak::upgrade).collect();
     drop(live);
     if clean {

@@ -1,5 +1,13 @@
 //! The few calls into the C library that std does not offer (time zone, host name, file
-//! system space). Each is a small safe wrapper.
+//! system space, the Unix socket calls of the control socket). Each is a small safe wrapper.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Offset from UTC in seconds (east positive) of the local time zone at `epoch`.
 pub fn utc_offset(epoch: i64) -> i32 {
@@ -32,7 +40,6 @@ pub fn hostname() -> String {
 
 /// Free bytes available to unprivileged users on the file system holding `path`.
 pub fn free_space(path: &std::path::Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     // SAFETY: an all-zero `statvfs` is a valid value of this plain C struct.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -203,6 +210,214 @@ fn has_prefetchw() -> bool {
     }
 }
 
+/// The address of the Unix socket at `path` (at most 107 bytes, no NUL).
+fn unix_addr(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: an all-zero `sockaddr_un` is a valid value of this plain C struct.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "path too long for a socket address (at most 107 bytes) or containing NUL",
+        ));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, &b) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = b as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
+    Ok((addr, len as libc::socklen_t))
+}
+
+/// A new Unix stream socket (close-on-exec, non-blocking when asked).
+fn unix_socket(nonblocking: bool) -> io::Result<OwnedFd> {
+    let flags =
+        libc::SOCK_STREAM | libc::SOCK_CLOEXEC | if nonblocking { libc::SOCK_NONBLOCK } else { 0 };
+    // SAFETY: plain system call with no pointer arguments.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, flags, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Binds a listening Unix stream socket at `path` whose file has at most `mode` (the
+/// umask narrows it further): the mode is set on the socket before bind(2) creates the
+/// file (Linux takes the file's mode from the socket's), so that the file never has a
+/// wider one. Fails with `EADDRINUSE` when anything exists at `path`: bind never replaces
+/// a file.
+pub fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
+    let (addr, len) = unix_addr(path)?;
+    let fd = unix_socket(false)?;
+    // SAFETY: `fd` is an open socket owned by this function. Where the system does not
+    // take a socket's mode from fchmod, the caller restricts the file after the bind.
+    unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) };
+    // SAFETY: `addr` is a valid socket address of `len` bytes for the call.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+            len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain system call on a socket this function owns.
+    if unsafe { libc::listen(fd.as_raw_fd(), 128) } != 0 {
+        let e = io::Error::last_os_error();
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(UnixListener::from(fd))
+}
+
+/// Whether a process listens on the Unix stream socket at `path`, without waiting: `Ok`
+/// when a connection was made or is pending (a full backlog, `EAGAIN`), the error of
+/// connect(2) otherwise (`ECONNREFUSED` when nobody listens).
+pub fn probe_unix(path: &Path) -> io::Result<()> {
+    let (addr, len) = unix_addr(path)?;
+    let fd = unix_socket(true)?;
+    // SAFETY: `addr` is a valid socket address of `len` bytes for the call.
+    let r = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast::<libc::sockaddr>(),
+            len,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EAGAIN | libc::EINPROGRESS) => Ok(()),
+        _ => Err(e),
+    }
+}
+
+/// Sends what it can of `buf` on the socket `fd` without waiting, and without SIGPIPE
+/// when the peer has gone (`EPIPE` is returned instead).
+pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for `buf.len()` bytes for the call.
+    let n = unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Waits at most `timeout` (rounded up to whole milliseconds) until one of `fds` is ready:
+/// readable (or at end of file, or in error) for `false`, writable for `true`. Returns
+/// early on a signal; the caller tries its descriptors whatever this returns.
+pub fn poll(fds: &[(BorrowedFd<'_>, bool)], timeout: Duration) {
+    let mut set: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|(fd, write)| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: if *write { libc::POLLOUT } else { libc::POLLIN },
+            revents: 0,
+        })
+        .collect();
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `set` is valid for `set.len()` entries for the call.
+    unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms) };
+}
+
+/// Descriptors to close in a forked child: the process that made each (high 32 bits) and
+/// the descriptor plus one (low 32 bits); 0 is a free slot.
+static FORK_CLOSED: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
+
+fn fork_slot(pid: u32, fd: i32) -> u64 {
+    (u64::from(pid) << 32) | u64::from(fd as u32 + 1)
+}
+
+/// Owns `T` (a socket of a thread of this process) and has its descriptor closed in any
+/// child this process forks ([`close_in_child`]), where the thread that uses it does not
+/// exist. At most 256 are recorded at a time; past that a descriptor is simply inherited.
+pub struct ForkClosed<T: AsFd> {
+    inner: Option<T>,
+    pid: u32,
+    slot: Option<usize>,
+}
+
+impl<T: AsFd> ForkClosed<T> {
+    /// Takes `inner` and records its descriptor.
+    pub fn new(inner: T) -> ForkClosed<T> {
+        let pid = std::process::id();
+        let v = fork_slot(pid, inner.as_fd().as_raw_fd());
+        let slot = FORK_CLOSED.iter().position(|s| {
+            s.compare_exchange(0, v, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        });
+        ForkClosed {
+            inner: Some(inner),
+            pid,
+            slot,
+        }
+    }
+
+    /// The value, in the process that made it (`None` in a forked child, where the
+    /// descriptor was closed).
+    pub fn get(&self) -> Option<&T> {
+        if self.pid == std::process::id() {
+            self.inner.as_ref()
+        } else {
+            None
+        }
+    }
+}
+
+impl<T: AsFd> Drop for ForkClosed<T> {
+    fn drop(&mut self) {
+        let Some(inner) = self.inner.take() else {
+            return;
+        };
+        if self.pid != std::process::id() {
+            // A forked child closed this descriptor; its number may name another file now.
+            std::mem::forget(inner);
+            return;
+        }
+        if let Some(i) = self.slot {
+            let v = fork_slot(self.pid, inner.as_fd().as_raw_fd());
+            let _ = FORK_CLOSED[i].compare_exchange(v, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+        // Closed after its slot was freed: a fork from now on leaves the child a
+        // descriptor, never a number that names another file.
+        drop(inner);
+    }
+}
+
+/// Closes, in a forked child, the descriptors that [`ForkClosed`] values of an ancestor
+/// process recorded (does nothing in the process that made them).
+pub fn close_in_child() {
+    let me = std::process::id();
+    for s in &FORK_CLOSED {
+        let v = s.load(Ordering::Acquire);
+        if v == 0 || (v >> 32) as u32 == me {
+            continue;
+        }
+        if s.compare_exchange(v, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            let fd = (v & 0xffff_ffff) as i32 - 1;
+            // SAFETY: the descriptor belongs to a `ForkClosed` of the parent, whose owner
+            // is a thread that does not exist in this child; `ForkClosed` never uses or
+            // closes it in a process other than its maker's, so nothing else here does.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -225,6 +440,62 @@ mod tests {
         let me = super::effective_user_name().expect("a passwd entry for the test's user");
         // SAFETY: geteuid has no preconditions.
         assert_eq!(super::user_id(&me), Some(unsafe { libc::geteuid() }));
+    }
+
+    #[test]
+    fn a_bound_socket_has_its_mode_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("mtalog-sys-bind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("s.sock");
+        // No chmod after the bind: the mode is the socket's own (the umask of a test run,
+        // 022 or 002, would leave 0755 or 0775 otherwise).
+        let l = super::bind_unix(&p, 0o600).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A file at the path is never replaced.
+        let e = super::bind_unix(&p, 0o600).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EADDRINUSE));
+        // Listening: a probe connects; once the listener is gone, it is refused.
+        super::probe_unix(&p).unwrap();
+        drop(l);
+        let e = super::probe_unix(&p).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ECONNREFUSED));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn send_to_a_closed_peer_is_an_error_not_a_signal() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(
+            super::send_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap(),
+            1
+        );
+        drop(b);
+        let e = super::send_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
+    }
+
+    #[test]
+    fn fork_closed_records_and_forgets_its_descriptor() {
+        use std::os::fd::AsRawFd;
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        let v = super::fork_slot(std::process::id(), fd);
+        let held = super::ForkClosed::new(a);
+        let recorded = || {
+            super::FORK_CLOSED
+                .iter()
+                .any(|s| s.load(std::sync::atomic::Ordering::Relaxed) == v)
+        };
+        assert!(recorded());
+        assert!(held.get().is_some());
+        // In the process that made it, nothing is closed.
+        super::close_in_child();
+        assert!(recorded());
+        drop(held);
+        assert!(!recorded());
     }
 
     #[test]

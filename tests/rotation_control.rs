@@ -150,3 +150,136 @@ fn a_socket_path_at_the_address_limit_works() {
     assert!(e.to_string().contains("control_socket"), "{e}");
     assert!(!too_long.exists());
 }
+
+#[test]
+fn a_silent_or_slow_client_delays_nobody() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::{Duration, Instant};
+
+    let d = dir("slow");
+    let sock = d.join("slow.sock");
+    let conf = format!("{}close_timeout = 2s\n", config(&d, "s", &sock));
+    let l = Logger::open("ec_logger", "s", &conf).unwrap();
+
+    // One client connects and sends nothing; another sends a byte now and then.
+    let silent = UnixStream::connect(&sock).unwrap();
+    let trickle_sock = sock.clone();
+    let trickler = std::thread::spawn(move || {
+        let mut s = UnixStream::connect(&trickle_sock).unwrap();
+        let start = Instant::now();
+        for _ in 0..25 {
+            if s.write_all(b"s").is_err() {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        None
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    // Other clients are answered at once.
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut s = UnixStream::connect(&sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.write_all(b"stats\n").unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).expect("no reply within 2 s");
+        assert!(reply.contains("written: 0\n"), "{reply}");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+    // Each is given a few seconds in all, however it trickles, and gets no reply.
+    let cut = trickler
+        .join()
+        .unwrap()
+        .expect("the trickling client was never cut off");
+    assert!(cut < Duration::from_secs(6), "{cut:?}");
+    let mut silent = silent;
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    silent.read_to_end(&mut got).unwrap();
+    assert!(got.is_empty(), "{got:?}");
+
+    // A client that closes without a command gets no reply (and no `unknown command`).
+    let mut quiet = UnixStream::connect(&sock).unwrap();
+    quiet.shutdown(std::net::Shutdown::Write).unwrap();
+    quiet
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = String::new();
+    quiet.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "");
+
+    // A silent client does not hold up the close either.
+    let _held = UnixStream::connect(&sock).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    l.close().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "close took {:?}",
+        start.elapsed()
+    );
+    assert!(!sock.exists());
+}
+
+/// Runs `Logger::open` on another thread; panics if it takes longer than 10 s.
+fn open_within(conf: String) -> Result<Logger, mtalog::logger::Error> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(Logger::open("ec_logger", "p", &conf));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("log_init hung on the control socket")
+}
+
+#[test]
+fn only_a_refused_connection_makes_a_socket_stale() {
+    use std::os::unix::fs::MetadataExt;
+
+    let d = dir("probe");
+    // A live listener whose backlog is full: checking it must not wait, and it is kept.
+    let sock = d.join("full.sock");
+    let c = std::ffi::CString::new(sock.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: plain socket calls on a descriptor this test owns; the address is a zeroed
+    // `sockaddr_un` with a NUL-terminated path that fits.
+    let fd = unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let mut a: libc::sockaddr_un = std::mem::zeroed();
+        a.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, &b) in a.sun_path.iter_mut().zip(c.as_bytes()) {
+            *d = b as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, (&a as *const libc::sockaddr_un).cast(), len),
+            0
+        );
+        assert_eq!(libc::listen(fd, 0), 0);
+        fd
+    };
+    let _pending = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    let ino = std::fs::metadata(&sock).unwrap().ino();
+    let e = open_within(config(&d, "p", &sock)).unwrap_err();
+    assert_eq!(e.errno(), libc::EADDRINUSE, "{e}");
+    assert_eq!(std::fs::metadata(&sock).unwrap().ino(), ino);
+    // SAFETY: the descriptor is this test's and is closed once.
+    unsafe { libc::close(fd) };
+
+    // A socket that refuses for another reason (a datagram socket: EPROTOTYPE) is not
+    // taken for stale either.
+    let dgram_path = d.join("dgram.sock");
+    let _dgram = std::os::unix::net::UnixDatagram::bind(&dgram_path).unwrap();
+    let ino = std::fs::metadata(&dgram_path).unwrap().ino();
+    let e = open_within(config(&d, "p", &dgram_path)).unwrap_err();
+    assert_eq!(e.errno(), libc::EPROTOTYPE, "{e}");
+    assert!(e.to_string().contains("not replaced"), "{e}");
+    assert_eq!(std::fs::metadata(&dgram_path).unwrap().ino(), ino);
+}
