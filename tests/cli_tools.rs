@@ -258,3 +258,36 @@ fn ctl_talks_to_the_library_control_socket() {
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
     drop(logger);
 }
+
+#[test]
+fn ctl_gives_up_when_no_reply_comes() {
+    let dir = scratch("ctl_timeout");
+    let sock = dir.join("mute.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    // Accepts, reads the command, and never answers (keeps the connection until told).
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let _ = done_rx.recv();
+        drop(r);
+        line
+    });
+    let s = sock.to_str().unwrap();
+    let start = std::time::Instant::now();
+    let out = mtalog(&["ctl", "--timeout", "1", s, "stats"], &dir);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no reply within 1 s"),
+        "{}",
+        stderr(&out)
+    );
+    done_tx.send(()).unwrap();
+    assert_eq!(server.join().unwrap(), "stats\n");
+    let out = mtalog(&["ctl", "--timeout", "0", s, "stats"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+}

@@ -346,3 +346,44 @@ fn create_and_sighup_to_the_example_mta_loses_nothing() {
     assert_eq!(lines, written, "{stdout}");
     assert!(stdout.contains(" reopens"), "{stdout}");
 }
+
+#[test]
+fn mtalog_ctl_gives_up_when_no_reply_comes() {
+    use std::io::{BufRead, BufReader};
+    let ctl = build_example("mtalog_ctl", &[]);
+    let d = work_dir("ctl-timeout");
+    let sock = d.join("mute.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    // Accepts, reads the command, and never answers (keeps the connection until told).
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let _ = done_rx.recv();
+        drop(r);
+        line
+    });
+    let start = std::time::Instant::now();
+    let out = Command::new(&ctl)
+        .args(["-t", "1"])
+        .arg(&sock)
+        .args(["reopen", "logs"])
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no reply within 1 s"), "{err}");
+    done_tx.send(()).unwrap();
+    assert_eq!(server.join().unwrap(), "reopen logs\n");
+    let out = Command::new(&ctl)
+        .args(["-t", "0"])
+        .arg(&sock)
+        .arg("stats")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
+}

@@ -23,7 +23,7 @@ const USAGE: &str = "usage:
   mtalog trace ID [FILE...]
   mtalog convert --to postfix|ec|imta [--host NAME] [--utc] [FILE...]
   mtalog check [FILE...]
-  mtalog ctl SOCKET COMMAND...
+  mtalog ctl [--timeout SECONDS] SOCKET COMMAND...
 
 FILE may be plain or gzip-compressed, '-' (or no FILE) is standard input. Formats are
 recognised by content: ec_logger mainlog/rejectlog/paniclog, Postfix syslog lines, Sun
@@ -477,7 +477,21 @@ fn emit(
 // ---------------------------------------------------------------------------------------
 // ctl
 
+/// How long `ctl` waits for the reply by default (a `reopen logs` waits for the writers,
+/// up to their `close_timeout`).
+const CTL_TIMEOUT: u64 = 60;
+
 fn cmd_ctl(args: &[String]) -> Result<(), Fail> {
+    let mut args = args;
+    let mut timeout = CTL_TIMEOUT;
+    if args.first().is_some_and(|a| a == "--timeout") {
+        timeout = args
+            .get(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&t| t > 0)
+            .ok_or_else(|| usage("mtalog: ctl --timeout needs a number of seconds (1 or more)"))?;
+        args = &args[2..];
+    }
     if args.len() < 2 {
         return Err(usage("mtalog: ctl needs a SOCKET and a COMMAND"));
     }
@@ -489,7 +503,19 @@ fn cmd_ctl(args: &[String]) -> Result<(), Fail> {
             2,
         )
     })?;
-    let io_err = |e: io::Error| Fail(format!("{path}: {e}"), 2);
+    let io_err = |e: io::Error| {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            Fail(format!("{path}: no reply within {timeout} s"), 2)
+        } else {
+            Fail(format!("{path}: {e}"), 2)
+        }
+    };
+    let limit = Some(std::time::Duration::from_secs(timeout));
+    s.set_read_timeout(limit).map_err(io_err)?;
+    s.set_write_timeout(limit).map_err(io_err)?;
     s.write_all(format!("{command}\n").as_bytes())
         .map_err(io_err)?;
     let _ = s.shutdown(std::net::Shutdown::Write);
