@@ -323,7 +323,7 @@ pub struct Event {
     /// `block_timeout` when the queue is full too.
     pub waited_us: u32,
     /// The thread that made the event ([`thread_token`]; 0 = not known).
-    pub thread: u32,
+    pub thread: u64,
     last: u8,
     /// The text is in `spill`, not in `inline`.
     spilled: bool,
@@ -563,29 +563,13 @@ impl Event {
     }
 }
 
-/// A number for the calling thread: the same for every call on this thread, different on
-/// every other thread of the process, never 0 (1, 2, ... in the order threads first ask).
-/// The first call on a thread takes the next number from a process-wide counter; later
-/// calls read it back from a thread-local, with no lock and no allocation.
+/// A token for the calling thread: the same for every call on this thread, different from
+/// that of every other thread alive at the same time, never 0 (the thread's `pthread_t`; a
+/// thread started after another ended may get its token). One load, no lock, no
+/// allocation, no thread-local lookup.
 #[inline]
-pub fn thread_token() -> u32 {
-    use std::cell::Cell;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(1);
-    thread_local! {
-        static TOKEN: Cell<u32> = const { Cell::new(0) };
-    }
-    TOKEN
-        .try_with(|t| {
-            let mut v = t.get();
-            while v == 0 {
-                // 0 means "not known"; it is skipped when the counter wraps.
-                v = NEXT.fetch_add(1, Ordering::Relaxed);
-            }
-            t.set(v);
-            v
-        })
-        .unwrap_or(0)
+pub fn thread_token() -> u64 {
+    crate::sys::thread_self()
 }
 
 /// `dst.copy_from_slice(src)`, with fixed-size moves for up to 32 bytes: most values of an

@@ -63,6 +63,14 @@ pub fn user_id(name: &str) -> Option<u32> {
     (r == 0 && !res.is_null()).then_some(pw.pw_uid)
 }
 
+/// The calling thread's `pthread_t`, as a number (never 0 on Linux: it is the address of
+/// the thread's control block).
+#[inline]
+pub fn thread_self() -> u64 {
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() as u64 }
+}
+
 /// The name of the process's effective user (`None` when the user database has no entry
 /// for the effective uid).
 pub fn effective_user_name() -> Option<String> {

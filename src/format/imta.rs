@@ -507,7 +507,9 @@ fn inbound_action(action: u8) -> bool {
 // ---------------------------------------------------------------------------------------
 // Formatter
 
-/// Hashes a thread token (a small distinct number) with one multiplication.
+/// Hashes a thread token (a `pthread_t`: an address whose low bits vary little) with one
+/// multiplication, folding the product's high bits (which depend on every bit of the
+/// token) into the low ones the table indexes by.
 #[derive(Default)]
 struct TokenHasher(u64);
 
@@ -522,8 +524,9 @@ impl Hasher for TokenHasher {
         }
     }
 
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fn write_u64(&mut self, n: u64) {
+        let x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 32);
     }
 }
 
@@ -546,7 +549,7 @@ pub struct Imta {
     zone: Box<dyn Zone>,
     /// Process id field state per producer thread, by [`Event::thread`] (one small entry
     /// per thread that ever logged here, kept for the life of the log).
-    threads: HashMap<u32, ThreadSeq, BuildHasherDefault<TokenHasher>>,
+    threads: HashMap<u64, ThreadSeq, BuildHasherDefault<TokenHasher>>,
     /// Thread number and sequence number of the event being formatted.
     proc_id: ThreadSeq,
     scratch: Vec<u8>,
@@ -567,7 +570,7 @@ impl Imta {
 
     /// Takes the process id numbers of an event made by thread `token`: the thread's
     /// number (given on its first event: 1, 2, ...) and its next sequence number.
-    fn take_proc_id(&mut self, token: u32) {
+    fn take_proc_id(&mut self, token: u64) {
         if self.threads.len() >= MAX_THREADS && !self.threads.contains_key(&token) {
             // A host that starts a thread per connection would grow the table without end:
             // past this many threads, numbering starts again.
@@ -2229,7 +2232,7 @@ mod tests {
     }
 
     /// Events made on thread `token`, through one formatter: the main log's lines.
-    fn lines_of(f: &mut Imta, events: &[(u32, Event)]) -> Vec<String> {
+    fn lines_of(f: &mut Imta, events: &[(u64, Event)]) -> Vec<String> {
         let mut out = Out::default();
         for (token, ev) in events {
             let mut ev = ev.clone();
@@ -2298,16 +2301,16 @@ mod tests {
         }
         // The thread number is hex; the sequence number decimal.
         let mut f = Imta::new(o.clone());
-        let events: Vec<(u32, Event)> = (0..10).map(|t| (100 + t, reception())).collect();
+        let events: Vec<(u64, Event)> = (0..10).map(|t| (100 + t, reception())).collect();
         let lines = lines_of(&mut f, &events);
         assert!(lines[9].contains(" 4a1c.a.0 "), "{}", lines[9]);
-        let events: Vec<(u32, Event)> = (0..11).map(|_| (109, reception())).collect();
+        let events: Vec<(u64, Event)> = (0..11).map(|_| (109, reception())).collect();
         let lines = lines_of(&mut f, &events);
         assert!(lines[10].contains(" 4a1c.a.11 "), "{}", lines[10]);
         // Past MAX_THREADS threads (a thread per connection), the numbering starts again
         // instead of the table growing without end.
         let mut f = Imta::new(o.clone());
-        let events: Vec<(u32, Event)> = (0..=MAX_THREADS as u32)
+        let events: Vec<(u64, Event)> = (0..=MAX_THREADS as u64)
             .map(|t| (1000 + t, reception()))
             .collect();
         let lines = lines_of(&mut f, &events);
@@ -2353,7 +2356,7 @@ mod tests {
         ev.size = 3 * 1024;
         ev.flags = flags::ESMTP;
         let mut f = Imta::new(o);
-        let events: Vec<(u32, Event)> = (0..15).map(|_| (5, ev.clone())).collect();
+        let events: Vec<(u64, Event)> = (0..15).map(|_| (5, ev.clone())).collect();
         assert_eq!(
             lines_of(&mut f, &events)[14],
             "07-Mar-2024 09:15:02.37 3e8a.1.14 tcp_local    tcp_intranet EE 3 alice@example.org rfc822;bob@example.com bob@example.com spool/7F/00-12345-ABCDEF01.msg <20240307091501.ABC123@mx.example.org> mail.example.org (mail.example.org [192.0.2.25])"
