@@ -51,6 +51,22 @@ struct State {
 }
 
 impl State {
+    /// A file not opened yet, created at `created`, whose next rotated name has `next_seq`.
+    fn new(created: i64, next_seq: u64) -> State {
+        State {
+            file: None,
+            dev: 0,
+            ino: 0,
+            size: 0,
+            data: false,
+            line_start: true,
+            created,
+            next_seq,
+            retry_after: 0,
+            pending: Vec::new(),
+        }
+    }
+
     /// Accounts for `bytes` written to the open file.
     fn wrote(&mut self, bytes: &[u8]) {
         if let Some(&last) = bytes.last() {
@@ -323,18 +339,7 @@ impl SharedFile {
         } else {
             1
         };
-        let mut st = State {
-            file: None,
-            dev: 0,
-            ino: 0,
-            size: 0,
-            data: false,
-            line_start: true,
-            created,
-            next_seq,
-            retry_after: 0,
-            pending: Vec::new(),
-        };
+        let mut st = State::new(created, next_seq);
         st.opened(file, &meta, created);
         let shared = Arc::new(SharedFile {
             path: path.to_path_buf(),
@@ -876,18 +881,7 @@ mod tests {
 
     /// A state for [`write_through`] with nothing written yet.
     fn state() -> State {
-        State {
-            file: None,
-            dev: 0,
-            ino: 0,
-            size: 0,
-            data: false,
-            line_start: true,
-            created: 0,
-            next_seq: 1,
-            retry_after: 0,
-            pending: Vec::new(),
-        }
+        State::new(0, 1)
     }
 
     /// A file that takes at most `room` more bytes, then fails with ENOSPC.

@@ -641,9 +641,6 @@ impl Writer {
             rotation_problems,
             ..
         } = self;
-        // The rest of a line a short write left (see `SharedFile::write`) is written even
-        // when no new lines wait for its file: a flush or close is not done before it is.
-        finish_pending(files, &mut result);
         for t in Target::ALL {
             let buf = &mut out.bufs[t as usize];
             if buf.is_empty() {
@@ -685,9 +682,9 @@ impl Writer {
                 grown.push(Arc::clone(f));
             }
         }
-        // A write cut short inside the last line took that line whole (see
-        // `SharedFile::write`): the fault shows when the rest is tried again, now, so that
-        // the retries (and the fault's report) start at once.
+        // The rest of a line a short write left (see `SharedFile::write`), in this pass or
+        // an earlier one, is written now even when no new lines wait for its file: a flush
+        // or close is not done before it is, and a fault shows at once.
         finish_pending(files, &mut result);
         self.rotated(done);
         // Files that grew past what max_total_size leaves them: older files go now, not

@@ -263,18 +263,7 @@ fn ctl_talks_to_the_library_control_socket() {
 fn ctl_gives_up_when_no_reply_comes() {
     let dir = scratch("ctl_timeout");
     let sock = dir.join("mute.sock");
-    let listener = UnixListener::bind(&sock).unwrap();
-    // Accepts, reads the command, and never answers (keeps the connection until told).
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let (s, _) = listener.accept().unwrap();
-        let mut r = BufReader::new(s);
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        let _ = done_rx.recv();
-        drop(r);
-        line
-    });
+    let (server, done_tx) = mute_console(&sock);
     let s = sock.to_str().unwrap();
     let start = std::time::Instant::now();
     let out = mtalog(&["ctl", "--timeout", "1", s, "stats"], &dir);

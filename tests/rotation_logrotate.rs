@@ -349,22 +349,10 @@ fn create_and_sighup_to_the_example_mta_loses_nothing() {
 
 #[test]
 fn mtalog_ctl_gives_up_when_no_reply_comes() {
-    use std::io::{BufRead, BufReader};
     let ctl = build_example("mtalog_ctl", &[]);
     let d = work_dir("ctl-timeout");
     let sock = d.join("mute.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    // Accepts, reads the command, and never answers (keeps the connection until told).
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let server = std::thread::spawn(move || {
-        let (s, _) = listener.accept().unwrap();
-        let mut r = BufReader::new(s);
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        let _ = done_rx.recv();
-        drop(r);
-        line
-    });
+    let (server, done_tx) = support::mute_console(&sock);
     let start = std::time::Instant::now();
     let out = Command::new(&ctl)
         .args(["-t", "1"])

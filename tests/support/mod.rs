@@ -210,3 +210,20 @@ pub fn delivery_rows(report: &str) -> BTreeMap<String, (String, String, String)>
         })
         .collect()
 }
+
+/// A console socket at `sock` that accepts one client, reads its command line and never
+/// answers. The thread holds the connection until `release` is sent, then returns the line.
+pub fn mute_console(sock: &Path) -> (std::thread::JoinHandle<String>, std::sync::mpsc::Sender<()>) {
+    use std::io::{BufRead, BufReader};
+    let listener = std::os::unix::net::UnixListener::bind(sock).unwrap();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let _ = released.recv();
+        line
+    });
+    (server, release)
+}
