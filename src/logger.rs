@@ -1091,7 +1091,11 @@ mod tests {
             l.settings().unwrap().close_timeout,
             Duration::from_millis(1)
         );
-        l.close().unwrap();
+        // Accepted, and honoured: the close finishes in time or reports that it did not.
+        match l.close() {
+            Ok(()) | Err(Error::TimedOut(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
         let e = Logger::open("ec_logger", "t", "mainlog = /nonexistent-dir/x\n").unwrap_err();
         assert_eq!(e.errno(), libc::ENOENT);
     }
