@@ -60,12 +60,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A consistent copy of the counters of `shared`, with `depth` events queued.
-pub fn snapshot(shared: &Shared, depth: u64) -> StatsSnapshot {
+/// A copy of the counters of `shared`; `len` reads the queue's length.
+pub fn snapshot(shared: &Shared, len: impl Fn() -> u64) -> StatsSnapshot {
     let s = &shared.stats;
+    let (accepted, depth) = s.taken.accepted(len);
     let dropped_by_kind: [u64; 9] = std::array::from_fn(|i| s.dropped[i].load(Ordering::Relaxed));
     StatsSnapshot {
-        accepted: s.dequeued.load(Ordering::Relaxed) + depth,
+        accepted,
         written: s.written.load(Ordering::Relaxed),
         dropped: dropped_by_kind.iter().sum(),
         dropped_by_kind,
@@ -176,7 +177,7 @@ impl Handle {
                 Ok(()) => Ok("Log files reopened\n".to_owned()),
                 Err(e) => Err(format!("reopen failed: {e}\n")),
             },
-            ["stats"] => Ok(stats_text(&snapshot(&self.shared, self.tx.len() as u64))),
+            ["stats"] => Ok(stats_text(&snapshot(&self.shared, || self.tx.len() as u64))),
             _ => Err(format!(
                 "unknown command '{}'; try 'help'\n",
                 words.join(" ")

@@ -98,6 +98,8 @@ pub struct Writer {
     /// thread is the counter's only writer (a forked child starts a new writer and resets
     /// the counters).
     dequeued: u64,
+    /// Events taken off the queue, published through `stats.taken` at every receive.
+    taken: u64,
     shared: Arc<Shared>,
     settings: Arc<Settings>,
     formatter: Box<dyn Formatter>,
@@ -146,6 +148,7 @@ impl Writer {
             rx,
             pool,
             dequeued: 0,
+            taken: 0,
             next_heartbeat: settings.heartbeat.map(|h| now + h),
             shared,
             settings,
@@ -290,7 +293,7 @@ impl Writer {
         loop {
             let mut n = 0;
             while n < BATCH {
-                match self.rx.try_recv() {
+                match self.recv() {
                     Ok(Msg::Event(ev)) => {
                         n += 1;
                         ahead.push(ev);
@@ -361,6 +364,21 @@ impl Writer {
             d = d.min(self.settings.flush_interval);
         }
         d.max(Duration::from_millis(1))
+    }
+
+    /// Takes the next message off the queue. `stats.taken` is odd while the queue's length
+    /// and the count of events taken may disagree, so that a reader of the two
+    /// (`TakenSeq::accepted`) never sees an event in both places or in neither.
+    fn recv(&mut self) -> Result<Msg, TryRecvError> {
+        let seq = &self.shared.stats.taken.0;
+        seq.store(self.taken * 2 + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        let m = self.rx.try_recv();
+        if let Ok(Msg::Event(_)) = m {
+            self.taken += 1;
+        }
+        seq.store(self.taken * 2, Ordering::Release);
+        m
     }
 
     fn dirty(&self) -> bool {
@@ -819,7 +837,7 @@ impl Writer {
         }
         self.unflushed = [0; 9];
         let mut lost = 0u64;
-        while let Ok(m) = self.rx.try_recv() {
+        while let Ok(m) = self.recv() {
             match m {
                 Msg::Event(ev) => {
                     self.shared.stats.dropped[ev.kind.index()].fetch_add(1, Ordering::Relaxed);
