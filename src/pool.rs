@@ -24,7 +24,7 @@
 //! Every box a producer or the writer does not pass on goes back through the pool (an
 //! event dropped on a full queue, one the formatter failed on), so that the count of boxes
 //! in circulation stays true; otherwise the working set would shrink. A box lost to a
-//! panic in a hook is made up for by [`Pool::recount`](crate::pool::Pool::recount), when the writer goes idle.
+//! panic in a hook is made up for by [`Pool::recount`](crate::pool::Pool::recount), when the writer stays idle.
 //!
 //! In drop mode a producer never waits: an empty pool gives a box from the reserve or a new
 //! one, and the writer keeps [`SPARE_LOW`](crate::pool::SPARE_LOW) boxes spare, making more as the backlog grows.
@@ -55,6 +55,9 @@ pub const SPARE_LOW: usize = 1024;
 /// When fewer boxes than this (or than `queue_size`) are spare in block mode, the load is
 /// high and the writer makes boxes for the reserve, for a stall to find made.
 pub const RESERVE_LOW: usize = WORKING_SET / 4;
+/// Shortest time between the writer's two idle looks at the boxes that correct their
+/// count ([`Pool::recount`]): far longer than a hook holds a box.
+pub const RECOUNT_GAP: Duration = Duration::from_millis(100);
 /// Boxes the writer makes at most per pass.
 const TOP_UP: usize = 1024;
 /// Boxes the writer makes at most per pass for the reserve (block mode): few enough that
@@ -101,6 +104,21 @@ pub struct Pool {
     stall: Duration,
     /// Longest wait for a box in all.
     max_wait: Duration,
+}
+
+/// What the idle writer saw of the boxes (see [`Pool::recount`]).
+#[derive(Clone, Copy, Debug)]
+pub struct IdleLook {
+    boxes: usize,
+    home: usize,
+    taken: u64,
+    at: Instant,
+}
+
+impl IdleLook {
+    fn same(&self, other: &IdleLook) -> bool {
+        (self.boxes, self.home, self.taken) == (other.boxes, other.home, other.taken)
+    }
 }
 
 impl Pool {
@@ -169,12 +187,36 @@ impl Pool {
         self.rx.try_recv().unwrap_or_else(|_| self.unreserve())
     }
 
-    /// The writer, idle with the queue empty: every box is spare or in the reserve (but
-    /// for one a producer may be filling just now), so their number replaces the count,
-    /// which a box dropped without coming back (a panic in a hook) left too high.
-    pub fn recount(&self) {
-        self.boxes
-            .store(self.spare() + self.reserve(), Ordering::Relaxed);
+    /// The writer, idle with the queue empty, having taken `taken` events so far: every box
+    /// is spare or in the reserve, but for those producers are filling just now, so the
+    /// count of boxes, which a box dropped without coming back (a panic in a hook) left too
+    /// high, is set to their number. A box in a producer's hands is in neither place, so
+    /// one look could forget it: the count is corrected only when a second look, at least
+    /// [`RECOUNT_GAP`] after the first with no event taken in between, sees the same
+    /// numbers. Returns how many boxes the count forgot.
+    pub fn recount(&self, looked: &mut Option<IdleLook>, taken: u64, now: Instant) -> usize {
+        let look = IdleLook {
+            boxes: self.boxes(),
+            home: self.spare() + self.reserve(),
+            taken,
+            at: now,
+        };
+        match *looked {
+            Some(first) if first.same(&look) => {
+                if now.duration_since(first.at) < RECOUNT_GAP || look.boxes <= look.home {
+                    return 0;
+                }
+                // Relative, so that a box a producer makes meanwhile stays counted.
+                let lost = look.boxes - look.home;
+                self.boxes.fetch_sub(lost, Ordering::Relaxed);
+                *looked = None;
+                lost
+            }
+            _ => {
+                *looked = Some(look);
+                0
+            }
+        }
     }
 
     #[cold]
@@ -396,11 +438,34 @@ mod tests {
     #[test]
     fn the_idle_writer_recounts_boxes_lost_to_a_panic() {
         let p = Pool::with_waits(4, true, LONG, LONG);
+        let mut looked = None;
+        let t0 = Instant::now();
+        // A box in a producer's hands at the first look is not forgotten: it comes back
+        // before the second, or the writer takes an event meanwhile.
+        let held = p.take_now();
+        assert_eq!(p.recount(&mut looked, 0, t0), 0);
+        p.put_back(held);
+        assert_eq!(p.recount(&mut looked, 0, t0 + RECOUNT_GAP), 0);
+        assert_eq!(p.boxes(), 4);
+        let held = p.take_now();
+        assert_eq!(p.recount(&mut looked, 0, t0 + 2 * RECOUNT_GAP), 0);
+        assert_eq!(p.recount(&mut looked, 1, t0 + 3 * RECOUNT_GAP), 0);
+        p.put_back(held);
+        assert_eq!(p.boxes(), 4);
+
+        let mut looked = None;
         let lost = p.take_now();
         drop(lost);
         assert_eq!((p.boxes(), p.spare()), (4, 3));
         assert_eq!(p.circulating(), 4, "the count still has the lost box");
-        p.recount();
+        assert_eq!(p.recount(&mut looked, 5, t0), 0);
+        assert_eq!(
+            p.recount(&mut looked, 5, t0 + RECOUNT_GAP / 2),
+            0,
+            "too soon"
+        );
+        assert_eq!(p.boxes(), 4);
+        assert_eq!(p.recount(&mut looked, 5, t0 + RECOUNT_GAP), 1);
         assert_eq!(p.boxes(), 3);
         assert_eq!(p.top_up(), 1);
         assert_eq!((p.boxes(), p.spare()), (4, 4));

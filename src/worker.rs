@@ -26,7 +26,7 @@ use crate::config::Fsync;
 use crate::event::{Event, Field, Kind, Timestamp};
 use crate::format::{Formatter, Out, TARGET_COUNT, Target};
 use crate::logger::{Error, Settings, Shared};
-use crate::pool::Pool;
+use crate::pool::{IdleLook, Pool};
 use crate::rotate::{self, Helper, Job};
 use crate::sink::{RotateCtx, SharedFile, errno_of};
 
@@ -100,6 +100,8 @@ pub struct Writer {
     dequeued: u64,
     /// Events taken off the queue, published through `stats.taken` at every receive.
     taken: u64,
+    /// The last idle look at the boxes (`Pool::recount`).
+    idle_look: Option<IdleLook>,
     shared: Arc<Shared>,
     settings: Arc<Settings>,
     formatter: Box<dyn Formatter>,
@@ -149,6 +151,7 @@ impl Writer {
             pool,
             dequeued: 0,
             taken: 0,
+            idle_look: None,
             next_heartbeat: settings.heartbeat.map(|h| now + h),
             shared,
             settings,
@@ -349,7 +352,7 @@ impl Writer {
                 self.shared.parked.store(false, Ordering::Relaxed);
                 continue;
             }
-            self.pool.recount();
+            self.pool.recount(&mut self.idle_look, self.taken, now);
             std::thread::park_timeout(self.sleep_budget(now));
             self.shared.parked.store(false, Ordering::Relaxed);
         }
