@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mtalog::event::{Field, Kind};
@@ -48,10 +48,18 @@ fn logrotate() -> Option<PathBuf> {
 
 /// Compiles one C example into the test's scratch directory.
 fn build_example(name: &str, libs: &[&str]) -> PathBuf {
+    // Once per test binary: two tests compiling the same program at once would have one
+    // run it while the other's linker still writes it (ETXTBSY).
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, exe)) = built.iter().find(|(n, _)| n == name) {
+        return exe.clone();
+    }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rotation_logrotate");
     std::fs::create_dir_all(&dir).unwrap();
     let exe = dir.join(format!("{name}-{}", std::process::id()));
     cc(&format!("examples_c/{name}.c"), &exe, libs);
+    built.push((name.to_owned(), exe.clone()));
     exe
 }
 
