@@ -443,11 +443,17 @@ fn run(inner: Arc<Inner>, listener: ForkClosed<UnixListener>, wake: ForkClosed<U
         let _ = woken.read(&mut [0u8; 16]);
         accept_failed = false;
         while clients.len() < MAX_CLIENTS {
-            match l.accept() {
-                Ok((s, _)) => {
-                    if s.set_nonblocking(true).is_ok() {
+            // Inside the fork gate: a fork between the accept and the record would leave
+            // the child a copy of the connection, and its client waiting for the end of
+            // its reply until that child exits.
+            let gate = crate::fork::gate();
+            let accepted = l.accept().map(|(s, _)| ForkClosed::new(s));
+            drop(gate);
+            match accepted {
+                Ok(s) => {
+                    if s.get().is_some_and(|s| s.set_nonblocking(true).is_ok()) {
                         clients.push(Client {
-                            stream: ForkClosed::new(s),
+                            stream: s,
                             deadline: Instant::now() + READ_DEADLINE,
                             line: Vec::new(),
                             reply: None,
@@ -493,6 +499,9 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
     if let Some(l) = reg.get(&key) {
         return Ok((l.pid == me).then_some(key));
     }
+    // The socket's descriptors are recorded for a forked child to close before any fork
+    // can copy them (see `run`).
+    let gate = crate::fork::gate();
     let l = bind(path)?;
     let started = (|| {
         let meta = std::fs::symlink_metadata(path)?;
@@ -507,6 +516,7 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
         let thread_inner = Arc::clone(&inner);
         let listener = ForkClosed::new(l);
         let wake_rx = ForkClosed::new(wake_rx);
+        drop(gate);
         let join = std::thread::Builder::new()
             .name("mtalog-control".into())
             .spawn(move || run(thread_inner, listener, wake_rx))?;
