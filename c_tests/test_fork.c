@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,9 +76,24 @@ static long ids_once(const char *text, const char *prefix, long n, long *dups) {
 static logging_infrastructure *slow;
 static char slow_cfg[8192];
 
+static _Atomic pid_t slow_tid;
+
 static void *slow_init(void *arg) {
     (void)arg;
+    slow_tid = gettid();
     return (void *)(intptr_t)slow->shared.log_init(slow, slow_cfg);
+}
+
+/* Whether thread `tid` of this process waits in open() for the other end of a FIFO. */
+static int waits_for_fifo(pid_t tid) {
+    char path[64], wchan[64] = "";
+    FILE *f;
+    snprintf(path, sizeof path, "/proc/self/task/%d/wchan", (int)tid);
+    f = fopen(path, "r");
+    if (!f) return 0;
+    if (!fgets(wchan, sizeof wchan, f)) wchan[0] = 0;
+    fclose(f);
+    return strstr(wchan, "wait_for_partner") || strstr(wchan, "fifo_open");
 }
 
 /* fork() while another thread is inside log_init, blocked opening a FIFO that nobody has
@@ -90,7 +107,7 @@ static void fork_during_log_init(void) {
     void *rc = NULL;
     pthread_t th;
     pid_t pid;
-    struct timespec settle = {0, 300 * 1000 * 1000};
+    struct timespec settle = {0, 10 * 1000 * 1000};
 
     snprintf(fifo, sizeof fifo, "%s", test_path("init-fifo"));
     remove(fifo);
@@ -103,7 +120,13 @@ static void fork_during_log_init(void) {
     if (!slow) return;
     CHECK_EQ_INT(pipe(report), 0);
     CHECK_EQ_INT(pthread_create(&th, NULL, slow_init, NULL), 0);
-    nanosleep(&settle, NULL); /* log_init is now blocked in open() */
+    /* Until log_init is blocked in open() (as the kernel reports it; 10 s at most, for a
+     * kernel that does not). */
+    for (int i = 0; i < 1000; i++) {
+        pid_t tid = slow_tid;
+        if (tid && waits_for_fifo(tid)) break;
+        nanosleep(&settle, NULL);
+    }
     pid = fork();
     if (pid == 0) {
         char v = 0;

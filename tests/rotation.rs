@@ -532,6 +532,7 @@ fn reopen_on_rename_follows_a_move_and_a_deletion_by_itself() {
         std::thread::sleep(Duration::from_millis(20));
     }
     h.join().unwrap();
+    l.flush().unwrap();
     exactly_once(&ec_ids(&[moved, main.clone()]), 2, 1500, false);
 
     std::fs::remove_file(&main).unwrap();
