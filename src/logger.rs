@@ -234,8 +234,10 @@ pub struct Stats {
     /// Events taken off the queue by the writer, counted after their boxes went back to
     /// the pool (producers waiting for a box poll it).
     pub dequeued: AtomicU64,
-    /// Events taken off the queue, counted as they are taken (see [`TakenSeq`]).
+    /// Events and requests taken off the queue, counted as they are taken.
     pub taken: TakenSeq,
+    /// Requests (reopen, flush, close) put on the queue.
+    pub requests_sent: AtomicU64,
     /// Events whose lines are in their files.
     pub written: AtomicU64,
     /// Events dropped, per kind.
@@ -264,6 +266,7 @@ impl Stats {
         let Stats {
             dequeued,
             taken,
+            requests_sent,
             written,
             dropped,
             bytes_written,
@@ -277,6 +280,7 @@ impl Stats {
         } = self;
         for c in dropped.iter().chain([
             dequeued,
+            requests_sent,
             written,
             bytes_written,
             write_errors,
@@ -289,32 +293,56 @@ impl Stats {
         ]) {
             c.store(0, Ordering::Relaxed);
         }
-        taken.0.store(0, Ordering::Relaxed);
+        for c in [&taken.seq, &taken.events, &taken.requests] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Queues a request for the writer with `send`, counting it once it is on the queue.
+    pub(crate) fn send_request<E>(&self, send: impl FnOnce() -> Result<(), E>) -> Result<(), E> {
+        send()?;
+        self.requests_sent.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 
-/// Twice the number of events the writer has taken off the queue, plus one while it is
-/// taking the next message (two plain stores by the writer per message). Read with the
-/// queue's length, it counts the events accepted (`TakenSeq::accepted`). Kept on a cache
-/// line of its own, away from the counters that waiting producers poll.
+/// What the writer has taken off the queue, read with the queue's length to count the
+/// events accepted and queued ([`TakenSeq::accepted`]). Kept on a cache line of its own,
+/// away from the counters that waiting producers poll.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-pub struct TakenSeq(pub(crate) AtomicU64);
+pub struct TakenSeq {
+    /// Odd while the writer is taking a message off the queue; a new even value after
+    /// each try. Plain stores, like the two counts: the writer is their only writer.
+    pub(crate) seq: AtomicU64,
+    /// Events taken, stored while `seq` is odd.
+    pub(crate) events: AtomicU64,
+    /// Requests (reopen, flush, close) taken, stored while `seq` is odd.
+    pub(crate) requests: AtomicU64,
+}
 
 impl TakenSeq {
-    /// The events accepted so far with `len` (the queue's length) read at one moment
-    /// between two of the writer's receives, and that length. Exact when no producer is
-    /// inside a hook: an event moving from the queue to the writer is never counted twice
-    /// or missed.
-    pub fn accepted(&self, len: impl Fn() -> u64) -> (u64, u64) {
+    /// The events accepted so far and the events queued now, from the queue's length
+    /// (`len`) read at a moment between two of the writer's receives, less the requests
+    /// `requests_sent` says wait there. Exact when no producer is inside a hook and no
+    /// request is being queued: an event moving from the queue to the writer is never
+    /// counted twice or missed.
+    pub fn accepted(&self, requests_sent: &AtomicU64, len: impl Fn() -> u64) -> (u64, u64) {
         let mut spins = 0u32;
         loop {
-            let before = self.0.load(Ordering::Acquire);
+            let before = self.seq.load(Ordering::Acquire);
             if before & 1 == 0 {
-                let depth = len();
+                let events = self.events.load(Ordering::Relaxed);
+                let taken = self.requests.load(Ordering::Relaxed);
+                let queued = len();
+                let requests = requests_sent
+                    .load(Ordering::SeqCst)
+                    .saturating_sub(taken)
+                    .min(queued);
                 fence(Ordering::Acquire);
-                if self.0.load(Ordering::Relaxed) == before {
-                    return (before / 2 + depth, depth);
+                if self.seq.load(Ordering::Relaxed) == before {
+                    let depth = queued - requests;
+                    return (events + depth, depth);
                 }
             }
             spins += 1;
@@ -867,7 +895,9 @@ impl Logger {
         let p = self.pipe.get().ok_or(Error::NotRunning)?;
         let (ack_tx, ack_rx) = bounded(1);
         let deadline = Instant::now() + timeout;
-        p.tx.send_timeout(Msg::Control(make(ack_tx)), timeout)
+        self.shared
+            .stats
+            .send_request(|| p.tx.send_timeout(Msg::Control(make(ack_tx)), timeout))
             .map_err(|e| match e {
                 SendTimeoutError::Timeout(_) => {
                     Error::TimedOut(format!("the queue stayed full for {timeout:?}"))
@@ -1110,6 +1140,68 @@ mod tests {
         l.close().unwrap();
         let s = l.stats();
         assert_eq!((s.accepted, s.written, s.queue_depth), (20_000, 20_000, 0));
+    }
+
+    #[test]
+    fn a_request_waiting_on_the_queue_is_not_counted_as_an_event() {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        // The mainlog is a FIFO nobody reads yet: the writer gets stuck in write(2), and a
+        // reopen asked meanwhile waits on the queue behind the events.
+        let d = dir("request");
+        let fifo = d.join("mainlog.ec");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let l = Arc::new(Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap());
+        let n = 5000u64;
+        for i in 0..n {
+            delivery(&l, i);
+        }
+        let l2 = Arc::clone(&l);
+        let reopen = std::thread::spawn(move || l2.reopen());
+        let start = Instant::now();
+        while l.shared.stats.requests_sent.load(Ordering::SeqCst) == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no reopen queued"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let s = l.stats();
+        assert_eq!(s.accepted, n, "{s:?}");
+        assert!(s.queue_depth < n && s.written < n, "{s:?}");
+        // A reader comes: everything is written (through the old opening and the new
+        // one), the reopen is done.
+        let drain = std::thread::spawn(move || {
+            let (mut lines, mut buf) = (0u64, [0u8; 65536]);
+            let start = Instant::now();
+            while lines < n && start.elapsed() < Duration::from_secs(30) {
+                match reader.read(&mut buf) {
+                    Ok(k) if k > 0 => {
+                        lines += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64
+                    }
+                    Ok(_) => std::thread::sleep(Duration::from_millis(1)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            lines
+        });
+        reopen.join().unwrap().unwrap();
+        assert_eq!(drain.join().unwrap(), n);
+        l.close().unwrap();
+        let s = l.stats();
+        assert_eq!(
+            (s.accepted, s.written, s.queue_depth, s.reopens),
+            (n, n, 0, 1)
+        );
     }
 
     #[test]

@@ -98,8 +98,12 @@ pub struct Writer {
     /// thread is the counter's only writer (a forked child starts a new writer and resets
     /// the counters).
     dequeued: u64,
-    /// Events taken off the queue, published through `stats.taken` at every receive.
+    /// Events taken off the queue (`stats.taken.events`).
     taken: u64,
+    /// Requests taken off the queue (`stats.taken.requests`).
+    requests_taken: u64,
+    /// Tries to take a message (`stats.taken.seq`).
+    receives: u64,
     /// The last idle look at the boxes (`Pool::recount`).
     idle_look: Option<IdleLook>,
     shared: Arc<Shared>,
@@ -151,6 +155,8 @@ impl Writer {
             pool,
             dequeued: 0,
             taken: 0,
+            requests_taken: 0,
+            receives: 0,
             idle_look: None,
             next_heartbeat: settings.heartbeat.map(|h| now + h),
             shared,
@@ -369,18 +375,28 @@ impl Writer {
         d.max(Duration::from_millis(1))
     }
 
-    /// Takes the next message off the queue. `stats.taken` is odd while the queue's length
-    /// and the count of events taken may disagree, so that a reader of the two
-    /// (`TakenSeq::accepted`) never sees an event in both places or in neither.
+    /// Takes the next message off the queue. `stats.taken.seq` is odd while the queue's
+    /// length and the counts of messages taken may disagree, and changes with every take,
+    /// so that a reader of them (`TakenSeq::accepted`) never sees a message in both places
+    /// or in neither.
     fn recv(&mut self) -> Result<Msg, TryRecvError> {
-        let seq = &self.shared.stats.taken.0;
-        seq.store(self.taken * 2 + 1, Ordering::Relaxed);
+        let t = &self.shared.stats.taken;
+        t.seq.store(self.receives * 2 + 1, Ordering::Relaxed);
         fence(Ordering::Release);
         let m = self.rx.try_recv();
-        if let Ok(Msg::Event(_)) = m {
-            self.taken += 1;
+        match m {
+            Ok(Msg::Event(_)) => {
+                self.taken += 1;
+                t.events.store(self.taken, Ordering::Relaxed);
+            }
+            Ok(Msg::Control(_)) => {
+                self.requests_taken += 1;
+                t.requests.store(self.requests_taken, Ordering::Relaxed);
+            }
+            Err(_) => {}
         }
-        seq.store(self.taken * 2, Ordering::Release);
+        self.receives += 1;
+        t.seq.store(self.receives * 2, Ordering::Release);
         m
     }
 
