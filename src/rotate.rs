@@ -636,11 +636,31 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             (path, policy, sweep_at)
         }
     };
-    let (problems, at) = retain(&path, &policy, unix_now());
-    sweep_at.store(at, Ordering::Relaxed);
-    errors.extend(problems);
+    // A write that lands after `retain` measured the current file, but before the new
+    // size is stored, finds no size to check (the writer cleared it to ask for this job):
+    // when the file has already passed the new size, the sweep runs again. Either this
+    // look or the writer's next check sees such a write (both stores and loads are SeqCst),
+    // and only one of them claims the size.
+    for round in 0..SWEEP_ROUNDS {
+        let (problems, at) = retain(&path, &policy, unix_now());
+        errors.extend(problems);
+        sweep_at.store(at, Ordering::SeqCst);
+        let grown = at != NO_SWEEP && std::fs::metadata(&path).is_ok_and(|m| m.len() > at);
+        if !grown
+            || round + 1 == SWEEP_ROUNDS
+            || sweep_at
+                .compare_exchange(at, NO_SWEEP, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+        {
+            break;
+        }
+    }
     errors
 }
+
+/// Most retention passes of one job while the current file outgrows them (then the
+/// writer's next write asks again).
+const SWEEP_ROUNDS: usize = 8;
 
 #[cfg(test)]
 mod tests {

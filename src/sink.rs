@@ -374,12 +374,12 @@ impl SharedFile {
     /// True once each time the file grows past that size: retention must run again (the
     /// size is forgotten until it has).
     pub fn outgrew_budget(&self) -> bool {
-        let at = self.sweep_at.load(Ordering::Relaxed);
+        let at = self.sweep_at.load(Ordering::SeqCst);
         at != rotate::NO_SWEEP
             && lock(&self.state).size > at
             && self
                 .sweep_at
-                .compare_exchange(at, rotate::NO_SWEEP, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(at, rotate::NO_SWEEP, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
     }
 
