@@ -181,13 +181,14 @@ fn a_silent_or_slow_client_delays_nobody() {
     for _ in 0..3 {
         let start = Instant::now();
         let mut s = UnixStream::connect(&sock).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.write_all(b"stats\n").unwrap();
         let mut reply = String::new();
-        s.read_to_string(&mut reply).expect("no reply within 2 s");
+        s.read_to_string(&mut reply).expect("no reply within 10 s");
         assert!(reply.contains("written: 0\n"), "{reply}");
+        // Well under the 3 s a silent client may take (margin for a busy machine).
         assert!(
-            start.elapsed() < Duration::from_secs(1),
+            start.elapsed() < Duration::from_secs(2),
             "{:?}",
             start.elapsed()
         );
@@ -222,7 +223,7 @@ fn a_silent_or_slow_client_delays_nobody() {
     let start = Instant::now();
     l.close().unwrap();
     assert!(
-        start.elapsed() < Duration::from_secs(1),
+        start.elapsed() < Duration::from_millis(1500),
         "close took {:?}",
         start.elapsed()
     );
