@@ -63,7 +63,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A copy of the counters of `shared`; `len` reads the queue's length.
 pub fn snapshot(shared: &Shared, len: impl Fn() -> u64) -> StatsSnapshot {
     let s = &shared.stats;
-    let (accepted, depth) = s.taken.accepted(&s.requests_sent, len);
+    let (accepted, depth) = s.accepted(len);
     let dropped_by_kind: [u64; 9] = std::array::from_fn(|i| s.dropped[i].load(Ordering::Relaxed));
     StatsSnapshot {
         accepted,
@@ -134,9 +134,8 @@ impl Handle {
         let mut msg = Msg::Control(Control::Reopen(ack_tx));
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let sent =
-                (self.shared.stats).send_request(|| self.tx.send_timeout(msg, left.min(STOP_POLL)));
-            match sent {
+            let stats = &self.shared.stats;
+            match stats.send_request(|| self.tx.send_timeout(msg, left.min(STOP_POLL))) {
                 Ok(()) => break,
                 Err(SendTimeoutError::Disconnected(_)) => return Err(Error::NotRunning),
                 Err(SendTimeoutError::Timeout(m)) => {

@@ -304,43 +304,28 @@ impl Stats {
         self.requests_sent.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-}
 
-/// What the writer has taken off the queue, read with the queue's length to count the
-/// events accepted and queued ([`TakenSeq::accepted`]). Kept on a cache line of its own,
-/// away from the counters that waiting producers poll.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub struct TakenSeq {
-    /// Odd while the writer is taking a message off the queue; a new even value after
-    /// each try. Plain stores, like the two counts: the writer is their only writer.
-    pub(crate) seq: AtomicU64,
-    /// Events taken, stored while `seq` is odd.
-    pub(crate) events: AtomicU64,
-    /// Requests (reopen, flush, close) taken, stored while `seq` is odd.
-    pub(crate) requests: AtomicU64,
-}
-
-impl TakenSeq {
     /// The events accepted so far and the events queued now, from the queue's length
     /// (`len`) read at a moment between two of the writer's receives, less the requests
-    /// `requests_sent` says wait there. Exact when no producer is inside a hook and no
-    /// request is being queued: an event moving from the queue to the writer is never
-    /// counted twice or missed.
-    pub fn accepted(&self, requests_sent: &AtomicU64, len: impl Fn() -> u64) -> (u64, u64) {
+    /// that wait there. Exact when no producer is inside a hook and no request is being
+    /// queued: a message moving from the queue to the writer is never counted twice or
+    /// missed.
+    pub fn accepted(&self, len: impl Fn() -> u64) -> (u64, u64) {
+        let t = &self.taken;
         let mut spins = 0u32;
         loop {
-            let before = self.seq.load(Ordering::Acquire);
+            let before = t.seq.load(Ordering::Acquire);
             if before & 1 == 0 {
-                let events = self.events.load(Ordering::Relaxed);
-                let taken = self.requests.load(Ordering::Relaxed);
+                let events = t.events.load(Ordering::Relaxed);
+                let taken = t.requests.load(Ordering::Relaxed);
                 let queued = len();
-                let requests = requests_sent
+                let requests = self
+                    .requests_sent
                     .load(Ordering::SeqCst)
                     .saturating_sub(taken)
                     .min(queued);
                 fence(Ordering::Acquire);
-                if self.seq.load(Ordering::Relaxed) == before {
+                if t.seq.load(Ordering::Relaxed) == before {
                     let depth = queued - requests;
                     return (events + depth, depth);
                 }
@@ -353,6 +338,21 @@ impl TakenSeq {
             }
         }
     }
+}
+
+/// What the writer has taken off the queue, read with the queue's length to count the
+/// events accepted and queued ([`Stats::accepted`]). Kept on a cache line of its own,
+/// away from the counters that waiting producers poll.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct TakenSeq {
+    /// Odd while the writer is taking a message off the queue; a new even value after
+    /// each try. Plain stores, like the two counts: the writer is their only writer.
+    pub(crate) seq: AtomicU64,
+    /// Events taken, stored while `seq` is odd.
+    pub(crate) events: AtomicU64,
+    /// Requests (reopen, flush, close) taken, stored while `seq` is odd.
+    pub(crate) requests: AtomicU64,
 }
 
 /// A consistent copy of the counters.

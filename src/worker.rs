@@ -377,7 +377,7 @@ impl Writer {
 
     /// Takes the next message off the queue. `stats.taken.seq` is odd while the queue's
     /// length and the counts of messages taken may disagree, and changes with every take,
-    /// so that a reader of them (`TakenSeq::accepted`) never sees a message in both places
+    /// so that a reader of them (`Stats::accepted`) never sees a message in both places
     /// or in neither.
     fn recv(&mut self) -> Result<Msg, TryRecvError> {
         let t = &self.shared.stats.taken;
