@@ -30,7 +30,7 @@ typedef void (*LogRejectFunc)(struct logging_infrastructure *self, struct timeva
 struct mtalog_stats {
   /** sizeof(struct mtalog_stats) as the caller was compiled. */
   size_t struct_size;
-  /** Events accepted onto the queue. */
+  /** Events accepted onto the queue (written, queued, or lost at close). */
   uint64_t accepted;
   /** Events whose lines are in their files. */
   uint64_t written;
@@ -44,15 +44,23 @@ struct mtalog_stats {
   uint64_t queue_depth;
   /** Reopens done. */
   uint64_t reopens;
-  /** Dropped events, per kind. */
+  /** Dropped receptions. */
   uint64_t dropped_reception;
+  /** Dropped attempts. */
   uint64_t dropped_attempt;
+  /** Dropped transient failures. */
   uint64_t dropped_transient_failure;
+  /** Dropped permanent failures. */
   uint64_t dropped_permanent_failure;
+  /** Dropped deliveries. */
   uint64_t dropped_delivery;
+  /** Dropped rejections. */
   uint64_t dropped_rejection;
+  /** Dropped errors. */
   uint64_t dropped_error;
+  /** Dropped acctlog records. */
   uint64_t dropped_acct;
+  /** Dropped importlog records. */
   uint64_t dropped_import;
   /** Bad calls from the host (NULL message, bad note_len, calls before log_init or after log_close, ...). */
   uint64_t input_errors;

@@ -55,9 +55,12 @@ pub enum Kind {
     Import,
 }
 
+/// Number of [`Kind`] values.
+pub const KIND_COUNT: usize = Kind::Import as usize + 1;
+
 impl Kind {
     /// Every kind, in stats order.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; KIND_COUNT] = [
         Kind::Reception,
         Kind::Attempt,
         Kind::TransientFailure,

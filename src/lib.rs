@@ -6,33 +6,37 @@
 //! lock-free bounded channel, and writes Momentum `ec_logger`, Postfix-style or Sun
 //! Messaging Server logs. See the `ffi` module (and the README) for the C API conventions.
 //!
-//! Rust programs use [`logger::Logger`] directly.
+//! Rust programs use [`logger::Logger`] directly. The modules are listed from the C
+//! boundary down to plain data; a module only uses the ones below it (ARCHITECTURE.md
+//! has the map).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 /// cbindgen:ignore
+#[allow(unsafe_code)]
+mod atfork;
+/// cbindgen:ignore
 pub mod config;
 /// cbindgen:ignore
+pub mod console;
+/// cbindgen:ignore
 pub mod control;
+/// cbindgen:ignore
+pub mod error;
 /// cbindgen:ignore
 pub mod event;
 #[allow(unsafe_code)]
 pub mod ffi;
 /// cbindgen:ignore
-#[allow(unsafe_code)]
-mod fork;
+pub mod file;
 /// cbindgen:ignore
 pub mod format;
 /// cbindgen:ignore
 pub mod logger;
 /// cbindgen:ignore
-pub mod pool;
+pub mod pipeline;
 /// cbindgen:ignore
-pub mod rotate;
-/// cbindgen:ignore
-pub mod sink;
+pub mod sync;
 /// cbindgen:ignore
 #[allow(unsafe_code)]
 pub mod sys;
-/// cbindgen:ignore
-pub mod worker;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mtalog::event::{Field, Kind};
+use mtalog::file::rotate::{parse_rotated, scan};
 use mtalog::logger::Logger;
-use mtalog::rotate::{parse_rotated, scan};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("mtalog-rotation-{name}-{}", std::process::id()));
@@ -163,7 +163,7 @@ fn sequence_numbers_continue_after_a_restart() {
     for f in scan(&d.join("mainlog.ec")).unwrap().iter().skip(2) {
         let name = f.path.file_name().unwrap().to_string_lossy().into_owned();
         let (_, created, _) = parse_rotated("mainlog.ec", &name).unwrap();
-        let now = mtalog::rotate::unix_now();
+        let now = mtalog::file::rotate::unix_now();
         assert!((now - created).abs() < 60, "{name}");
     }
 }
@@ -203,16 +203,16 @@ fn max_total_size_removes_old_files_as_the_current_one_grows() {
     // run rotated go, oldest first, once the total would pass max_total_size.
     let d = dir("growth");
     let main = d.join("mainlog.ec");
-    let then = mtalog::rotate::unix_now() - 3600;
+    let then = mtalog::file::rotate::unix_now() - 3600;
     for seq in 1..=4 {
         let line = format!("{then}@old-{seq}@@@M1\n");
         std::fs::write(
-            mtalog::rotate::numbered_name(&main, seq, then),
+            mtalog::file::rotate::numbered_name(&main, seq, then),
             line.repeat(8000 / line.len()),
         )
         .unwrap();
     }
-    let old_size = std::fs::metadata(mtalog::rotate::numbered_name(&main, 1, then))
+    let old_size = std::fs::metadata(mtalog::file::rotate::numbered_name(&main, 1, then))
         .unwrap()
         .len();
     let l = ec_run(&d, "max_total_size = 40K\n", 2, 200);

@@ -231,7 +231,7 @@ fn a_silent_or_slow_client_delays_nobody() {
 }
 
 /// Runs `Logger::open` on another thread; panics if it takes longer than 10 s.
-fn open_within(conf: String) -> Result<Logger, mtalog::logger::Error> {
+fn open_within(conf: String) -> Result<Logger, mtalog::error::Error> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(Logger::open("ec_logger", "p", &conf));

@@ -227,7 +227,7 @@ fn quote(v: &str) -> String {
 fn typed(kind: &str, es: &[Entry]) {
     let Some(k) = format::kind(kind) else { return };
     let mut o = Options::new(es);
-    if mtalog::logger::Settings::parse(&mut o).is_err() {
+    if mtalog::pipeline::settings::Settings::parse(&mut o).is_err() {
         return;
     }
     if (k.2)(&mut o, &ctx()).is_err() {

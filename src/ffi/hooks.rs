@@ -3,7 +3,6 @@
 
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
-use std::sync::atomic::Ordering;
 
 use super::{
     Handle, abstract_message, accept_construct, domain_record, logging_infrastructure,
@@ -11,6 +10,7 @@ use super::{
     validate_context,
 };
 use crate::event::{Event, Field, Kind, TRUNCATED_MARKER, Timestamp, flags, trim_partial_utf8};
+use crate::pipeline::stats::Counter;
 
 // The C shim (src/shim.c): hidden symbols, linked into the library.
 unsafe extern "C" {
@@ -95,7 +95,7 @@ struct Filler<'a> {
     ev: &'a mut Event,
     max: usize,
     truncated: u64,
-    /// The fields the logger's format reads for this event (`format::fields_used`); the
+    /// The fields the logger's format reads for this event ([`LoggerKind::fields_used`](crate::format::LoggerKind::fields_used)); the
     /// others are not copied (nor read from the host).
     want: u64,
 }
@@ -386,7 +386,7 @@ fn fill_note(fl: &mut Filler<'_>, note: *const c_char, note_len: c_int) -> bool 
 fn finish(h: &Handle, ev: Box<Event>, truncated: u64, bad_input: bool) {
     let stats = &h.logger.shared().stats;
     if truncated > 0 {
-        stats.truncated.fetch_add(truncated, Ordering::Relaxed);
+        stats.add(Counter::truncated, truncated);
     }
     if bad_input {
         h.logger.input_error();
@@ -427,7 +427,7 @@ pub(crate) unsafe extern "C" fn log_reception(
         ev.time = time_of(now);
         let api = h.host_api();
         let mut fl = Filler {
-            want: crate::format::fields_used(h.logger.kind(), ev.kind),
+            want: h.logger.fields_used(ev.kind),
             ev: &mut ev,
             max: h.logger.max_field(),
             truncated: 0,
@@ -461,7 +461,7 @@ fn mail_hook(
         ev.time = time_of(now);
         let api = h.host_api();
         let mut fl = Filler {
-            want: crate::format::fields_used(h.logger.kind(), ev.kind),
+            want: h.logger.fields_used(ev.kind),
             ev: &mut ev,
             max: h.logger.max_field(),
             truncated: 0,
@@ -626,7 +626,7 @@ pub(crate) unsafe extern "C" fn reject_sink(
             ac.cast_const()
         };
         let mut fl = Filler {
-            want: crate::format::fields_used(h.logger.kind(), ev.kind),
+            want: h.logger.fields_used(ev.kind),
             ev: &mut ev,
             max,
             truncated: 0,

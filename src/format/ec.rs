@@ -74,7 +74,7 @@ pub fn setup(o: &mut Options<'_>, _ctx: &FormatContext) -> Result<KindSetup, Con
 }
 
 /// The fields the line of each event kind reads, as bits `1 << Field as u64`: the hooks
-/// copy only these out of the host's objects ([`crate::format::fields_used`]). The
+/// copy only these out of the host's objects ([`LoggerKind::fields_used`](crate::format::LoggerKind::fields_used)). The
 /// `Protocol` field is always kept (the hooks derive the ESMTP flag from it).
 pub fn fields_used(kind: Kind) -> u64 {
     use Field::*;

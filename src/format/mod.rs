@@ -8,13 +8,15 @@
 
 pub mod ec;
 pub mod imta;
+mod kind;
 pub mod postfix;
+
+pub use kind::LoggerKind;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{ConfigError, Options};
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Timestamp};
 
 /// One file a logger writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,44 +60,6 @@ impl FormatContext {
             pid: std::process::id(),
             hostname: crate::sys::hostname(),
         }
-    }
-}
-
-/// A kind's setup function: reads its own options (and marks them used).
-pub type SetupFn = fn(&mut Options<'_>, &FormatContext) -> Result<KindSetup, ConfigError>;
-
-/// The logger kinds mtalog knows, by `module_name`.
-pub const KINDS: [(&str, &str, SetupFn); 3] = [
-    (
-        "ec_logger",
-        "Momentum-style logging (mainlog, rejectlog, paniclog, acctlog, importlog)",
-        ec::setup,
-    ),
-    (
-        "postfix_logger",
-        "Postfix-style logging that pflogsumm reads",
-        postfix::setup,
-    ),
-    (
-        "imta_logger",
-        "Sun Java System Messaging Server MTA logging",
-        imta::setup,
-    ),
-];
-
-/// Looks a kind up by name.
-pub fn kind(name: &str) -> Option<&'static (&'static str, &'static str, SetupFn)> {
-    KINDS.iter().find(|k| k.0 == name)
-}
-
-/// The text fields a logger kind's lines read for events of `kind`, as bits
-/// `1 << Field as u64`; the hooks copy only these out of the host's objects (the other
-/// kinds' formats depend on their options, so they get every field).
-#[inline]
-pub fn fields_used(logger_kind: &str, kind: Kind) -> u64 {
-    match logger_kind {
-        "ec_logger" => ec::fields_used(kind),
-        _ => u64::MAX,
     }
 }
 

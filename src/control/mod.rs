@@ -26,23 +26,18 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::thread::{JoinHandle, Thread};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{RecvTimeoutError, SendTimeoutError, Sender, bounded};
 use once_cell::sync::Lazy;
 
-use crate::event::Kind;
-use crate::logger::{Error, Shared, StatsSnapshot};
-use crate::sink;
+use crate::console;
+use crate::error::{errno_error, errno_of};
+use crate::pipeline::Port;
+use crate::sync::ForkMutex;
 use crate::sys::{self, ForkClosed};
-use crate::worker::{Control, Msg};
-
-/// The reply to `help`.
-pub const HELP: &str =
-    "reopen logs\n\tClose and reopen log files\nstats\n\tShow logger statistics\n";
 
 /// How long a client may take to send its command line, counted from its connection.
 const READ_DEADLINE: Duration = Duration::from_secs(3);
@@ -56,179 +51,36 @@ const MAX_CLIENTS: usize = 16;
 /// Longest command line read.
 const MAX_COMMAND: usize = 4096;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A copy of the counters of `shared`; `len` reads the queue's length.
-pub fn snapshot(shared: &Shared, len: impl Fn() -> u64) -> StatsSnapshot {
-    let s = &shared.stats;
-    let (accepted, depth) = s.accepted(len);
-    let dropped_by_kind: [u64; 9] = std::array::from_fn(|i| s.dropped[i].load(Ordering::Relaxed));
-    StatsSnapshot {
-        accepted,
-        written: s.written.load(Ordering::Relaxed),
-        dropped: dropped_by_kind.iter().sum(),
-        dropped_by_kind,
-        bytes_written: s.bytes_written.load(Ordering::Relaxed),
-        write_errors: s.write_errors.load(Ordering::Relaxed),
-        queue_depth: depth,
-        reopens: s.reopens.load(Ordering::Relaxed),
-        input_errors: s.input_errors.load(Ordering::Relaxed),
-        filtered: s.filtered.load(Ordering::Relaxed),
-        truncated: s.truncated.load(Ordering::Relaxed),
-        rotations: s.rotations.load(Ordering::Relaxed),
-        panics: s.panics.load(Ordering::Relaxed),
-    }
-}
-
-/// The reply to `stats`.
-pub fn stats_text(s: &StatsSnapshot) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "accepted: {}", s.accepted);
-    let _ = writeln!(out, "written: {}", s.written);
-    let _ = writeln!(out, "dropped: {}", s.dropped);
-    for k in Kind::ALL {
-        let n = s.dropped_by_kind[k.index()];
-        let _ = writeln!(out, "dropped_{}: {n}", k.name());
-    }
-    for (name, v) in [
-        ("bytes_written", s.bytes_written),
-        ("write_errors", s.write_errors),
-        ("queue_depth", s.queue_depth),
-        ("reopens", s.reopens),
-        ("input_errors", s.input_errors),
-        ("rotations", s.rotations),
-    ] {
-        let _ = writeln!(out, "{name}: {v}");
-    }
-    out
-}
-
-/// What the listener needs of one running logger.
+/// What the listener needs of one running logger: its names and its writer.
 pub struct Handle {
     /// The logger kind.
     pub kind: &'static str,
     /// The instance name.
     pub name: String,
-    /// The logger's channel (control requests travel with the events).
-    pub tx: Sender<Msg>,
-    /// The writer thread (to wake it).
-    pub thread: Thread,
-    /// Counters.
-    pub shared: Arc<Shared>,
-    /// Bound of a request (`close_timeout`).
-    pub timeout: Duration,
+    /// The logger's writer.
+    pub port: Port,
 }
 
-impl Handle {
-    /// Asks the writer to reopen its files and waits for it, up to the logger's
-    /// `close_timeout`, or until `stop` is set (the socket is closing).
-    fn reopen(&self, stop: &AtomicBool) -> Result<(), Error> {
-        let (ack_tx, ack_rx) = bounded(1);
-        let deadline = Instant::now() + self.timeout;
-        let closing = || Error::TimedOut("the control socket is closing".into());
-        self.shared.reopen_asked.store(true, Ordering::Relaxed);
-        self.thread.unpark();
-        let mut msg = Msg::Control(Control::Reopen(ack_tx));
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let stats = &self.shared.stats;
-            match stats.send_request(|| self.tx.send_timeout(msg, left.min(STOP_POLL))) {
-                Ok(()) => break,
-                Err(SendTimeoutError::Disconnected(_)) => return Err(Error::NotRunning),
-                Err(SendTimeoutError::Timeout(m)) => {
-                    if stop.load(Ordering::SeqCst) {
-                        return Err(closing());
-                    }
-                    if Instant::now() >= deadline {
-                        return Err(Error::TimedOut("the queue stayed full".into()));
-                    }
-                    msg = m;
-                }
-            }
-        }
-        self.shared.parked.store(false, Ordering::Relaxed);
-        self.thread.unpark();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match ack_rx.recv_timeout(left.min(STOP_POLL)) {
-                Ok(r) => return r,
-                Err(RecvTimeoutError::Timeout)
-                    if !stop.load(Ordering::SeqCst) && Instant::now() < deadline => {}
-                Err(RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => {
-                    return Err(closing());
-                }
-                Err(_) => {
-                    return Err(Error::TimedOut("the writer did not answer in time".into()));
-                }
-            }
-        }
-    }
-
-    /// Runs one console command; `Err` carries the failure text.
-    fn command(&self, words: &[&str], stop: &AtomicBool) -> Result<String, String> {
-        if self.shared.failed.load(Ordering::Relaxed) {
-            return Err("the writer thread failed; this logger stopped writing\n".into());
-        }
-        match words {
-            ["help"] => Ok(HELP.to_owned()),
-            ["reopen", "logs"] => match self.reopen(stop) {
-                Ok(()) => Ok("Log files reopened\n".to_owned()),
-                Err(e) => Err(format!("reopen failed: {e}\n")),
-            },
-            ["stats"] => Ok(stats_text(&snapshot(&self.shared, || self.tx.len() as u64))),
-            _ => Err(format!(
-                "unknown command '{}'; try 'help'\n",
-                words.join(" ")
-            )),
-        }
-    }
-}
-
-/// Runs `line` on the loggers of one socket; the reply starts with `error: ` when any
-/// failed. A `KIND:NAME` prefix sends it to that logger only. A wait for a writer ends
-/// early once `stop` is set.
+/// Runs `line` on the loggers of one socket through the console; the reply starts with
+/// `error: ` when any failed. A wait for a writer ends early once `stop` is set.
 pub fn dispatch(handles: &[Arc<Handle>], line: &str, stop: &AtomicBool) -> String {
-    let mut words: Vec<&str> = line.split_whitespace().collect();
-    let mut only = None;
-    if let Some((k, n)) = words.first().and_then(|w| w.split_once(':')) {
-        only = Some((k.to_owned(), n.to_owned()));
-        words.remove(0);
-    }
-    let chosen: Vec<&Arc<Handle>> = handles
+    let loggers: Vec<console::Logger<'_>> = handles
         .iter()
-        .filter(|h| {
-            only.as_ref()
-                .is_none_or(|(k, n)| h.kind == k && h.name == *n)
+        .map(|h| console::Logger {
+            kind: h.kind,
+            name: &h.name,
+            port: &h.port,
         })
         .collect();
-    if chosen.is_empty() {
-        return match only {
-            Some((k, n)) => format!("error: no logger {k}:{n} on this socket\n"),
-            None => "error: no logger is running on this socket\n".to_owned(),
-        };
+    let reply = console::run(&loggers, line, Some(stop));
+    match reply.error {
+        Some(_) => format!("error: {}", reply.text),
+        None => reply.text,
     }
-    let mut ok = String::new();
-    let mut failed = false;
-    for h in chosen {
-        match h.command(&words, stop) {
-            Ok(t) => ok.push_str(&t),
-            Err(t) => {
-                failed = true;
-                if handles.len() > 1 {
-                    ok.push_str(&format!("{}:{}: ", h.kind, h.name));
-                }
-                ok.push_str(&t);
-            }
-        }
-    }
-    if failed { format!("error: {ok}") } else { ok }
 }
 
 struct Inner {
-    handles: Mutex<Vec<(u64, Arc<Handle>)>>,
+    handles: ForkMutex<Vec<(u64, Arc<Handle>)>>,
     stop: AtomicBool,
     /// A byte written here wakes the listener thread (after `stop` is set).
     wake: ForkClosed<UnixStream>,
@@ -265,8 +117,8 @@ impl Listener {
     }
 }
 
-static LISTENERS: Lazy<Mutex<HashMap<PathBuf, Listener>>> =
-    Lazy::new(|| Mutex::new(HashMap::new()));
+static LISTENERS: Lazy<ForkMutex<HashMap<PathBuf, Listener>>> =
+    Lazy::new(|| ForkMutex::new(HashMap::new()));
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// The process that last used the registry (to notice a forked child).
 static OWNER: AtomicU32 = AtomicU32::new(0);
@@ -280,7 +132,7 @@ pub struct Registration {
 }
 
 fn io_err(path: &Path, code: i32, what: &str) -> io::Error {
-    sink::errno_error(code, format!("control_socket {}: {what}", path.display()))
+    errno_error(code, format!("control_socket {}: {what}", path.display()))
 }
 
 /// Binds the socket at `path` with mode 0600 (from the start: the file never has a wider
@@ -289,8 +141,8 @@ fn io_err(path: &Path, code: i32, what: &str) -> io::Error {
 /// another process places there meanwhile (bind never replaces a file).
 fn bind(path: &Path) -> io::Result<UnixListener> {
     let ctx = |e: io::Error| {
-        sink::errno_error(
-            sink::errno_of(&e),
+        errno_error(
+            errno_of(&e),
             format!("control_socket {}: {e}", path.display()),
         )
     };
@@ -314,7 +166,7 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
             Err(e) => {
                 return Err(io_err(
                     path,
-                    sink::errno_of(&e),
+                    errno_of(&e),
                     &format!("a socket whose listener cannot be checked ({e}); not replaced"),
                 ));
             }
@@ -385,7 +237,9 @@ impl Client {
                 .unwrap_or(self.line.len());
             let reply = match std::str::from_utf8(&self.line[..end]) {
                 Ok(cmd) => {
-                    let handles: Vec<Arc<Handle>> = lock(&inner.handles)
+                    let handles: Vec<Arc<Handle>> = inner
+                        .handles
+                        .lock()
                         .iter()
                         .map(|(_, h)| Arc::clone(h))
                         .collect();
@@ -447,7 +301,7 @@ fn run(inner: Arc<Inner>, listener: ForkClosed<UnixListener>, wake: ForkClosed<U
             // Inside the fork gate: a fork between the accept and the record would leave
             // the child a copy of the connection, and its client waiting for the end of
             // its reply until that child exits.
-            let gate = crate::fork::gate();
+            let gate = crate::sync::gate();
             let accepted = l.accept().map(|(s, _)| ForkClosed::new(s));
             drop(gate);
             match accepted {
@@ -473,14 +327,6 @@ fn run(inner: Arc<Inner>, listener: ForkClosed<UnixListener>, wake: ForkClosed<U
     }
 }
 
-/// Closes, in a forked child, the descriptors of the parent's listeners and of the
-/// clients they were serving: the child has no listener thread, and a client whose
-/// connection a child kept open would wait for the end of its reply until that child
-/// exits. The parent goes on serving the socket.
-pub(crate) fn after_fork_in_child() {
-    sys::close_in_child();
-}
-
 /// Binds `path` if no logger of this process listens there yet (before the writer starts,
 /// so that a bad path fails `log_init` cleanly). Returns the registry key, or `None` in a
 /// forked child for a socket its parent listens on: the parent keeps serving it, and the
@@ -490,19 +336,17 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
     let me = std::process::id();
     let previous = OWNER.swap(me, Ordering::Relaxed);
     let forked = previous != 0 && previous != me;
-    let key = crate::sink::registry_key(path)?;
+    let key = crate::file::registry_key(path)?;
     let mut reg = match LISTENERS.try_lock() {
-        Ok(g) => g,
-        Err(TryLockError::Poisoned(e)) => e.into_inner(),
-        Err(TryLockError::WouldBlock) if forked => return Ok(None),
-        Err(TryLockError::WouldBlock) => lock(&LISTENERS),
+        Some(g) => g,
+        None if forked => return Ok(None),
+        None => LISTENERS.lock(),
     };
     if let Some(l) = reg.get(&key) {
         return Ok((l.pid == me).then_some(key));
     }
-    // The socket's descriptors are recorded for a forked child to close before any fork
-    // can copy them (see `run`).
-    let gate = crate::fork::gate();
+    // The registry's lock keeps a fork out (see `crate::sync`) until the socket's
+    // descriptors are recorded for a forked child to close.
     let l = bind(path)?;
     let started = (|| {
         let meta = std::fs::symlink_metadata(path)?;
@@ -510,14 +354,13 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
         wake_tx.set_nonblocking(true)?;
         wake_rx.set_nonblocking(true)?;
         let inner = Arc::new(Inner {
-            handles: Mutex::new(Vec::new()),
+            handles: ForkMutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             wake: ForkClosed::new(wake_tx),
         });
         let thread_inner = Arc::clone(&inner);
         let listener = ForkClosed::new(l);
         let wake_rx = ForkClosed::new(wake_rx);
-        drop(gate);
         let join = std::thread::Builder::new()
             .name("mtalog-control".into())
             .spawn(move || run(thread_inner, listener, wake_rx))?;
@@ -545,9 +388,9 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
 /// Puts a running logger on the socket `prepare` returned `key` for.
 pub fn attach(key: &Path, handle: Handle) -> Registration {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let reg = lock(&LISTENERS);
+    let reg = LISTENERS.lock();
     if let Some(l) = reg.get(key) {
-        lock(&l.inner.handles).push((id, Arc::new(handle)));
+        l.inner.handles.lock().push((id, Arc::new(handle)));
     }
     Registration {
         key: key.to_path_buf(),
@@ -559,10 +402,10 @@ pub fn attach(key: &Path, handle: Handle) -> Registration {
 /// Stops a listener nobody uses (after a failed start).
 pub fn release(key: &Path) {
     let join = {
-        let mut reg = lock(&LISTENERS);
+        let mut reg = LISTENERS.lock();
         let empty = reg
             .get(key)
-            .is_some_and(|l| lock(&l.inner.handles).is_empty());
+            .is_some_and(|l| l.inner.handles.lock().is_empty());
         if empty {
             reg.remove(key).and_then(Listener::shut)
         } else {
@@ -584,10 +427,10 @@ impl Registration {
             return;
         }
         let join = {
-            let mut reg = lock(&LISTENERS);
+            let mut reg = LISTENERS.lock();
             let empty = match reg.get(&self.key) {
                 Some(l) => {
-                    let mut hs = lock(&l.inner.handles);
+                    let mut hs = l.inner.handles.lock();
                     hs.retain(|(id, _)| *id != self.id);
                     hs.is_empty()
                 }

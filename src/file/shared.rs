@@ -1,32 +1,24 @@
 //! Log files: opened once per path (loggers that name the same file share one handle),
 //! `O_APPEND | O_CLOEXEC`, refusing a symlink unless allowed, created with the configured
 //! mode whatever the umask, reopened by name on request, and rotated (when a
-//! [`Policy`](crate::rotate::Policy) says so) under the same lock as the writes, between
+//! [`Policy`] says so) under the same lock as the writes, between
 //! two whole writes.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 
 use once_cell::sync::Lazy;
 
+use super::open::{OpenPolicy, open_file, registry_key};
+use super::rotate::{self, Policy, Scheme};
+use crate::error::{errno_error, errno_of};
 use crate::event::Timestamp;
-use crate::rotate::{self, Policy, Scheme};
-
-/// How files are opened.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OpenPolicy {
-    /// Follow a symlink at the log path (default: refuse with `ELOOP`).
-    pub follow_symlinks: bool,
-    /// Change the owner of a file mtalog opens (when running as root).
-    pub owner: Option<u32>,
-    /// Change the group of a file mtalog opens.
-    pub group: Option<u32>,
-}
+use crate::sync::ForkMutex;
 
 struct State {
     file: Option<File>,
@@ -103,7 +95,7 @@ pub struct SharedFile {
     /// The size of this file at which it and the rotated files outgrow `max_total_size`,
     /// as the last retention found ([`rotate::NO_SWEEP`]: none known).
     sweep_at: Arc<AtomicU64>,
-    state: Mutex<State>,
+    state: ForkMutex<State>,
 }
 
 /// What the writer gives a rotating write, and what it gets back.
@@ -138,154 +130,18 @@ impl std::fmt::Debug for SharedFile {
     }
 }
 
-static REGISTRY: Lazy<Mutex<HashMap<PathBuf, Weak<SharedFile>>>> =
-    Lazy::new(|| Mutex::new(HashMap::new()));
+static REGISTRY: Lazy<ForkMutex<HashMap<PathBuf, Weak<SharedFile>>>> =
+    Lazy::new(|| ForkMutex::new(HashMap::new()));
 
 /// In a child process just forked (with no file operation under way at the fork): the
 /// rest of a line that the parent's last write left is the parent's to finish, not the
 /// child's.
 pub(crate) fn after_fork_in_child() {
-    let files: Vec<Arc<SharedFile>> = lock(&REGISTRY).values().filter_map(Weak::upgrade).collect();
+    let files: Vec<Arc<SharedFile>> = REGISTRY.lock().values().filter_map(Weak::upgrade).collect();
     for f in files {
-        let mut st = lock(&f.state);
+        let mut st = f.state.lock();
         st.pending.clear();
         st.line_start = true;
-    }
-}
-
-/// A file or registry lock, taken inside the fork gate (`fork::gate`) so that no
-/// such lock is held when the process forks. Fields drop in order: the lock, then the gate.
-pub(crate) struct Locked<'a, T> {
-    guard: MutexGuard<'a, T>,
-    _gate: crate::fork::GateGuard,
-}
-
-impl<T> std::ops::Deref for Locked<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.guard
-    }
-}
-
-impl<T> std::ops::DerefMut for Locked<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.guard
-    }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> Locked<'_, T> {
-    let gate = crate::fork::gate();
-    Locked {
-        guard: m.lock().unwrap_or_else(|e| e.into_inner()),
-        _gate: gate,
-    }
-}
-
-/// The key under which a path is shared: its directory resolved, plus its file name.
-pub(crate) fn registry_key(path: &Path) -> io::Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{}: not a file path", path.display()),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    match dir.canonicalize() {
-        Ok(d) => Ok(d.join(name)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!(
-                "{}: directory {} does not exist (mtalog does not create it)",
-                path.display(),
-                dir.display()
-            ),
-        )),
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!("{}: directory {}: {e}", path.display(), dir.display()),
-        )),
-    }
-}
-
-fn open_file(path: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<File> {
-    let mut flags = libc::O_CLOEXEC;
-    if !policy.follow_symlinks {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(mode)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|e| {
-            let code = e.raw_os_error().unwrap_or(libc::EIO);
-            let msg = if code == libc::ELOOP {
-                format!(
-                    "{}: is a symlink; refusing to follow it (set follow_symlinks = true to allow)",
-                    path.display()
-                )
-            } else {
-                format!("{}: {e}", path.display())
-            };
-            errno_error(code, msg)
-        })?;
-    let meta = file.metadata()?;
-    if meta.permissions().mode() & 0o7777 != mode {
-        // The umask may have narrowed the creation mode; apply the configured mode exactly.
-        // A file owned by someone else keeps its mode (EPERM), which is not fatal.
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
-    }
-    if policy.owner.is_some() || policy.group.is_some() {
-        std::os::unix::fs::fchown(&file, policy.owner, policy.group).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("{}: cannot change owner: {e}", path.display()),
-            )
-        })?;
-    }
-    Ok(file)
-}
-
-/// An error message that keeps the errno it came from (see [`errno_of`]).
-#[derive(Debug)]
-struct ErrnoMessage(i32, String);
-
-/// An I/O error with `msg` as its text that [`errno_of`] maps back to `code`.
-pub(crate) fn errno_error(code: i32, msg: String) -> io::Error {
-    io::Error::new(
-        io::Error::from_raw_os_error(code).kind(),
-        ErrnoMessage(code, msg),
-    )
-}
-
-impl std::fmt::Display for ErrnoMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.1)
-    }
-}
-
-impl std::error::Error for ErrnoMessage {}
-
-/// The errno behind an I/O error (also through mtalog's own message wrappers); `EIO` when
-/// unknown.
-pub fn errno_of(e: &io::Error) -> i32 {
-    if let Some(code) = e.raw_os_error() {
-        return code;
-    }
-    if let Some(m) = e.get_ref().and_then(|r| r.downcast_ref::<ErrnoMessage>()) {
-        return m.0;
-    }
-    match e.kind() {
-        io::ErrorKind::NotFound => libc::ENOENT,
-        io::ErrorKind::PermissionDenied => libc::EACCES,
-        io::ErrorKind::InvalidInput => libc::EINVAL,
-        io::ErrorKind::AlreadyExists => libc::EEXIST,
-        io::ErrorKind::TimedOut => libc::ETIMEDOUT,
-        _ => libc::EIO,
     }
 }
 
@@ -305,18 +161,15 @@ impl SharedFile {
         rot: &Policy,
     ) -> io::Result<Arc<SharedFile>> {
         let key = registry_key(path)?;
-        let mut reg = lock(&REGISTRY);
+        let mut reg = REGISTRY.lock();
         reg.retain(|_, w| w.strong_count() > 0);
         if let Some(f) = reg.get(&key).and_then(Weak::upgrade) {
             if f.rot != *rot {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    ErrnoMessage(
-                        libc::EINVAL,
-                        format!(
-                            "{}: another logger writes this file with other rotation options; give both the same",
-                            path.display()
-                        ),
+                return Err(errno_error(
+                    libc::EINVAL,
+                    format!(
+                        "{}: another logger writes this file with other rotation options; give both the same",
+                        path.display()
                     ),
                 ));
             }
@@ -350,7 +203,7 @@ impl SharedFile {
             due: AtomicI64::new(rot.due_after(created)),
             fresh: AtomicBool::new(rot.has_jobs()),
             sweep_at: Arc::new(AtomicU64::new(rotate::NO_SWEEP)),
-            state: Mutex::new(st),
+            state: ForkMutex::new(st),
         });
         reg.insert(key, Arc::downgrade(&shared));
         Ok(shared)
@@ -376,7 +229,7 @@ impl SharedFile {
     pub fn outgrew_budget(&self) -> bool {
         let at = self.sweep_at.load(Ordering::SeqCst);
         at != rotate::NO_SWEEP
-            && lock(&self.state).size > at
+            && self.state.lock().size > at
             && self
                 .sweep_at
                 .compare_exchange(at, rotate::NO_SWEEP, Ordering::SeqCst, Ordering::SeqCst)
@@ -397,7 +250,7 @@ impl SharedFile {
     /// line that belongs before the rotation. A file that received nothing but a header
     /// is not rotated (its period starts again).
     pub fn rotate_if_due(&self, now: i64, ctx: &mut RotateCtx<'_>) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if !self.due(now) || !st.line_start || now < st.retry_after {
             return;
         }
@@ -516,7 +369,7 @@ impl SharedFile {
     /// a short write left unfinished is taken whole and finished first by the next write,
     /// from any logger (an empty `buf` finishes just that).
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         write_locked(&mut st, buf)
     }
 
@@ -524,7 +377,7 @@ impl SharedFile {
     /// `max_file_size`, or when it is due by time, the file is rotated (only between whole
     /// lines); `buf` holds whole lines.
     pub fn write_rotating(&self, buf: &[u8], ctx: &mut RotateCtx<'_>) -> io::Result<usize> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if !self.rot.rotates() {
             return write_locked(&mut st, buf);
         }
@@ -581,7 +434,7 @@ impl SharedFile {
 
     /// fsync.
     pub fn sync(&self) -> io::Result<()> {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         match &st.file {
             Some(f) => f.sync_data(),
             None => Ok(()),
@@ -593,7 +446,7 @@ impl SharedFile {
     /// A path that still names the open file is left alone, so several loggers sharing a
     /// file reopen it once.
     pub fn reopen(&self) -> io::Result<bool> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if st.file.is_some() && self.names_open_file(&st) {
             return Ok(false);
         }
@@ -611,12 +464,12 @@ impl SharedFile {
 
     /// Is the rest of a line waiting to be written (see [`SharedFile::write`])?
     pub fn has_pending(&self) -> bool {
-        !lock(&self.state).pending.is_empty()
+        !self.state.lock().pending.is_empty()
     }
 
     /// Does the path still name the open file? (`reopen_on_rename` checks this.)
     pub fn path_moved(&self) -> bool {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         !self.names_open_file(&st)
     }
 
@@ -633,7 +486,7 @@ impl SharedFile {
 
     /// Size of the open file.
     pub fn len(&self) -> io::Result<u64> {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         match &st.file {
             Some(f) => Ok(f.metadata()?.len()),
             None => Ok(0),
@@ -748,221 +601,4 @@ fn append_whole(src: &mut dyn io::Read, dst: &mut File) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    fn dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("mtalog-sink-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    #[test]
-    fn same_path_is_opened_once_and_mode_is_exact() {
-        let d = dir("share");
-        let p = d.join("a.log");
-        let a = SharedFile::open(&p, 0o640, &OpenPolicy::default()).unwrap();
-        let b =
-            SharedFile::open(&d.join(".").join("a.log"), 0o600, &OpenPolicy::default()).unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(
-            std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777,
-            0o640
-        );
-        a.write(b"x\n").unwrap();
-        b.write(b"y\n").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"x\ny\n");
-    }
-
-    #[test]
-    fn missing_directory_is_a_clear_error() {
-        let e = SharedFile::open(
-            Path::new("/nonexistent-mtalog-dir/x.log"),
-            0o644,
-            &OpenPolicy::default(),
-        )
-        .unwrap_err();
-        assert_eq!(errno_of(&e), libc::ENOENT);
-        assert!(e.to_string().contains("does not exist"), "{e}");
-    }
-
-    /// A directory with an empty file `target` and a symlink `log` to it, and the policy
-    /// that follows symlinks.
-    fn linked(name: &str) -> (PathBuf, PathBuf, PathBuf, OpenPolicy) {
-        let d = dir(name);
-        let target = d.join("target");
-        std::fs::write(&target, b"").unwrap();
-        let link = d.join("log");
-        symlink(&target, &link).unwrap();
-        let policy = OpenPolicy {
-            follow_symlinks: true,
-            ..OpenPolicy::default()
-        };
-        (d, target, link, policy)
-    }
-
-    #[test]
-    fn symlinks_are_refused_unless_allowed() {
-        let (d, target, link, policy) = linked("link");
-        let e = SharedFile::open(&link, 0o644, &OpenPolicy::default()).unwrap_err();
-        assert_eq!(errno_of(&e), libc::ELOOP);
-        let f = SharedFile::open(&link, 0o644, &policy).unwrap();
-        f.write(b"z\n").unwrap();
-        assert_eq!(std::fs::read(&target).unwrap(), b"z\n");
-        // Through the link, the path names the open file: nothing to reopen.
-        assert!(!f.path_moved());
-        assert!(!f.reopen().unwrap());
-        // The link now points elsewhere: the next reopen follows it.
-        let other = d.join("other");
-        std::fs::remove_file(&link).unwrap();
-        symlink(&other, &link).unwrap();
-        assert!(f.path_moved());
-        assert!(f.reopen().unwrap());
-        f.write(b"y\n").unwrap();
-        assert_eq!(std::fs::read(&other).unwrap(), b"y\n");
-        assert_eq!(std::fs::read(&target).unwrap(), b"z\n");
-    }
-
-    #[test]
-    fn built_in_rotation_of_a_followed_symlink_is_refused() {
-        let (d, _, link, policy) = linked("link-rotate");
-        let rot = Policy {
-            max_file_size: 2048,
-            ..Policy::default()
-        };
-        let e = SharedFile::open_rotating(&link, 0o644, &policy, &rot).unwrap_err();
-        assert_eq!(errno_of(&e), libc::EINVAL);
-        assert!(e.to_string().contains("is a symlink"), "{e}");
-        // A plain file with the same options rotates.
-        let plain = d.join("plain");
-        let f = SharedFile::open_rotating(&plain, 0o644, &policy, &rot).unwrap();
-        let mut header = |_: Timestamp, _: &mut Vec<u8>| {};
-        let mut ctx = RotateCtx {
-            header: &mut header,
-            rotated: Vec::new(),
-            errors: Vec::new(),
-        };
-        let line = [b'x'; 99];
-        for _ in 0..30 {
-            let mut buf = line.to_vec();
-            buf.push(b'\n');
-            assert_eq!(f.write_rotating(&buf, &mut ctx).unwrap(), 100);
-        }
-        assert_eq!(ctx.rotated.len(), 1, "{:?}", ctx.errors);
-        assert!(ctx.errors.is_empty(), "{:?}", ctx.errors);
-    }
-
-    #[test]
-    fn an_append_that_fails_part_way_is_cut_back() {
-        struct Broken(usize);
-        impl io::Read for Broken {
-            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-                if self.0 == 0 {
-                    return Err(io::Error::from_raw_os_error(libc::EIO));
-                }
-                let n = b.len().min(self.0).min(1000);
-                b[..n].fill(b'y');
-                self.0 -= n;
-                Ok(n)
-            }
-        }
-        let d = dir("append");
-        let to = d.join("mail.log");
-        std::fs::write(&to, b"old\n").unwrap();
-        let mut dst = OpenOptions::new().append(true).open(&to).unwrap();
-        let e = append_whole(&mut Broken(5000), &mut dst).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::EIO));
-        assert_eq!(std::fs::read(&to).unwrap(), b"old\n");
-        append_whole(&mut &b"new\n"[..], &mut dst).unwrap();
-        assert_eq!(std::fs::read(&to).unwrap(), b"old\nnew\n");
-    }
-
-    /// A state for [`write_through`] with nothing written yet.
-    fn state() -> State {
-        State::new(0, 1)
-    }
-
-    /// A file that takes at most `room` more bytes, then fails with ENOSPC.
-    struct Disk {
-        bytes: Vec<u8>,
-        room: usize,
-    }
-
-    impl Disk {
-        fn raw(&mut self) -> impl FnMut(&[u8]) -> io::Result<usize> + '_ {
-            |b: &[u8]| {
-                if self.room == 0 {
-                    return Err(io::Error::from_raw_os_error(libc::ENOSPC));
-                }
-                let n = b.len().min(self.room);
-                self.bytes.extend_from_slice(&b[..n]);
-                self.room -= n;
-                Ok(n)
-            }
-        }
-    }
-
-    #[test]
-    fn a_line_a_short_write_cut_is_finished_before_any_other_line() {
-        let mut st = state();
-        let mut disk = Disk {
-            bytes: Vec::new(),
-            room: 7,
-        };
-        // Logger A: the disk takes "A1\nA2\nA" and fills up. The whole second line is
-        // taken; its rest waits in the file's state.
-        let a = b"A1\nA2\nA3\nA4\n";
-        assert_eq!(write_through(&mut st, a, &mut disk.raw()).unwrap(), 9);
-        assert_eq!(st.pending, b"3\n");
-        assert!(!st.line_start);
-        // Logger B, sharing the file, cannot write into that line while the disk is full.
-        let e = write_through(&mut st, b"B1\n", &mut disk.raw()).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
-        // Room again: B's write finishes A's line first, then writes its own.
-        disk.room = 100;
-        assert_eq!(write_through(&mut st, b"B1\n", &mut disk.raw()).unwrap(), 3);
-        assert!(st.pending.is_empty());
-        assert_eq!(write_through(&mut st, &a[9..], &mut disk.raw()).unwrap(), 3);
-        assert_eq!(disk.bytes, b"A1\nA2\nA3\nB1\nA4\n");
-        assert_eq!(st.size, disk.bytes.len() as u64);
-        assert!(st.line_start);
-    }
-
-    #[test]
-    fn a_short_write_at_a_line_end_keeps_nothing_back() {
-        let mut st = state();
-        let mut disk = Disk {
-            bytes: Vec::new(),
-            room: 3,
-        };
-        assert_eq!(
-            write_through(&mut st, b"A1\nA2\n", &mut disk.raw()).unwrap(),
-            3
-        );
-        assert!(st.pending.is_empty() && st.line_start);
-        let e = write_through(&mut st, b"A2\n", &mut disk.raw()).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
-        // An empty write finishes only what is pending: nothing here.
-        assert_eq!(write_through(&mut st, b"", &mut disk.raw()).unwrap(), 0);
-        assert_eq!(disk.bytes, b"A1\n");
-    }
-
-    #[test]
-    fn reopen_follows_a_rename_and_is_idempotent() {
-        let d = dir("reopen");
-        let p = d.join("m.log");
-        let f = SharedFile::open(&p, 0o644, &OpenPolicy::default()).unwrap();
-        f.write(b"1\n").unwrap();
-        assert!(!f.reopen().unwrap());
-        std::fs::rename(&p, d.join("m.log.1")).unwrap();
-        assert!(f.path_moved());
-        f.write(b"2\n").unwrap();
-        assert!(f.reopen().unwrap());
-        assert!(!f.path_moved());
-        f.write(b"3\n").unwrap();
-        assert_eq!(std::fs::read(d.join("m.log.1")).unwrap(), b"1\n2\n");
-        assert_eq!(std::fs::read(&p).unwrap(), b"3\n");
-    }
-}
+mod tests;

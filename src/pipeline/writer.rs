@@ -11,7 +11,7 @@
 //!
 //! Rotation: files rotate inside their writes (between whole lines) and, when due by time,
 //! from the timers after everything buffered was written; compression and removal of old
-//! files run on a helper thread ([`Helper`](crate::rotate::Helper)) started at the first
+//! files run on a helper thread ([`Helper`]) started at the first
 //! such job. Problems are
 //! reported to the paniclog and to `mtalog_last_error`; logging goes on.
 
@@ -20,15 +20,19 @@ use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, TryRecvError};
 
+use super::pool::{IdleLook, Pool};
+use super::settings::Settings;
+use super::stats::{Counter, Shared};
+use super::{Control, Msg};
 use crate::config::Fsync;
-use crate::event::{Event, Field, Kind, Timestamp};
+use crate::error::{Error, errno_of};
+use crate::event::{Event, Field, KIND_COUNT, Kind, Timestamp};
+use crate::file::rotate::{self, Helper};
+use crate::file::{RotateCtx, SharedFile};
 use crate::format::{Formatter, Out, TARGET_COUNT, Target};
-use crate::logger::{Error, Settings, Shared};
-use crate::pool::{IdleLook, Pool};
-use crate::rotate::{self, Helper, Job};
-use crate::sink::{RotateCtx, SharedFile, errno_of};
+use rotation::sweep_job;
 
 /// Size at which a buffer is written out even when more events are waiting.
 pub const WRITE_CHUNK: usize = 64 * 1024;
@@ -44,26 +48,6 @@ const POLL_PHASE: Duration = Duration::from_millis(20);
 /// rotations.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-/// What travels through the channel.
-pub enum Msg {
-    /// An event to format and write.
-    Event(Box<Event>),
-    /// A control request, answered through its sender.
-    Control(Control),
-}
-
-/// Control requests, ordered with the events queued before them.
-pub enum Control {
-    /// Reopen every file by name.
-    Reopen(Sender<Result<(), Error>>),
-    /// Write out everything queued so far.
-    Flush(Sender<Result<(), Error>>),
-    /// Write out, fsync, and exit.
-    Shutdown(Sender<Result<(), Error>>),
-}
-
-/// The helper's job of applying retention to `f` (and compressing what an earlier run left
-/// uncompressed, with `compress_left`).
 /// Writes the rest of a line that a short write left in any of `files` (see
 /// `SharedFile::write`); the first failure goes to `result`.
 fn finish_pending(
@@ -78,15 +62,6 @@ fn finish_pending(
                 }
             }
         }
-    }
-}
-
-fn sweep_job(f: &SharedFile, compress_left: bool) -> Job {
-    Job::Sweep {
-        path: f.path().to_path_buf(),
-        policy: f.rotation().clone(),
-        compress_left,
-        sweep_at: f.sweep_at(),
     }
 }
 
@@ -112,7 +87,7 @@ pub struct Writer {
     files: Vec<(Target, Arc<SharedFile>)>,
     route: [Option<usize>; TARGET_COUNT],
     out: Out,
-    unflushed: [u64; 9],
+    unflushed: [u64; KIND_COUNT],
     fault: Option<String>,
     /// The last fsync failure reported (reported again only when it changes).
     sync_fault: Option<String>,
@@ -165,7 +140,7 @@ impl Writer {
             files,
             route,
             out: Out::default(),
-            unflushed: [0; 9],
+            unflushed: [0; KIND_COUNT],
             fault: None,
             sync_fault: None,
             in_reopen: false,
@@ -188,91 +163,6 @@ impl Writer {
         w
     }
 
-    /// Hands a job to the helper thread, starting it first if needed.
-    fn job(&mut self, job: Job) {
-        if self.helper.is_none() {
-            match Helper::start(Arc::clone(&self.shared)) {
-                Ok(h) => self.helper = Some(h),
-                Err(e) => {
-                    self.rotation_problems.push(format!(
-                        "cannot start the rotation helper thread: {e}; old files are not compressed or removed"
-                    ));
-                    return;
-                }
-            }
-        }
-        if let Some(h) = &self.helper {
-            h.send(job);
-        }
-    }
-
-    /// Lets the helper finish its jobs (compression stops early on abort) and collects its
-    /// last reports.
-    fn finish_helper(&mut self) {
-        if let Some(mut h) = self.helper.take() {
-            let msgs = h.finish();
-            self.rotation_problems.extend(msgs);
-        }
-    }
-
-    /// After rotations: counts them and queues compression and retention.
-    fn rotated(&mut self, done: Vec<(Arc<SharedFile>, Option<std::path::PathBuf>)>) {
-        for (f, to) in done {
-            self.shared.stats.rotations.fetch_add(1, Ordering::Relaxed);
-            if !f.rotation().has_jobs() {
-                continue;
-            }
-            // The last retention's figure was for the file before; this job's replaces it.
-            let sweep_at = f.sweep_at();
-            sweep_at.store(rotate::NO_SWEEP, Ordering::Relaxed);
-            let (path, policy) = (f.path().to_path_buf(), f.rotation().clone());
-            self.job(match to {
-                Some(rotated) => Job::Rotated {
-                    path,
-                    rotated,
-                    policy,
-                    sweep_at,
-                },
-                None => Job::Sweep {
-                    path,
-                    policy,
-                    compress_left: false,
-                    sweep_at,
-                },
-            });
-        }
-    }
-
-    /// Rotates the files due by time (after writing out what belongs before).
-    fn rotate_due(&mut self, unix: i64) {
-        if !self.files.iter().any(|(_, f)| f.due(unix)) || !self.write_out() {
-            return;
-        }
-        let mut done = Vec::new();
-        let Writer {
-            files,
-            formatter,
-            rotation_problems,
-            ..
-        } = self;
-        for (t, f) in files.iter() {
-            if !f.due(unix) {
-                continue;
-            }
-            let t = *t;
-            let mut header = |now: Timestamp, b: &mut Vec<u8>| formatter.file_header(t, now, b);
-            let mut ctx = RotateCtx {
-                header: &mut header,
-                rotated: Vec::new(),
-                errors: Vec::new(),
-            };
-            f.rotate_if_due(unix, &mut ctx);
-            done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));
-            rotation_problems.extend(ctx.errors);
-        }
-        self.rotated(done);
-    }
-
     /// The thread body: the loop inside a panic guard. A panic marks the logger failed and
     /// drops the receiver, so producers see a closed channel (counted as drops) instead of
     /// blocking forever.
@@ -280,7 +170,7 @@ impl Writer {
         let r = catch_unwind(AssertUnwindSafe(|| self.run_loop()));
         if r.is_err() {
             self.shared.failed.store(true, Ordering::SeqCst);
-            self.shared.stats.panics.fetch_add(1, Ordering::Relaxed);
+            self.shared.stats.add(Counter::panics, 1);
             let mut ev = Event::new(Kind::Error);
             ev.time = Timestamp::now();
             ev.push(
@@ -464,8 +354,8 @@ impl Writer {
 
     fn format_failed(&mut self, kind: Kind, payload: &(dyn std::any::Any + Send)) {
         let stats = &self.shared.stats;
-        stats.panics.fetch_add(1, Ordering::Relaxed);
-        stats.dropped[kind.index()].fetch_add(1, Ordering::Relaxed);
+        stats.add(Counter::panics, 1);
+        stats.dropped(kind).fetch_add(1, Ordering::Relaxed);
         if !self.format_failure_reported {
             self.format_failure_reported = true;
             let why = payload
@@ -535,7 +425,7 @@ impl Writer {
             return Err(self.fault_error());
         }
         self.shared.reopen_asked.store(false, Ordering::Relaxed);
-        self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
+        self.shared.stats.add(Counter::reopens, 1);
         self.reopen_files()
     }
 
@@ -640,13 +530,10 @@ impl Writer {
             self.sync_fault = None;
             return Ok(());
         };
-        self.shared
-            .stats
-            .write_errors
-            .fetch_add(1, Ordering::Relaxed);
+        self.shared.stats.add(Counter::write_errors, 1);
         if self.sync_fault.as_ref() != Some(&msg) {
             self.report("error", &msg);
-            *crate::sink::lock(&self.shared.writer_error) = Some(msg.clone());
+            *self.shared.writer_error.lock() = Some(msg.clone());
             self.sync_fault = Some(msg.clone());
         }
         Err(msg)
@@ -697,10 +584,7 @@ impl Writer {
             while !buf.is_empty() {
                 match f.write_rotating(buf, &mut ctx) {
                     Ok(n) => {
-                        shared
-                            .stats
-                            .bytes_written
-                            .fetch_add(n as u64, Ordering::Relaxed);
+                        shared.stats.add(Counter::bytes_written, n as u64);
                         buf.drain(..n);
                     }
                     Err(e) => {
@@ -753,7 +637,7 @@ impl Writer {
                 rotation_reported = true;
                 for msg in std::mem::take(&mut self.rotation_problems) {
                     self.report("error", &msg);
-                    *crate::sink::lock(&self.shared.writer_error) = Some(msg);
+                    *self.shared.writer_error.lock() = Some(msg);
                 }
                 continue;
             }
@@ -773,10 +657,7 @@ impl Writer {
                 Ok(()) => break,
                 Err((path, e)) => {
                     if self.fault.is_none() {
-                        self.shared
-                            .stats
-                            .write_errors
-                            .fetch_add(1, Ordering::Relaxed);
+                        self.shared.stats.add(Counter::write_errors, 1);
                         let msg =
                             format!("write to {path} failed: {e}; keeping events and retrying");
                         self.fault = Some(msg.clone());
@@ -797,7 +678,7 @@ impl Writer {
                         && self.files.iter().any(|(_, f)| f.path_moved())
                     {
                         if !self.in_reopen {
-                            self.shared.stats.reopens.fetch_add(1, Ordering::Relaxed);
+                            self.shared.stats.add(Counter::reopens, 1);
                         }
                         let _ = self.reopen_files();
                     }
@@ -805,11 +686,8 @@ impl Writer {
             }
         }
         let written: u64 = self.unflushed.iter().sum();
-        self.shared
-            .stats
-            .written
-            .fetch_add(written, Ordering::Relaxed);
-        self.unflushed = [0; 9];
+        self.shared.stats.add(Counter::written, written);
+        self.unflushed = [0; KIND_COUNT];
         self.last_flush = Instant::now();
         self.synced = false;
         true
@@ -817,19 +695,17 @@ impl Writer {
 
     /// Queues the "N events dropped" summary when drops were counted since the last one.
     fn report_drops(&mut self) -> bool {
-        let dropped: u64 = self
-            .shared
-            .stats
-            .dropped
+        let stats = &self.shared.stats;
+        let dropped: u64 = Kind::ALL
             .iter()
-            .map(|d| d.load(Ordering::Relaxed))
+            .map(|&k| stats.dropped(k).load(Ordering::Relaxed))
             .sum();
         if dropped <= self.reported_drops {
             return false;
         }
         let mut detail = String::new();
         for k in Kind::ALL {
-            let n = self.shared.stats.dropped[k.index()].load(Ordering::Relaxed);
+            let n = self.shared.stats.dropped(k).load(Ordering::Relaxed);
             if n > 0 {
                 if !detail.is_empty() {
                     detail.push_str(", ");
@@ -851,15 +727,19 @@ impl Writer {
     fn abandon(&mut self) {
         self.finish_helper();
         self.rotation_problems.clear();
-        for (i, n) in self.unflushed.iter().enumerate() {
-            self.shared.stats.dropped[i].fetch_add(*n, Ordering::Relaxed);
+        for k in Kind::ALL {
+            let n = self.unflushed[k.index()];
+            self.shared.stats.dropped(k).fetch_add(n, Ordering::Relaxed);
         }
-        self.unflushed = [0; 9];
+        self.unflushed = [0; KIND_COUNT];
         let mut lost = 0u64;
         while let Ok(m) = self.recv() {
             match m {
                 Msg::Event(ev) => {
-                    self.shared.stats.dropped[ev.kind.index()].fetch_add(1, Ordering::Relaxed);
+                    self.shared
+                        .stats
+                        .dropped(ev.kind)
+                        .fetch_add(1, Ordering::Relaxed);
                     lost += 1;
                 }
                 Msg::Control(Control::Flush(a) | Control::Reopen(a) | Control::Shutdown(a)) => {
@@ -876,83 +756,6 @@ impl Writer {
     }
 }
 
+mod rotation;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Options;
-    use crate::sink::OpenPolicy;
-
-    /// Writes `partial` then panics on events of size 13; otherwise one whole line.
-    struct Flaky;
-
-    impl Formatter for Flaky {
-        fn format(&mut self, ev: &Event, out: &mut Out) {
-            if ev.kind == Kind::Error {
-                out.buf(Target::Panic)
-                    .extend_from_slice(ev.get(Field::Note));
-                out.buf(Target::Panic).push(b'\n');
-                return;
-            }
-            out.buf(Target::Main).extend_from_slice(b"partial");
-            assert!(ev.size != 13, "cannot format size 13");
-            out.buf(Target::Main).extend_from_slice(b" line\n");
-        }
-    }
-
-    #[test]
-    fn an_event_that_cannot_be_formatted_is_dropped_and_the_writer_goes_on() {
-        let d = std::env::temp_dir().join(format!("mtalog-worker-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        let settings = Arc::new(Settings::parse(&mut Options::new(&[])).unwrap());
-        let policy = OpenPolicy::default();
-        let files = vec![
-            (
-                Target::Main,
-                SharedFile::open(&d.join("main"), 0o644, &policy).unwrap(),
-            ),
-            (
-                Target::Panic,
-                SharedFile::open(&d.join("panic"), 0o644, &policy).unwrap(),
-            ),
-        ];
-        let shared = Arc::new(Shared::default());
-        let (tx, rx) = crossbeam_channel::bounded(64);
-        let w = Writer::new(
-            rx,
-            Arc::new(Pool::new(64, true, None)),
-            Arc::clone(&shared),
-            settings,
-            Box::new(Flaky),
-            files,
-        );
-        let t = std::thread::spawn(move || w.run());
-        for size in [1, 13, 2, 13, 3] {
-            let mut ev = Box::new(Event::new(Kind::Delivery));
-            ev.size = size;
-            tx.send(Msg::Event(ev)).unwrap();
-        }
-        let (ack, done) = crossbeam_channel::bounded(1);
-        tx.send(Msg::Control(Control::Shutdown(ack))).unwrap();
-        t.thread().unpark();
-        done.recv().unwrap().unwrap();
-        t.join().unwrap();
-        let main = std::fs::read_to_string(d.join("main")).unwrap();
-        assert_eq!(main, "partial line\n".repeat(3));
-        let panic = std::fs::read_to_string(d.join("panic")).unwrap();
-        assert_eq!(
-            panic
-                .matches("internal error formatting a delivery event")
-                .count(),
-            1,
-            "{panic}"
-        );
-        assert_eq!(shared.stats.panics.load(Ordering::Relaxed), 2);
-        assert_eq!(
-            shared.stats.dropped[Kind::Delivery.index()].load(Ordering::Relaxed),
-            2
-        );
-        assert_eq!(shared.stats.written.load(Ordering::Relaxed), 3);
-        let _ = std::fs::remove_dir_all(&d);
-    }
-}
+mod tests;

@@ -6,11 +6,11 @@
 //! How many boxes circulate matters for speed. Every box in flight was written by one core
 //! and is read by another; a producer that runs a whole default queue (65,536 events, some
 //! 40 MiB) ahead of the writer makes the writer fetch every event from main memory. So in
-//! block mode the pool keeps [`WORKING_SET`](crate::pool::WORKING_SET) boxes (or `queue_size`, if smaller) while the
+//! block mode the pool keeps [`WORKING_SET`] boxes (or `queue_size`, if smaller) while the
 //! writer keeps up: a producer that finds the pool empty waits for the writer to give one
 //! back, as it would wait for room in a full queue, and the events in flight stay in the
-//! cache. (Such a wait ends after [`MAX_WAIT`](crate::pool::MAX_WAIT), or `block_timeout`,
-//! in any case.) Only when the writer takes nothing off the queue for [`STALL`](crate::pool::STALL) (a write stalled in
+//! cache. (Such a wait ends after [`MAX_WAIT`], or `block_timeout`,
+//! in any case.) Only when the writer takes nothing off the queue for [`STALL`] (a write stalled in
 //! the kernel, a slow disk) does a producer take a box from the reserve, or make one when
 //! the reserve is empty; from then on producers do so without waiting, until the writer
 //! moves again, and the backlog can grow to the whole `queue_size`: that slack is what the
@@ -24,10 +24,10 @@
 //! Every box a producer or the writer does not pass on goes back through the pool (an
 //! event dropped on a full queue, one the formatter failed on), so that the count of boxes
 //! in circulation stays true; otherwise the working set would shrink. A box lost to a
-//! panic in a hook is made up for by [`Pool::recount`](crate::pool::Pool::recount), when the writer stays idle.
+//! panic in a hook is made up for by [`Pool::recount`](crate::pipeline::pool::Pool::recount), when the writer stays idle.
 //!
 //! In drop mode a producer never waits: an empty pool gives a box from the reserve or a new
-//! one, and the writer keeps [`SPARE_LOW`](crate::pool::SPARE_LOW) boxes spare, making more as the backlog grows.
+//! one, and the writer keeps [`SPARE_LOW`] boxes spare, making more as the backlog grows.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -1,0 +1,185 @@
+use super::*;
+use crate::config::parse_init;
+
+fn policies(kind: &str, text: &str) -> Result<[Policy; TARGET_COUNT], ConfigError> {
+    let entries = parse_init(text, kind, "t").unwrap();
+    let mut o = Options::new(&entries);
+    let p = parse(&mut o, kind == "imta_logger")?;
+    o.finish()?;
+    Ok(p)
+}
+
+#[test]
+fn compressed_files_keep_mode_owner_group_and_time() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let d = std::env::temp_dir().join(format!("mtalog-gz-owner-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let f = d.join("mainlog.1");
+    std::fs::write(&f, b"line\n").unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // Where the test may (as root), the file is given to another user and group, as
+    // `log_owner`/`log_group` do; otherwise it stays the test's own, and so must the .gz.
+    let (uid, gid) = match std::os::unix::fs::chown(&f, Some(1), Some(1)) {
+        Ok(()) => (1, 1),
+        Err(_) => {
+            let m = std::fs::metadata(&f).unwrap();
+            (m.uid(), m.gid())
+        }
+    };
+    let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+    compress(&f, &|| false).unwrap();
+    assert!(!f.exists());
+    let m = std::fs::metadata(d.join("mainlog.1.gz")).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid(), m.permissions().mode() & 0o7777),
+        (uid, gid, 0o640)
+    );
+    assert_eq!(m.modified().unwrap(), mtime);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn off_unless_configured_except_imta() {
+    let p = policies("ec_logger", "").unwrap();
+    assert!(p.iter().all(|p| !p.rotates() && !p.has_jobs()));
+    let p = policies("imta_logger", "").unwrap();
+    assert_eq!(p[Target::Main as usize], Policy::sun_daily());
+    assert_eq!(p[Target::Panic as usize], Policy::sun_service());
+}
+
+#[test]
+fn none_or_off_is_no_limit() {
+    let p = policies(
+        "imta_logger",
+        "maxlogfilesize = none\nmaxlogfiles = None\nmaxlogsize = off\nminfreediskspace = none\nexpirytime = none\n",
+    )
+    .unwrap();
+    let service = &p[Target::Panic as usize];
+    assert_eq!(
+        (
+            service.max_file_size,
+            service.max_files,
+            service.max_total_size,
+            service.min_free_disk,
+            service.max_age
+        ),
+        (0, 0, 0, 0, None)
+    );
+    assert!(!service.retains());
+    let p = policies("ec_logger", "max_file_size = off\nmax_files = none\n").unwrap();
+    assert!(p.iter().all(|p| !p.rotates() && !p.has_jobs()));
+    assert!(policies("ec_logger", "max_files = never\n").is_err());
+}
+
+#[test]
+fn options_and_sun_names() {
+    let p = policies(
+        "ec_logger",
+        "max_file_size = 10M\nrollover_time = 02:30\nmax_files = 5\nmax_total_size = 1G\nmin_free_disk = 100M\nmax_age = 30d\ncompress = yes\n",
+    )
+    .unwrap();
+    let m = &p[Target::Main as usize];
+    assert_eq!(m.max_file_size, 10 << 20);
+    assert_eq!(m.rollover, Rollover::Daily(150));
+    assert_eq!((m.max_files, m.max_total_size), (5, 1 << 30));
+    assert_eq!(m.min_free_disk, 100 << 20);
+    assert_eq!(m.max_age, Some(Duration::from_secs(30 * 86400)));
+    assert!(m.compress);
+    let p = policies(
+        "imta_logger",
+        "maxlogfilesize = 1000\nservice_rollovertime = 3600\nmaxlogfiles = 3\nexpirytime = 0\nrollover_time = none\n",
+    )
+    .unwrap();
+    let s = &p[Target::Panic as usize];
+    assert_eq!(s.max_file_size, 1000);
+    assert_eq!(s.rollover, Rollover::Every(Duration::from_secs(3600)));
+    assert_eq!((s.max_files, s.max_age), (3, None));
+    assert_eq!(p[Target::Main as usize].rollover, Rollover::Off);
+    assert!(
+        policies("ec_logger", "maxlogfilesize = 1000\n")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown option")
+    );
+    for bad in [
+        "rollover_time = 25:00",
+        "rollover_time = 1:5",
+        "rollover_time = soon",
+        "max_files = -1",
+        "max_file_size = big",
+    ] {
+        let e = policies("ec_logger", bad).unwrap_err();
+        assert_eq!(e.line, 1, "{bad}: {e}");
+    }
+}
+
+#[test]
+fn retention_tells_at_what_size_of_the_current_file_it_must_run_again() {
+    let d = std::env::temp_dir().join(format!("mtalog-retain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let path = d.join("mainlog");
+    std::fs::write(&path, [b'x'; 100]).unwrap();
+    let now = unix_now();
+    for seq in 1..=5 {
+        std::fs::write(numbered_name(&path, seq, now), [b'x'; 8000]).unwrap();
+    }
+    let p = policies("ec_logger", "max_total_size = 40960\n").unwrap()[0].clone();
+    let seqs = || -> Vec<u64> { scan(&path).unwrap().iter().map(|f| f.seq).collect() };
+    // 40,100 bytes fit: nothing goes, and 860 more bytes of the current file would fit.
+    assert_eq!(retain(&path, &p, now), (vec![], 960));
+    assert_eq!(seqs(), [1, 2, 3, 4, 5]);
+    // Past that, the oldest file goes and the room grows by its size.
+    std::fs::write(&path, [b'x'; 961]).unwrap();
+    assert_eq!(retain(&path, &p, now), (vec![], 961 + 40960 - 32961));
+    assert_eq!(seqs(), [2, 3, 4, 5]);
+    // A current file larger than the bound leaves no rotated file, and nothing to do
+    // until the next rotation.
+    std::fs::write(&path, [b'x'; 50000]).unwrap();
+    assert_eq!(retain(&path, &p, now), (vec![], NO_SWEEP));
+    assert_eq!(seqs(), Vec::<u64>::new());
+    // Without max_total_size there is no such size.
+    let p = policies("ec_logger", "max_files = 3\n").unwrap()[0].clone();
+    assert_eq!(retain(&path, &p, now), (vec![], NO_SWEEP));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn names() {
+    assert_eq!(
+        numbered_name(Path::new("/l/imta"), 63, 915107696),
+        Path::new("/l/imta.63.915107696")
+    );
+    assert_eq!(
+        parse_rotated("imta", "imta.63.915107696"),
+        Some((63, 915107696, false))
+    );
+    assert_eq!(parse_rotated("imta", "imta.63.9.gz"), Some((63, 9, true)));
+    for bad in [
+        "imta",
+        "imta.63",
+        "imta.x.1",
+        "imta.1.2.gz.tmp",
+        "imtb.1.2",
+        "imta.1.2.3",
+    ] {
+        assert_eq!(parse_rotated("imta", bad), None, "{bad}");
+    }
+    assert_eq!(
+        sun_names(Path::new("/l/mail.log_current")),
+        (
+            PathBuf::from("/l/mail.log_yesterday"),
+            PathBuf::from("/l/mail.log")
+        )
+    );
+}
+
+#[test]
+fn daily_boundary_is_after_and_within_a_day() {
+    let t = 1_709_802_902;
+    let n = next_daily(t, 0);
+    assert!(n > t && n - t <= 86400 + 3600, "{n} {t}");
+    assert!((next_daily(n, 0) - n - 86400).abs() <= 3600);
+    assert_eq!(next_daily(n - 1, 0), n);
+}

@@ -1,0 +1,95 @@
+//! [`LoggerKind`]: the one table of logger kinds: the names the host passes to
+//! `mtalog_new` (byte-identical to Momentum's module names), their descriptions, their
+//! setup functions and the fields their lines read.
+
+use std::ffi::CStr;
+
+use super::{FormatContext, KindSetup, ec, imta, postfix};
+use crate::config::{ConfigError, Options};
+use crate::event::{KIND_COUNT, Kind};
+
+/// A logger kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoggerKind {
+    /// Momentum `ec_logger`: mainlog, rejectlog, paniclog, acctlog, importlog.
+    Ec,
+    /// Postfix-style mainlog and paniclog.
+    Postfix,
+    /// Sun Java System Messaging Server MTA log.
+    Imta,
+}
+
+impl LoggerKind {
+    /// Every kind.
+    pub const ALL: [LoggerKind; 3] = [LoggerKind::Ec, LoggerKind::Postfix, LoggerKind::Imta];
+
+    /// The kind's `module_name` and `module_description`, as the C strings the vtable
+    /// points to.
+    pub fn c_names(self) -> (&'static CStr, &'static CStr) {
+        match self {
+            LoggerKind::Ec => (
+                c"ec_logger",
+                c"Momentum-style logging (mainlog, rejectlog, paniclog, acctlog, importlog)",
+            ),
+            LoggerKind::Postfix => (
+                c"postfix_logger",
+                c"Postfix-style logging that pflogsumm reads",
+            ),
+            LoggerKind::Imta => (
+                c"imta_logger",
+                c"Sun Java System Messaging Server MTA logging",
+            ),
+        }
+    }
+
+    /// The kind's name (`ec_logger`, ...).
+    pub fn name(self) -> &'static str {
+        self.c_names().0.to_str().expect("ASCII")
+    }
+
+    /// The kind's one-line description.
+    pub fn description(self) -> &'static str {
+        self.c_names().1.to_str().expect("ASCII")
+    }
+
+    /// The kind called `name`.
+    pub fn from_name(name: &str) -> Option<LoggerKind> {
+        LoggerKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The names of every kind, for messages (`ec_logger, postfix_logger, ...`).
+    pub fn names() -> String {
+        let names: Vec<&str> = LoggerKind::ALL.iter().map(|k| k.name()).collect();
+        names.join(", ")
+    }
+
+    /// Reads the kind's own options (and marks them used).
+    pub fn setup(self, o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, ConfigError> {
+        match self {
+            LoggerKind::Ec => ec::setup(o, ctx),
+            LoggerKind::Postfix => postfix::setup(o, ctx),
+            LoggerKind::Imta => imta::setup(o, ctx),
+        }
+    }
+
+    /// Whether the kind's files follow Sun's rotation defaults.
+    pub fn sun_rotation(self) -> bool {
+        self == LoggerKind::Imta
+    }
+
+    /// The text fields the kind's lines read, per event kind, as bits
+    /// `1 << Field as u64`; the hooks copy only these out of the host's objects (the
+    /// kinds whose formats depend on their options get every field).
+    pub fn fields_used(self) -> [u64; KIND_COUNT] {
+        Kind::ALL.map(|k| match self {
+            LoggerKind::Ec => ec::fields_used(k),
+            LoggerKind::Postfix | LoggerKind::Imta => u64::MAX,
+        })
+    }
+}
+
+impl std::fmt::Display for LoggerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

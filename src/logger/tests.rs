@@ -1,0 +1,261 @@
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::event::Field;
+
+fn dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("mtalog-logger-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cfg(d: &std::path::Path, extra: &str) -> String {
+    format!(
+        "mainlog = \"{0}/mainlog.ec\"\nrejectlog = \"{0}/rejectlog.ec\"\npaniclog = \"{0}/paniclog.ec\"\nheartbeat = 0\n{extra}",
+        d.display()
+    )
+}
+
+fn delivery(l: &Logger, i: u64) {
+    let mut ev = l.begin(Kind::Delivery).unwrap();
+    ev.time.sec = 1_700_000_000 + i as i64;
+    ev.push(Field::MsgId, format!("id{i}").as_bytes(), 100);
+    ev.push(Field::DomainName, b"d.example", 100);
+    assert!(l.submit(ev));
+}
+
+#[test]
+fn writes_lines_and_counts() {
+    let d = dir("basic");
+    let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+    for i in 0..1000 {
+        delivery(&l, i);
+    }
+    l.close().unwrap();
+    let text = std::fs::read_to_string(d.join("mainlog.ec")).unwrap();
+    assert_eq!(text.lines().count(), 1000);
+    assert!(text.starts_with("1700000000@id0@id0@00/00-00000-00000000@D@d.example@0@@@0@0.00@\n"));
+    let s = l.stats();
+    assert_eq!((s.accepted, s.written, s.dropped), (1000, 1000, 0));
+    assert_eq!(s.bytes_written, text.len() as u64);
+    assert_eq!(l.close().unwrap_err(), Error::NotRunning);
+    assert!(l.begin(Kind::Delivery).is_none());
+}
+
+#[test]
+fn reopen_is_ordered_with_events() {
+    let d = dir("reopen");
+    let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+    for i in 0..100 {
+        delivery(&l, i);
+    }
+    std::fs::rename(d.join("mainlog.ec"), d.join("mainlog.ec.1")).unwrap();
+    l.reopen().unwrap();
+    for i in 100..150 {
+        delivery(&l, i);
+    }
+    l.close().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(d.join("mainlog.ec.1"))
+            .unwrap()
+            .lines()
+            .count(),
+        100
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("mainlog.ec"))
+            .unwrap()
+            .lines()
+            .count(),
+        50
+    );
+}
+
+#[test]
+fn accepted_counts_every_event_while_the_writer_takes_them() {
+    // Each stats call races the writer taking the event just queued (and formatting
+    // the ones before it); the count never misses or doubles one.
+    let d = dir("accepted");
+    let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+    for i in 0..20_000u64 {
+        delivery(&l, i);
+        let s = l.stats();
+        assert_eq!(s.accepted, i + 1, "after {} events: {s:?}", i + 1);
+    }
+    l.close().unwrap();
+    let s = l.stats();
+    assert_eq!((s.accepted, s.written, s.queue_depth), (20_000, 20_000, 0));
+}
+
+#[test]
+fn a_request_waiting_on_the_queue_is_not_counted_as_an_event() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // The mainlog is a FIFO nobody reads yet: the writer gets stuck in write(2), and a
+    // reopen asked meanwhile waits on the queue behind the events.
+    let d = dir("request");
+    let fifo = d.join("mainlog.ec");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let l = Arc::new(Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap());
+    let n = 5000u64;
+    for i in 0..n {
+        delivery(&l, i);
+    }
+    let l2 = Arc::clone(&l);
+    let reopen = std::thread::spawn(move || l2.reopen());
+    let start = Instant::now();
+    while l.shared.stats.requests_sent.load(Ordering::SeqCst) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no reopen queued"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let s = l.stats();
+    assert_eq!(s.accepted, n, "{s:?}");
+    assert!(s.queue_depth < n && s.written < n, "{s:?}");
+    // A reader comes: everything is written (through the old opening and the new
+    // one), the reopen is done.
+    let drain = std::thread::spawn(move || {
+        let (mut lines, mut buf) = (0u64, [0u8; 65536]);
+        let start = Instant::now();
+        while lines < n && start.elapsed() < Duration::from_secs(30) {
+            match reader.read(&mut buf) {
+                Ok(k) if k > 0 => lines += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64,
+                Ok(_) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        lines
+    });
+    reopen.join().unwrap().unwrap();
+    assert_eq!(drain.join().unwrap(), n);
+    l.close().unwrap();
+    let s = l.stats();
+    assert_eq!(
+        (s.accepted, s.written, s.queue_depth, s.reopens),
+        (n, n, 0, 1)
+    );
+}
+
+#[test]
+fn filters_and_config_errors() {
+    let d = dir("filters");
+    let l = Logger::open("ec_logger", "t", &cfg(&d, "log_deliveries = false\n")).unwrap();
+    assert!(l.begin(Kind::Delivery).is_none());
+    assert!(l.begin(Kind::Reception).is_some());
+    assert!(l.begin(Kind::Attempt).is_none());
+    l.close().unwrap();
+    let e = Logger::open("ec_logger", "t", &cfg(&d, "bogus = 1\n")).unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL);
+    assert!(
+        e.to_string()
+            .contains("line 5, key 'bogus': unknown option"),
+        "{e}"
+    );
+    for v in ["0", "0s", "0.0001"] {
+        let e = Logger::open(
+            "ec_logger",
+            "t",
+            &cfg(&d, &format!("close_timeout = {v}\n")),
+        )
+        .unwrap_err();
+        assert_eq!(e.errno(), libc::EINVAL);
+        assert!(
+            e.to_string()
+                .contains("key 'close_timeout': must be at least 1ms"),
+            "{e}"
+        );
+    }
+    let l = Logger::open("ec_logger", "t", &cfg(&d, "close_timeout = 1ms\n")).unwrap();
+    assert_eq!(
+        l.settings().unwrap().close_timeout,
+        Duration::from_millis(1)
+    );
+    // Accepted, and honoured: the close finishes in time or reports that it did not.
+    match l.close() {
+        Ok(()) | Err(Error::TimedOut(_)) => {}
+        Err(e) => panic!("{e}"),
+    }
+    let e = Logger::open("ec_logger", "t", "mainlog = /nonexistent-dir/x\n").unwrap_err();
+    assert_eq!(e.errno(), libc::ENOENT);
+}
+
+#[test]
+fn drop_mode_counts_drops_when_the_writer_cannot_keep_up() {
+    let d = dir("drop");
+    let l = Logger::open(
+        "ec_logger",
+        "t",
+        &cfg(&d, "overflow = drop\nqueue_size = 16\n"),
+    )
+    .unwrap();
+    let mut queued = 0;
+    for i in 0..100_000 {
+        let mut ev = l.begin(Kind::Delivery).unwrap();
+        ev.time.sec = i;
+        if l.submit(ev) {
+            queued += 1;
+        }
+    }
+    l.close().unwrap();
+    // Every box came back, dropped events' boxes too: the count is still true.
+    let pool = &l.pipe.get().unwrap().pool;
+    assert!(pool.boxes() >= 16);
+    assert_eq!(pool.boxes(), pool.spare() + pool.reserve());
+    let s = l.stats();
+    assert_eq!(s.accepted, queued);
+    assert_eq!(s.dropped, 100_000 - queued);
+    assert_eq!(s.dropped_delivery, s.dropped);
+    let text = std::fs::read_to_string(d.join("mainlog.ec")).unwrap();
+    assert_eq!(text.lines().count() as u64, queued);
+    if s.dropped > 0 {
+        let panic = std::fs::read_to_string(d.join("paniclog.ec")).unwrap();
+        assert!(panic.contains("events dropped"), "{panic}");
+    }
+}
+
+#[test]
+fn internal_errors_reach_the_paniclog_and_the_counters() {
+    let d = dir("internal");
+    let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+    l.internal_error("internal error at x.rs:1: boom");
+    l.close().unwrap();
+    assert_eq!(l.stats().panics, 1);
+    let panic = std::fs::read_to_string(d.join("paniclog.ec")).unwrap();
+    assert!(
+        panic.contains("critical: mtalog: internal error at x.rs:1: boom"),
+        "{panic}"
+    );
+    l.with_last_error(|e| assert!(e.to_str().unwrap().contains("boom")));
+}
+
+#[test]
+fn console_commands() {
+    let d = dir("console");
+    let l = Logger::open("ec_logger", "c1", &cfg(&d, "")).unwrap();
+    assert!(
+        l.console("help")
+            .unwrap()
+            .starts_with("reopen logs\n\tClose and reopen log files\n")
+    );
+    assert_eq!(
+        l.console("ec_logger:c1 reopen logs").unwrap(),
+        "Log files reopened\n"
+    );
+    assert!(l.console("stats").unwrap().contains("reopens: 1\n"));
+    assert!(l.console("frobnicate").is_err());
+    l.close().unwrap();
+}
