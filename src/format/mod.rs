@@ -7,7 +7,9 @@
 
 pub mod ec;
 pub mod imta;
+pub mod parser;
 pub mod postfix;
+pub mod read;
 pub mod text;
 
 pub use text::{

@@ -1,6 +1,7 @@
 //! Numbers, dates and small text helpers the formats share, written by hand: the writer
 //! thread formats millions of lines a second and `core::fmt` is several times slower than
-//! these.
+//! these. The inverse conversions ([`num`], [`month`], [`days_from_civil`],
+//! [`local_epoch`]) serve the readers.
 
 /// Removes one trailing `\n` (and a `\r` before it) from a diagnostic text: that newline is
 /// the line end, not content.
@@ -10,6 +11,23 @@ pub fn strip_one_newline(text: &[u8]) -> &[u8] {
         t.strip_suffix(b"\r").unwrap_or(t)
     } else {
         t
+    }
+}
+
+/// Strips one pair of enclosing angle brackets from an address.
+pub fn bare_address(a: &[u8]) -> &[u8] {
+    match a {
+        [b'<', inner @ .., b'>'] => inner,
+        _ => a,
+    }
+}
+
+/// Splits an address at its last `@` into (localpart, domain).
+pub fn split_address(a: &[u8]) -> (&[u8], &[u8]) {
+    let a = bare_address(a);
+    match a.iter().rposition(|&b| b == b'@') {
+        Some(i) => (&a[..i], &a[i + 1..]),
+        None => (a, &[]),
     }
 }
 
@@ -73,6 +91,14 @@ pub fn push_secs_2dp(buf: &mut Vec<u8>, micros: u64) {
     push_padded(buf, centis % 100, 2);
 }
 
+/// Parses a run of ASCII digits (at most 19, so that it fits); `None` for anything else.
+pub fn num(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64))
+}
+
 /// Upper-case hex digits.
 pub const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -89,6 +115,14 @@ pub fn push_hex_escape(buf: &mut Vec<u8>, b: u8) {
 pub const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+
+/// Month number (1-12) of an English abbreviation (one of [`MONTHS`]).
+pub fn month(abbr: &[u8]) -> Option<u32> {
+    MONTHS
+        .iter()
+        .position(|m| m.as_bytes() == abbr)
+        .map(|i| i as u32 + 1)
+}
 
 /// A broken-down civil time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +167,30 @@ pub fn civil(epoch: i64, offset: i32) -> Civil {
         sec: secs % 60,
         offset,
     }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`, the inverse of [`civil`]).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Epoch seconds of a civil time read as UTC.
+pub fn utc_epoch(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
+    days_from_civil(y, mo, d) * 86_400 + (h * 3600 + mi * 60 + s) as i64
+}
+
+/// Epoch seconds of a civil time read in the local time zone.
+pub fn local_epoch(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
+    let t = utc_epoch(y, mo, d, h, mi, s);
+    let t0 = t - crate::sys::utc_offset(t) as i64;
+    t - crate::sys::utc_offset(t0) as i64
 }
 
 /// Local-time offsets for the formats that print local time.

@@ -13,11 +13,11 @@ use std::fmt::Write as _;
 use std::hash::BuildHasher;
 
 use mtalog::event::{Event, Field, Kind};
+use mtalog::format::read::{Map, PARTIAL, Rec, Set};
+use mtalog::format::text::{bare_address, days_from_civil};
 use mtalog::format::{Level, LocalZone, Zone, civil, split_severity};
 
-use crate::fast::{Map, Set};
-use crate::parse::{Rec, bare};
-use crate::time::{day_text, days_from_civil};
+use crate::time::day_text;
 
 /// Traffic columns of the per-day and per-hour tables.
 pub const COLS: [&str; 5] = ["received", "delivered", "deferred", "bounced", "rejected"];
@@ -95,7 +95,7 @@ pub struct Report {
 
 /// An address as pflogsumm counts it: the domain part lower-cased.
 fn addr_key(a: &[u8]) -> Cow<'_, str> {
-    let a = String::from_utf8_lossy(bare(a));
+    let a = String::from_utf8_lossy(bare_address(a));
     match a.rfind('@') {
         Some(i) if a[i..].bytes().any(|b| b.is_ascii_uppercase()) => {
             Cow::Owned(format!("{}{}", &a[..i], a[i..].to_ascii_lowercase()))
@@ -194,7 +194,7 @@ impl Report {
             self.per_hour[hour as usize][c] += 1;
         }
         match ev.kind {
-            Kind::Reception if rec.source == crate::parse::PARTIAL => self.received += 1,
+            Kind::Reception if rec.source == PARTIAL => self.received += 1,
             Kind::Reception => self.reception(ev),
             Kind::Delivery => self.delivery(ev),
             Kind::TransientFailure => {
@@ -268,7 +268,7 @@ impl Report {
         self.received += 1;
         self.bytes_received += ev.size;
         let from = ev.get(Field::MailFrom);
-        let sender = if bare(from).is_empty() {
+        let sender = if bare_address(from).is_empty() {
             Cow::Borrowed("from=<>")
         } else {
             addr_key(from)

@@ -9,9 +9,11 @@
 //! values `"` and `\` are backslash-escaped; in its bare tokens (`E=`, `M=`) spaces and
 //! quotes become `\xHH`; inside `CTXCONN=[...]`/`CTXMESS=[...]` `]` becomes `\x5d`.
 
+pub mod read;
 mod write;
 
-pub use write::{Ec, bare_address, push_field, push_text, split_address};
+pub use crate::format::text::{bare_address, split_address};
+pub use write::{Ec, push_field, push_text};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,6 +5,7 @@ use std::cell::Cell;
 
 use super::{NULL_ID, phase_text};
 use crate::event::{Event, Field, Kind, Timestamp, flags};
+use crate::format::text::split_address;
 use crate::format::{
     Formatter, Out, Target, push_hex_escape, push_i64, push_secs_2dp, push_u64, strip_one_newline,
 };
@@ -171,23 +172,6 @@ fn push_ctx(buf: &mut Vec<u8>, bytes: &[u8]) {
             b']' => push_hex_escape(buf, b),
             _ => push_escaped(buf, &[b], false),
         }
-    }
-}
-
-/// Strips one pair of enclosing angle brackets from an address.
-pub fn bare_address(a: &[u8]) -> &[u8] {
-    match a {
-        [b'<', inner @ .., b'>'] => inner,
-        _ => a,
-    }
-}
-
-/// Splits an address at its last `@` into (localpart, domain).
-pub fn split_address(a: &[u8]) -> (&[u8], &[u8]) {
-    let a = bare_address(a);
-    match a.iter().rposition(|&b| b == b'@') {
-        Some(i) => (&a[..i], &a[i + 1..]),
-        None => (a, &[]),
     }
 }
 

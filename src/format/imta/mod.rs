@@ -51,6 +51,7 @@
 
 mod entry;
 mod options;
+pub mod read;
 mod write;
 
 pub use entry::{Entry, ServiceEntry, parse_line, parse_service_line};

@@ -66,6 +66,7 @@
 //! finer timing, so `delays=` is `delay/0/0/0`. Numbers follow Postfix's two-digit rule:
 //! ≥ 10 s whole seconds, 1–10 s one decimal, < 1 s two decimals, trailing zeros dropped.
 
+pub mod read;
 mod sanitize;
 mod write;
 
