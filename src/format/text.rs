@@ -31,6 +31,19 @@ pub fn split_address(a: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// The 3-digit SMTP reply code at the start of a note (2xx to 5xx, followed by a space, `-`
+/// or the end), if any.
+pub fn reply_code(note: &[u8]) -> Option<u16> {
+    match note {
+        [a @ b'2'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9', rest @ ..]
+            if matches!(rest.first(), None | Some(b' ') | Some(b'-')) =>
+        {
+            Some((*a - b'0') as u16 * 100 + (*b - b'0') as u16 * 10 + (*c - b'0') as u16)
+        }
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Numbers
 

@@ -54,12 +54,13 @@ mod options;
 pub mod read;
 mod write;
 
+pub use crate::format::text::reply_code;
 pub use entry::{Entry, ServiceEntry, parse_line, parse_service_line};
 pub use options::{
     CONN_APPLICATION, CONN_ENTRIES, CONN_INFO, CONN_TRANSPORT, DEFAULT_DIR, ImtaOptions,
     SERVICE_LEVELS, options, sun_level,
 };
-pub use write::{Imta, reply_code};
+pub use write::Imta;
 
 use std::path::PathBuf;
 

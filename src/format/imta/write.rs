@@ -10,6 +10,7 @@ use super::{
     sun_level,
 };
 use crate::event::{Event, Field, Kind, Timestamp, flags};
+use crate::format::text::{bare_address, reply_code};
 use crate::format::{
     Formatter, MONTHS, Out, Target, Zone, civil, push_offset_hhmm, push_padded, push_u64,
     split_severity, strip_one_newline, zone,
@@ -17,26 +18,6 @@ use crate::format::{
 
 // ---------------------------------------------------------------------------------------
 // Value helpers
-
-/// Strips one pair of enclosing angle brackets.
-fn bare(a: &[u8]) -> &[u8] {
-    match a {
-        [b'<', inner @ .., b'>'] => inner,
-        _ => a,
-    }
-}
-
-/// The 3-digit SMTP reply code at the start of a note, if any.
-pub fn reply_code(note: &[u8]) -> Option<u16> {
-    match note {
-        [a @ b'2'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9', rest @ ..]
-            if matches!(rest.first(), None | Some(b' ') | Some(b'-')) =>
-        {
-            Some((*a - b'0') as u16 * 100 + (*b - b'0') as u16 * 10 + (*c - b'0') as u16)
-        }
-        _ => None,
-    }
-}
 
 /// The note text after its reply code (and the separator that follows it).
 fn after_code(note: &[u8]) -> &[u8] {
@@ -371,9 +352,12 @@ impl Imta {
             } else {
                 ev.get(Field::VRcptTo)
             };
-            (bare(ev.get(Field::VMailFrom)), bare(to))
+            (bare_address(ev.get(Field::VMailFrom)), bare_address(to))
         } else {
-            (bare(ev.get(Field::MailFrom)), bare(ev.get(Field::RcptTo)))
+            (
+                bare_address(ev.get(Field::MailFrom)),
+                bare_address(ev.get(Field::RcptTo)),
+            )
         };
         self.addr(buf, from);
         self.scratch.clear();
@@ -381,9 +365,9 @@ impl Imta {
         if !inbound || action == b'E' {
             let orcpt = ev.get(Field::Orcpt);
             if orcpt.len() >= 7 && orcpt[..7].eq_ignore_ascii_case(b"rfc822;") {
-                self.scratch.extend_from_slice(bare(&orcpt[7..]));
+                self.scratch.extend_from_slice(bare_address(&orcpt[7..]));
             } else if !orcpt.is_empty() {
-                self.scratch.extend_from_slice(bare(orcpt));
+                self.scratch.extend_from_slice(bare_address(orcpt));
             } else {
                 self.scratch.extend_from_slice(to);
             }
@@ -625,7 +609,7 @@ impl Formatter for Imta {
                 self.message(ev, b"Q", out.buf(Target::Main));
             }
             Kind::PermanentFailure => {
-                let k = bare(ev.get(Field::MailFrom)).is_empty();
+                let k = bare_address(ev.get(Field::MailFrom)).is_empty();
                 self.message(ev, if k { b"K" } else { b"R" }, out.buf(Target::Main));
             }
             Kind::Rejection => match ev.phase {

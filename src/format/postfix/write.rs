@@ -3,6 +3,7 @@
 use super::sanitize::{push_bracketed, push_client, push_host, push_text, push_token};
 use super::{QueueId, Settings, long_queue_id};
 use crate::event::{Event, Field, Kind, Timestamp, flags};
+use crate::format::text::{bare_address, reply_code};
 use crate::format::{
     Formatter, Level, MONTHS, Out, Target, Zone, civil, push_offset_hhmm, push_padded, push_u64,
     split_severity, strip_one_newline,
@@ -113,7 +114,7 @@ impl Postfix {
     /// Reception: client/pickup, cleanup and qmgr lines.
     pub fn reception(&mut self, ev: &Event, buf: &mut Vec<u8>) {
         let qid = self.qid(ev);
-        let sender = strip_brackets(ev.get(Field::MailFrom));
+        let sender = bare_address(ev.get(Field::MailFrom));
         if ev.has(flags::HAS_ACCEPT) && !is_non_smtp(ev.get(Field::Protocol)) {
             self.start_msg(buf, ev, b"smtpd", &qid);
             buf.extend_from_slice(b"client=");
@@ -133,7 +134,7 @@ impl Postfix {
 
         self.start_msg(buf, ev, b"cleanup", &qid);
         buf.extend_from_slice(b"message-id=<");
-        push_bracketed(buf, strip_brackets(ev.get(Field::MessageIdHeader)));
+        push_bracketed(buf, bare_address(ev.get(Field::MessageIdHeader)));
         buf.extend_from_slice(b">\n");
 
         self.start_msg(buf, ev, b"qmgr", &qid);
@@ -184,10 +185,10 @@ impl Postfix {
 
         self.start_msg(buf, ev, b"smtp", &qid);
         buf.extend_from_slice(b"to=<");
-        let rcpt = strip_brackets(ev.get(Field::RcptTo));
+        let rcpt = bare_address(ev.get(Field::RcptTo));
         push_bracketed(buf, rcpt);
         buf.push(b'>');
-        let orig = strip_brackets(ev.get(Field::Orcpt));
+        let orig = bare_address(ev.get(Field::Orcpt));
         if !orig.is_empty() && orig != rcpt {
             buf.extend_from_slice(b", orig_to=<");
             push_bracketed(buf, orig);
@@ -253,7 +254,7 @@ impl Postfix {
         if expired && self.s.log_expired_line {
             self.start_msg(buf, ev, b"qmgr", &qid);
             buf.extend_from_slice(b"from=<");
-            push_bracketed(buf, strip_brackets(ev.get(Field::MailFrom)));
+            push_bracketed(buf, bare_address(ev.get(Field::MailFrom)));
             buf.extend_from_slice(b">, status=expired, returned to sender\n");
         }
         self.start_msg(buf, ev, b"qmgr", &qid);
@@ -263,8 +264,8 @@ impl Postfix {
     /// Rejection: one smtpd `reject:` line.
     pub fn rejection(&mut self, ev: &Event, buf: &mut Vec<u8>) {
         let msg_id = ev.get(Field::MsgId);
-        let sender = strip_brackets(ev.get(Field::VMailFrom));
-        let rcpt = strip_brackets(ev.get(Field::VRcptTo));
+        let sender = bare_address(ev.get(Field::VMailFrom));
+        let rcpt = bare_address(ev.get(Field::VRcptTo));
         let helo = ev.get(Field::Helo);
         let esmtp = ev.has(flags::ESMTP);
         let stage = if !msg_id.is_empty() {
@@ -435,14 +436,6 @@ pub fn push_delay(buf: &mut Vec<u8>, micros: u64) {
 // ---------------------------------------------------------------------------------------
 // Rejections and replies
 
-/// Removes one pair of enclosing angle brackets.
-fn strip_brackets(a: &[u8]) -> &[u8] {
-    match a {
-        [b'<', inner @ .., b'>'] => inner,
-        _ => a,
-    }
-}
-
 fn skip_spaces(mut t: &[u8]) -> &[u8] {
     while let [b' ', rest @ ..] = t {
         t = rest;
@@ -455,18 +448,6 @@ fn is_non_smtp(proto: &[u8]) -> bool {
     [&b"rest"[..], b"http", b"internal", b"local"]
         .iter()
         .any(|p| proto.eq_ignore_ascii_case(p))
-}
-
-/// The 3-digit reply code at the start of `note` (followed by space, `-` or the end).
-fn reply_code(note: &[u8]) -> Option<u16> {
-    match note {
-        [a @ b'2'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9', rest @ ..]
-            if matches!(rest.first(), None | Some(b' ' | b'-')) =>
-        {
-            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
-        }
-        _ => None,
-    }
 }
 
 /// The enhanced status code (`X.Y.Z`) at the start of `t`, ending at a space or the end.
