@@ -26,7 +26,7 @@ pub const SERVICE_LEVELS: [&str; 6] = [
 ];
 
 /// Our [`Level`] for each of [`SERVICE_LEVELS`].
-const LEVEL_OF_RANK: [Level; 6] = [
+pub(super) const LEVEL_OF_RANK: [Level; 6] = [
     Level::Critical,
     Level::Error,
     Level::Warning,

@@ -8,10 +8,13 @@
 
 use std::collections::VecDeque;
 
+use super::options::LEVEL_OF_RANK;
 use super::{
-    CONN_APPLICATION, CONN_INFO, CONN_TRANSPORT, Entry, ImtaOptions, parse_line, parse_service_line,
+    CONN_APPLICATION, CONN_INFO, CONN_TRANSPORT, Entry, ImtaOptions, SERVICE_LEVELS, parse_line,
+    parse_service_line,
 };
 use crate::event::{Event, Field, Kind, Timestamp, build, flags};
+use crate::format::Level;
 use crate::format::read::{Ids, LineKind, Map, Rec, leading_digits};
 use crate::format::text::{bare_address, local_epoch, month, num, split_address, utc_epoch};
 
@@ -320,15 +323,11 @@ fn service(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
     if e.text.starts_with("Log created (") {
         return Ok(());
     }
-    let level = match e.level.as_str() {
-        "Critical" => "critical",
-        "Error" => "error",
-        "Warning" => "warning",
-        "Notice" => "notice",
-        "Information" => "info",
-        _ => "debug",
-    };
-    let note = format!("{level}: {}", e.text);
+    let level = SERVICE_LEVELS
+        .iter()
+        .position(|l| *l == e.level)
+        .map_or(Level::Debug, |r| LEVEL_OF_RANK[r]);
+    let note = format!("{}: {}", level.name(), e.text);
     let mut ev = build(Kind::Error, vec![(Field::Note, note.as_bytes())]);
     ev.time = Timestamp::new(t, 0);
     out.push(Rec {

@@ -228,6 +228,79 @@ impl Default for Settings {
     }
 }
 
+/// SMTP stage of a rejection, in session order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Connect,
+    Helo,
+    Mail,
+    Rcpt,
+    Data,
+    EndOfMessage,
+}
+
+impl Stage {
+    const ALL: [Stage; 6] = [
+        Stage::Connect,
+        Stage::Helo,
+        Stage::Mail,
+        Stage::Rcpt,
+        Stage::Data,
+        Stage::EndOfMessage,
+    ];
+
+    /// The stage of an `MC_STATE_*` phase; other phases give the latest stage the session
+    /// reached, judged by what is known.
+    fn of_phase(phase: i32, sender: &[u8], rcpt: &[u8], helo: &[u8]) -> Stage {
+        match phase {
+            0 | 1 | 18 => Stage::Connect,
+            2 | 3 => Stage::Helo,
+            4 | 5 => Stage::Mail,
+            6 | 7 | 13 | 19 | 20 => Stage::Rcpt,
+            8 => Stage::Data,
+            // Reading the body, its response, the asynchronous body handler and its response.
+            9..=12 => Stage::EndOfMessage,
+            _ if !rcpt.is_empty() => Stage::Rcpt,
+            _ if !sender.is_empty() => Stage::Mail,
+            _ if !helo.is_empty() => Stage::Helo,
+            _ => Stage::Connect,
+        }
+    }
+
+    /// The first phase of the stage (what a reader gives a rejection at this stage).
+    fn phase(self) -> i32 {
+        match self {
+            Stage::Connect => 0,
+            Stage::Helo => 2,
+            Stage::Mail => 4,
+            Stage::Rcpt => 6,
+            Stage::Data => 8,
+            Stage::EndOfMessage => 9,
+        }
+    }
+
+    /// The name in a `reject:` line: the greeting stage is `EHLO`, or `HELO` when the
+    /// client greeted with HELO (`said_helo`).
+    fn name(self, said_helo: bool) -> &'static [u8] {
+        match self {
+            Stage::Connect => b"CONNECT",
+            Stage::Helo if said_helo => b"HELO",
+            Stage::Helo => b"EHLO",
+            Stage::Mail => b"MAIL",
+            Stage::Rcpt => b"RCPT",
+            Stage::Data => b"DATA",
+            Stage::EndOfMessage => b"END-OF-MESSAGE",
+        }
+    }
+
+    /// The stage a `reject:` line names.
+    fn parse(name: &[u8]) -> Option<Stage> {
+        Stage::ALL
+            .into_iter()
+            .find(|s| s.name(false) == name || s.name(true) == name)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Queue IDs
 

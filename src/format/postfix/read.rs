@@ -4,6 +4,7 @@
 //! queue ID. The [`Reader`] remembers them per queue ID and forgets them when the message
 //! is removed, so its memory follows the number of messages in flight.
 
+use super::Stage;
 use crate::event::{Event, Field, Kind, Timestamp, build, flags};
 use crate::format::read::{
     Ids, Map, PARTIAL, Rec, find, leading_digits, lossy, rfind, secs_2dp, set_received,
@@ -491,15 +492,9 @@ fn reject(qid: &[u8], r: &[u8], time: Timestamp) -> Result<Event, String> {
         .position(|&b| b == b' ')
         .ok_or("no stage after reject:")?;
     let stage = &r[..sp];
-    let phase = match stage {
-        b"CONNECT" => 0,
-        b"EHLO" | b"HELO" => 2,
-        b"MAIL" => 4,
-        b"RCPT" => 6,
-        b"DATA" => 8,
-        b"END-OF-MESSAGE" => 9,
-        _ => return Err(format!("unknown reject stage '{}'", lossy(stage))),
-    };
+    let phase = Stage::parse(stage)
+        .ok_or_else(|| format!("unknown reject stage '{}'", lossy(stage)))?
+        .phase();
     let r = r[sp..]
         .strip_prefix(b" from ")
         .ok_or("no 'from' after the stage")?;

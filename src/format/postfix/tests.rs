@@ -487,3 +487,13 @@ fn stamps_are_cached_per_second_and_space_padded() {
     f.push_stamp(&mut buf, Timestamp::new(1_793_700_001, 0));
     assert_eq!(buf, b"Nov  3 09:00:00|Nov  3 09:00:00|Nov  3 09:00:01");
 }
+
+#[test]
+fn reject_stage_names_and_phases_read_back() {
+    for s in Stage::ALL {
+        assert_eq!(Stage::parse(s.name(false)), Some(s));
+        assert_eq!(Stage::parse(s.name(true)), Some(s));
+        assert_eq!(Stage::of_phase(s.phase(), b"", b"", b""), s);
+    }
+    assert_eq!(Stage::parse(b"QUIT"), None);
+}

@@ -1,7 +1,7 @@
 //! The postfix_logger formatter: one event to the lines Postfix would have logged for it.
 
 use super::sanitize::{push_bracketed, push_client, push_host, push_text, push_token};
-use super::{QueueId, Settings, long_queue_id};
+use super::{QueueId, Settings, Stage, long_queue_id};
 use crate::event::{Event, Field, Kind, Timestamp, flags};
 use crate::format::text::{bare_address, reply_code};
 use crate::format::{
@@ -271,7 +271,7 @@ impl Postfix {
         let stage = if !msg_id.is_empty() {
             Stage::EndOfMessage
         } else {
-            stage_of(ev.phase, sender, rcpt, helo)
+            Stage::of_phase(ev.phase, sender, rcpt, helo)
         };
 
         self.start(buf, ev.time, b"smtpd");
@@ -281,15 +281,7 @@ impl Postfix {
             buf.extend_from_slice(self.qid(ev).as_bytes());
         }
         buf.extend_from_slice(b": reject: ");
-        buf.extend_from_slice(match stage {
-            Stage::Connect => b"CONNECT",
-            Stage::Helo if esmtp || helo.is_empty() => b"EHLO",
-            Stage::Helo => b"HELO",
-            Stage::Mail => b"MAIL",
-            Stage::Rcpt => b"RCPT",
-            Stage::Data => b"DATA",
-            Stage::EndOfMessage => b"END-OF-MESSAGE",
-        });
+        buf.extend_from_slice(stage.name(!esmtp && !helo.is_empty()));
         buf.extend_from_slice(b" from ");
         push_client(buf, ev);
         buf.extend_from_slice(b": ");
@@ -482,35 +474,6 @@ fn default_code(code: i32) -> u16 {
     match code {
         400..=599 => code as u16,
         _ => 554,
-    }
-}
-
-/// SMTP stage of a rejection, in session order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Stage {
-    Connect,
-    Helo,
-    Mail,
-    Rcpt,
-    Data,
-    EndOfMessage,
-}
-
-/// The stage of an `MC_STATE_*` phase; other phases give the latest stage the session
-/// reached, judged by what is known.
-fn stage_of(phase: i32, sender: &[u8], rcpt: &[u8], helo: &[u8]) -> Stage {
-    match phase {
-        0 | 1 | 18 => Stage::Connect,
-        2 | 3 => Stage::Helo,
-        4 | 5 => Stage::Mail,
-        6 | 7 | 13 | 19 | 20 => Stage::Rcpt,
-        8 => Stage::Data,
-        // Reading the body, its response, the asynchronous body handler and its response.
-        9..=12 => Stage::EndOfMessage,
-        _ if !rcpt.is_empty() => Stage::Rcpt,
-        _ if !sender.is_empty() => Stage::Mail,
-        _ if !helo.is_empty() => Stage::Helo,
-        _ => Stage::Connect,
     }
 }
 
