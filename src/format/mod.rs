@@ -1,9 +1,17 @@
-//! Formats: pure functions from an [`Event`](crate::event::Event) to the bytes of whole lines.
+//! Formats: pure functions from an [`Event`](crate::event::Event) to the bytes of whole
+//! lines, and back.
 //!
-//! A [`Formatter`](crate::format::Formatter) appends complete lines (each ending in `\n`) to the per-file buffers of an
-//! [`Out`](crate::format::Out); it never does I/O and keeps no state that changes its output apart from caches and the
-//! per-thread counters of imta_logger's process id field.
-//! The number and date helpers they share are in [`text`](crate::format::text) (and re-exported here).
+//! A [`Formatter`](crate::format::Formatter) appends complete lines (each ending in `\n`) to
+//! the per-file buffers of an [`Out`](crate::format::Out); it never does I/O and keeps no
+//! state that changes its output apart from caches and the per-thread counters of
+//! imta_logger's process id field.
+//!
+//! Each logger kind has its own module (`ec`, `postfix`, `imta`): its options and setup,
+//! its writer (`write.rs`) and its reader (`read.rs`, lines back into events) side by side.
+//! What the formats share: the number and date helpers in [`text`](crate::format::text)
+//! (re-exported here), what the readers share in [`read`](crate::format::read), and the
+//! [`Parser`](crate::format::parser::Parser) that reads any of the three formats.
+//! Nothing here opens files or starts threads.
 
 pub mod ec;
 pub mod imta;

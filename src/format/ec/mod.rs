@@ -8,6 +8,8 @@
 //! newline of a `log_error` text is the line end, not content. Inside rejectlog's quoted
 //! values `"` and `\` are backslash-escaped; in its bare tokens (`E=`, `M=`) spaces and
 //! quotes become `\xHH`; inside `CTXCONN=[...]`/`CTXMESS=[...]` `]` becomes `\x5d`.
+//!
+//! The writer is [`Ec`]; [`read`] reads the lines back into events.
 
 pub mod read;
 mod write;

@@ -46,8 +46,8 @@
 //!    follow rule 2.
 //! 4. With `log_format = 2` an empty envelope From or current To is written `<>`.
 //!
-//! [`parse_line`] reads exactly this grammar back and [`parse_service_line`] the service
-//! log lines.
+//! The writer is [`Imta`]. [`parse_line`] reads exactly this grammar back and
+//! [`parse_service_line`] the service log lines; [`read`] turns them into events.
 
 mod entry;
 mod options;

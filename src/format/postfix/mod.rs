@@ -65,6 +65,9 @@
 //! `delay` is the event time minus the reception time (0 when unknown); the hooks carry no
 //! finer timing, so `delays=` is `delay/0/0/0`. Numbers follow Postfix's two-digit rule:
 //! ≥ 10 s whole seconds, 1–10 s one decimal, < 1 s two decimals, trailing zeros dropped.
+//!
+//! The writer is [`Postfix`]; [`read`] reads Postfix lines (ours or Postfix's own) back
+//! into events.
 
 pub mod read;
 mod sanitize;
