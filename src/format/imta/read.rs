@@ -56,11 +56,6 @@ impl Reader {
         }
     }
 
-    /// The options lines are read with.
-    pub fn options(&self) -> &ImtaOptions {
-        &self.opts
-    }
-
     /// Learns the optional fields of a new file from its first mail.log lines (kept as
     /// they are when `lines` is empty or no options read them).
     pub fn begin_file(&mut self, lines: &[&str]) {
