@@ -2,9 +2,7 @@
 //! writes (Momentum ec_logger, Postfix, Sun Messaging Server), plus `ctl` to send a
 //! console command to a running logger's control socket.
 
-mod fast;
 mod input;
-mod parse;
 mod report;
 mod source;
 mod time;
@@ -14,9 +12,10 @@ use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
 use mtalog::event::Kind;
-use mtalog::format::{Formatter, Out};
-
-use crate::parse::{Family, LineKind, Parser};
+use mtalog::format::parser::{Parser, detect};
+use mtalog::format::read::{Family, Ids, LineKind, PARTIAL};
+use mtalog::format::text::bare_address;
+use mtalog::format::{FormatContext, Formatter, Level, Out};
 
 const USAGE: &str = "usage:
   mtalog report [-d today|yesterday|YYYY-MM-DD] [--top N] [--json|--html] [FILE...]
@@ -262,7 +261,7 @@ fn cmd_check(args: &[String]) -> Result<(), Fail> {
             Some("empty line".to_owned())
         } else {
             let parsed = p.line(line.text, &mut recs);
-            match parse::detect(line.text) {
+            match detect(line.text) {
                 None => Some("not a line of any known log format".to_owned()),
                 Some(kind) => match &family {
                     None => {
@@ -306,12 +305,12 @@ fn cmd_trace(args: &[String]) -> Result<(), Fail> {
     let c = parse_args(&args[1..], |_, _| Ok(0))?;
     let files = source::order(&c.files);
     let id_b = id.as_bytes();
-    let bare_id = parse::bare(id_b).to_vec();
+    let bare_id = bare_address(id_b).to_vec();
     let mut keys: HashSet<Vec<u8>> = HashSet::new();
     keys.insert(id_b.to_vec());
     keys.insert(bare_id.clone());
     keys.insert(mtalog::format::postfix::queue_id(id_b).to_vec());
-    let related = |keys: &HashSet<Vec<u8>>, ids: &parse::Ids| {
+    let related = |keys: &HashSet<Vec<u8>>, ids: &Ids| {
         ids.ids.iter().any(|i| keys.contains(i))
             || ids.message_id.as_ref().is_some_and(|m| *m == bare_id)
     };
@@ -319,7 +318,7 @@ fn cmd_trace(args: &[String]) -> Result<(), Fail> {
     if !files.iter().any(|f| f == "-") {
         let mut parser = Parser::new();
         source::each_line(&files, &mut parser, c.progress, false, |p, line| {
-            if let Some(kind) = parse::detect(line.text) {
+            if let Some(kind) = detect(line.text) {
                 let ids = p.ids(kind, line.text);
                 if ids.message_id.as_ref().is_some_and(|m| *m == bare_id) {
                     if let Some(first) = ids.ids.first() {
@@ -333,7 +332,7 @@ fn cmd_trace(args: &[String]) -> Result<(), Fail> {
     let mut hits: Vec<(i128, usize, String)> = Vec::new();
     let mut parser = Parser::new();
     source::each_line(&files, &mut parser, c.progress, false, |p, line| {
-        let Some(kind) = parse::detect(line.text) else {
+        let Some(kind) = detect(line.text) else {
             return Ok(());
         };
         let ids = p.ids(kind, line.text);
@@ -400,7 +399,7 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
         })
     })?;
     let to = to.ok_or_else(|| usage("mtalog: convert needs --to postfix|ec|imta"))?;
-    let ctx = parse::tool_context();
+    let ctx = FormatContext::current(Level::Error);
     let mut fmt: Box<dyn Formatter> = match to {
         Family::Ec => Box::new(mtalog::format::ec::Ec::default()),
         Family::Postfix => {
@@ -447,7 +446,7 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
     })?;
     recs.clear();
     parser.finish(&mut recs);
-    for r in recs.iter().filter(|r| r.source != parse::PARTIAL) {
+    for r in recs.iter().filter(|r| r.source != PARTIAL) {
         emit(fmt.as_mut(), &mut out, &mut w, &r.ev)?;
     }
     w.flush().map_err(out_err)?;

@@ -2,8 +2,9 @@
 //! set `mainlog.3.gz mainlog.2.gz mainlog.1 mainlog` is read oldest first whatever order
 //! the shell gave), standard input where `-` stands.
 
+use mtalog::format::parser::{Parser, detect};
+
 use crate::input::{self, Input};
-use crate::parse::Parser;
 
 /// How many lines of a file are looked at before the rest (to learn Sun's options).
 const SAMPLE: usize = 200;
@@ -72,10 +73,7 @@ pub fn each_line(
             sample.push(buf.clone());
         }
         let name = inp.name.clone();
-        if require_known
-            && !sample.is_empty()
-            && !sample.iter().any(|l| crate::parse::detect(l).is_some())
-        {
+        if require_known && !sample.is_empty() && !sample.iter().any(|l| detect(l).is_some()) {
             let first: String = String::from_utf8_lossy(&sample[0])
                 .chars()
                 .take(60)
