@@ -87,6 +87,110 @@ struct mtalog_stats {
 #define MTALOG_TEXT_MAX 65536
 
 /**
+ * The reception phases, Momentum's `MC_STATE_*` values: the `phase` argument of
+ * `log_rejection`. The rejectlog's `P="..."` text and the Postfix reject stage follow
+ * them; a value outside the table prints `unknown`.
+ */
+typedef enum mc_state {
+  /**
+   * Just connected.
+   */
+  MC_STATE_START = 0,
+  /**
+   * Sending the banner.
+   */
+  MC_STATE_START_RESPONSE = 1,
+  /**
+   * Awaiting EHLO/HELO.
+   */
+  MC_STATE_EHLO = 2,
+  /**
+   * Sending the EHLO/HELO response.
+   */
+  MC_STATE_EHLO_RESPONSE = 3,
+  /**
+   * Awaiting MAIL FROM.
+   */
+  MC_STATE_MAILFROM = 4,
+  /**
+   * Sending the MAIL FROM response.
+   */
+  MC_STATE_MAILFROM_RESPONSE = 5,
+  /**
+   * Awaiting RCPT TO.
+   */
+  MC_STATE_RCPTTO = 6,
+  /**
+   * Sending the RCPT TO response.
+   */
+  MC_STATE_RCPTTO_RESPONSE = 7,
+  /**
+   * The DATA command.
+   */
+  MC_STATE_DATA = 8,
+  /**
+   * Reading the body.
+   */
+  MC_STATE_BODY = 9,
+  /**
+   * Sending the body response.
+   */
+  MC_STATE_BODY_RESPONSE = 10,
+  /**
+   * The asynchronous body handler.
+   */
+  MC_STATE_ASYNC_BODY_RESPONSE = 11,
+  /**
+   * About to send OK after DATA.
+   */
+  MC_STATE_OK = 12,
+  /**
+   * Relaying denied.
+   */
+  MC_STATE_RELAYING_DENIED = 13,
+  /**
+   * Extension phase 1.
+   */
+  MC_STATE_EXTENSION1 = 14,
+  /**
+   * Extension phase 2.
+   */
+  MC_STATE_EXTENSION2 = 15,
+  /**
+   * Extension phase 3.
+   */
+  MC_STATE_EXTENSION3 = 16,
+  /**
+   * Extension phase 4.
+   */
+  MC_STATE_EXTENSION4 = 17,
+  /**
+   * A concurrency limit.
+   */
+  MC_STATE_CONCURRENCY_LIMIT = 18,
+  /**
+   * The RCPT TO list response.
+   */
+  MC_STATE_RCPTTO_LIST_RESPONSE = 19,
+  /**
+   * The final RCPT TO list response.
+   */
+  MC_STATE_RCPTTO_LIST_FINAL_RESPONSE = 20,
+  /**
+   * Session setup.
+   */
+  MC_STATE_SETUP = 21,
+  /**
+   * Fix-up after the message was committed (no rejectlog text: `unknown`).
+   */
+  MC_STATE_MCMT_FIXUP = 22,
+  /**
+   * The number of phases (never a phase itself).
+   */
+  MC_STATE_COUNT = 23,
+} mc_state;
+
+/**
  * A message of the host (opaque). Without a host table it is read as an
  * [`mtalog_message`].
  */
@@ -118,6 +222,17 @@ typedef int (*LogInitFunc)(struct logging_infrastructure *li, const char *config
 
 /**
  * The module header every logger starts with.
+ *
+ * This is mtalog's own definition. Ecelerity's `log_module.h` puts a
+ * `shared_module_infrastructure` first in `logging_infrastructure`, but Momentum's
+ * definition of that struct is internal and not published, so mtalog defines the header
+ * it needs: an ABI version and the three members a module may not leave NULL
+ * (`module_name`, `module_description`, `log_init`). The rest of
+ * `logging_infrastructure` follows `log_module.h` member for member. A host whose own
+ * module header differs keeps its header and adapts in one place: it reads `module_name`
+ * and `module_description` from here, calls `log_init` through this member (or wraps it
+ * in its own init function), and copies the nine hook pointers into its own vtable; the
+ * hooks take the `logging_infrastructure *` that `mtalog_new` returned as their `self`.
  */
 typedef struct shared_module_infrastructure {
   /**
@@ -125,7 +240,7 @@ typedef struct shared_module_infrastructure {
    */
   uint32_t module_api_version;
   /**
-   * The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`); static.
+   * The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, ...); static.
    */
   const char *module_name;
   /**

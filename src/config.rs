@@ -233,6 +233,16 @@ fn parse_entries(
                     }
                     _ => return Err(ConfigError::new(key_line, Some(key), "missing value")),
                 };
+                if let Some(first) = entries.iter().find(|e: &&Entry| e.key == *key) {
+                    return Err(ConfigError::new(
+                        key_line,
+                        Some(key),
+                        format!(
+                            "given twice in one stanza (first at line {}); keep one",
+                            first.line
+                        ),
+                    ));
+                }
                 entries.push(Entry {
                     key: key.clone(),
                     value,
@@ -402,7 +412,8 @@ impl<'a> Options<'a> {
         }
     }
 
-    /// The last entry for any of `keys` (the later one wins), marking all of them used.
+    /// The last entry for any of `keys` (aliases of one option; the later one wins),
+    /// marking all of them used. The parser refuses the same key twice in a stanza.
     pub fn entry(&mut self, keys: &[&str]) -> Option<&'a Entry> {
         let mut found = None;
         for (i, e) in self.entries.iter().enumerate() {
@@ -661,6 +672,20 @@ mod tests {
         assert!(e.msg.contains("missing '}'"));
         let e = parse_file("mainlog = x\n").unwrap_err();
         assert!(e.msg.contains("outside"));
+        let e = parse_init(
+            "heartbeat = 1\nmainlog = a\n\nheartbeat = 2\n",
+            "ec_logger",
+            "x",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config line 4, key 'heartbeat': given twice in one stanza (first at line 1); keep one"
+        );
+        // Two stanzas may each give a key once.
+        let s =
+            parse_file("ec_logger \"a\" { heartbeat = 1 }\nec_logger \"b\" { heartbeat = 1 }\n");
+        assert_eq!(s.unwrap().len(), 2);
     }
 
     #[test]

@@ -311,4 +311,5 @@ c_tests!(
     test_diskfull,
     test_owner,
     test_block_timeout,
+    test_refusals,
 );

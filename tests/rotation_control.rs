@@ -56,14 +56,40 @@ fn one_socket_serves_several_loggers() {
     std::fs::rename(d.join("b.main"), d.join("b.main.1")).unwrap();
     assert_eq!(
         request(&sock, "reopen logs").unwrap(),
-        "Log files reopened\nLog files reopened\n"
+        "ec_logger:a: Log files reopened\nec_logger:b: Log files reopened\n"
     );
     line(&a, "a2");
     line(&b, "b2");
 
     let stats = request(&sock, "ec_logger:b stats").unwrap();
-    assert!(stats.contains("reopens: 1\n"), "{stats}");
+    assert!(stats.contains("ec_logger:b: reopens: 1\n"), "{stats}");
     assert_eq!(stats.matches("accepted:").count(), 1);
+    // Every counter, each line labelled with its logger.
+    let stats = request(&sock, "stats").unwrap();
+    for name in [
+        "accepted",
+        "written",
+        "dropped",
+        "filtered",
+        "truncated",
+        "panics",
+    ] {
+        for l in ["a", "b"] {
+            let want = format!("ec_logger:{l}: {name}: ");
+            assert_eq!(stats.matches(&want).count(), 1, "{want} in\n{stats}");
+        }
+    }
+    assert!(
+        stats.lines().all(|l| l.starts_with("ec_logger:")),
+        "{stats}"
+    );
+    assert_eq!(
+        request(&sock, "help")
+            .unwrap()
+            .matches("reopen logs")
+            .count(),
+        1
+    );
     assert!(request(&sock, "help").unwrap().starts_with("reopen logs\n"));
     let e = request(&sock, "frobnicate").unwrap();
     assert!(

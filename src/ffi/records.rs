@@ -19,10 +19,17 @@ fn record_arg(
 ) -> Result<Box<crate::event::Event>, c_int> {
     let l = &h.logger;
     let Some(settings) = l.settings() else {
-        l.input_error();
+        l.input_error(&format!(
+            "an {what} record was refused: called before log_init"
+        ));
         return Err(-libc::ECANCELED);
     };
     if !settings.records {
+        l.set_last_error(&format!(
+            "{} '{}' writes no {what} records",
+            l.kind(),
+            l.name()
+        ));
         return Err(-libc::ENOTSUP);
     }
     if !settings.targets[target as usize] {
@@ -135,7 +142,9 @@ pub unsafe extern "C" fn mtalog_import_log(
     };
     let r = boundary::guard(|| {
         if orig_id.is_null() || !(1..=4).contains(&result) {
-            h.logger.input_error();
+            h.logger.input_error(&format!(
+                "mtalog_import_log: orig_id is NULL or result {result} is not 1 to 4"
+            ));
             return -libc::EINVAL;
         }
         let mut ev = match record_arg(h, Kind::Import, Target::Import, "importlog") {

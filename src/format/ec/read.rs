@@ -11,6 +11,19 @@ use crate::format::read::{
 };
 use crate::format::text::num;
 
+/// What is wrong with a numeric field, in the words of the person reading the log:
+/// `what` names the field, `expected` says what belongs there.
+fn wrong_number(what: &str, v: &[u8], expected: &str) -> String {
+    let shown = lossy(v);
+    if v.is_empty() {
+        format!("the {what} is empty; expected {expected}")
+    } else if v.starts_with(b"-") {
+        format!("the {what} is negative ({shown}); expected {expected}")
+    } else {
+        format!("the {what} '{shown}' is not {expected}")
+    }
+}
+
 /// The kind of an ec_logger line (by how it starts), `None` for a line of another format.
 pub fn line_kind(line: &[u8]) -> Option<LineKind> {
     let digits = leading_digits(line);
@@ -133,15 +146,18 @@ impl Reader {
             ]);
             fields
         };
-        let number = |i: usize, what: &str| -> Result<u64, String> {
-            num(&u[i]).ok_or_else(|| format!("{what} '{}' is not a number", lossy(&u[i])))
+        let number = |i: usize, what: &str, expected: &str| -> Result<u64, String> {
+            num(&u[i]).ok_or_else(|| wrong_number(what, &u[i], expected))
+        };
+        let queue_time = |i: usize| -> Result<u64, String> {
+            secs_2dp(&u[i]).ok_or_else(|| wrong_number("queue time", &u[i], "seconds, e.g. 12.34"))
         };
         let mut ev;
         match letter {
             b"R" => {
                 let rcpt = join_addr(&u[5], &u[6]);
                 let from = join_addr(&u[7], &u[8]);
-                let size = number(10, "size")?;
+                let size = number(10, "message size", "a number of bytes")?;
                 let mut fields: Vec<(Field, &[u8])> = ids.to_vec();
                 fields.extend([
                     (Field::MailFrom, &from[..]),
@@ -163,10 +179,9 @@ impl Reader {
                 self.msgs.insert(id, Msg { rcpt, from });
             }
             b"D" | b"X" | b"A" => {
-                let size = number(6, "size")?;
-                let retries = number(9, "retries")?;
-                let qt = secs_2dp(&u[10])
-                    .ok_or_else(|| format!("queue time '{}' is not a number", lossy(&u[10])))?;
+                let size = number(6, "message size", "a number of bytes")?;
+                let retries = number(9, "retry count", "a whole number")?;
+                let qt = queue_time(10)?;
                 let (rcpt, from) = self.envelope(&id, letter != b"A");
                 let fields = outbound(&rcpt, &from, &u[11], &[]);
                 let kind = if letter == b"A" {
@@ -188,11 +203,10 @@ impl Reader {
             }
             _ => {
                 // T / P
-                let bytes = number(6, "bytes")?;
-                let stage = number(9, "stage")?;
-                let retries = number(10, "retries")?;
-                let qt = secs_2dp(&u[11])
-                    .ok_or_else(|| format!("queue time '{}' is not a number", lossy(&u[11])))?;
+                let bytes = number(6, "bytes sent", "a number of bytes")?;
+                let stage = number(9, "connection stage", "a stage number from 0 to 21")?;
+                let retries = number(10, "retry count", "a whole number")?;
+                let qt = queue_time(11)?;
                 let text = unescape(&f[13]);
                 let (rcpt, from) = self.envelope(&id, letter == b"P");
                 let fields = outbound(&rcpt, &from, &u[12], &text);
