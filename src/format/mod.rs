@@ -6,6 +6,7 @@
 //! The helpers here (integers, dates, escapes) are written by hand: the writer thread formats
 //! millions of lines a second and `core::fmt` is several times slower than these.
 
+pub mod bounce;
 pub mod ec;
 pub mod imta;
 pub mod postfix;
