@@ -13,6 +13,7 @@
 //! [`Parser`](crate::format::parser::Parser) that reads any of the three formats.
 //! Nothing here opens files or starts threads.
 
+pub mod bounce;
 pub mod ec;
 pub mod imta;
 mod kind;

@@ -223,7 +223,7 @@ impl Ec {
         }
     }
 
-    fn push_ids(&self, buf: &mut Vec<u8>, ev: &Event) {
+    pub(crate) fn push_ids(&self, buf: &mut Vec<u8>, ev: &Event) {
         self.push_ts(buf, ev.time);
         buf.push(b'@');
         push_field(buf, or_null(ev.get(Field::MsgId)));
