@@ -1,7 +1,8 @@
 # mtalog: build, test, example and install targets around cargo.
 #
 #   make                 cargo build --release, and the mtalog command (feature cli)
-#   make example         build and run the C MTA simulator, logs in ./logs/
+#   make example         build and run the C MTA simulator on a fixed day, logs in ./logs/
+#                        (an earlier run's ./logs is removed first)
 #   make test            Rust tests (with the mtalog command's), valgrind tests (ignored by
 #                        default) and the C examples
 #   make bench-report    mtalog report vs pflogsumm on a 1-million-line Postfix log
@@ -29,6 +30,11 @@ BENCH_LINES ?= 1000000
 N          ?= 5000000
 R          ?= 3
 
+# The example's simulated day: it starts at 2026-11-23 00:00:00 UTC and runs in UTC, so
+# `make example` writes the same logs on every machine and every day, and the examples in
+# docs/ are its real output (tests/docs.rs checks them against a fresh run).
+EXAMPLE_START = 1795392000
+
 all: release
 
 # One build of the library and the command: the `cli` feature changes nothing in the
@@ -40,14 +46,18 @@ examples: release
 	$(MAKE) -C examples_c
 
 example: examples
+	@if [ -e logs ]; then echo "make example: removing ./logs of an earlier run (each run starts from empty logs)"; fi
+	rm -rf logs
 	mkdir -p logs/postfix logs/imta
-	examples_c/mta_sim -c examples_c/mtalog.conf -l $(SO)
+	TZ=UTC examples_c/mta_sim -t $(EXAMPLE_START) -c examples_c/mtalog.conf -l $(SO)
 	ls -l logs logs/*
 
 test: examples
 	$(CARGO) test --features cli --all-targets
 	$(CARGO) test -- --ignored
 	examples_c/link_host
+	tmp=$$(mktemp -d) && (cd $$tmp && $(CURDIR)/examples_c/minimal_host && \
+	  grep -q '@D@dest.example@' mainlog.ec); rc=$$?; rm -rf $$tmp; exit $$rc
 	tmp=$$(mktemp -d) && mkdir -p $$tmp/logs/postfix $$tmp/logs/imta && \
 	  (cd $$tmp && $(CURDIR)/examples_c/mta_sim -n $(TEST_N) \
 	     -c $(CURDIR)/examples_c/mtalog.conf -l $(CURDIR)/$(SO)); \
