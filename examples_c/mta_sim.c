@@ -195,11 +195,6 @@ static void call_reject(logging_infrastructure *li, struct timeval *now, accept_
     va_end(ap);
 }
 
-/* Rejection phases (MC_STATE_*). */
-#define PHASE_START 0
-#define PHASE_MAILFROM 4
-#define PHASE_RCPTTO 6
-
 /* Connection stages of a failed delivery attempt (Momentum's table). */
 #define STAGE_NO_CONNECTION 0
 #define STAGE_DURING_RCPT 4
@@ -451,17 +446,17 @@ static void arrive(long i, int64_t arrival, struct counts *c) {
             v.mail_from = "spammer@bulk.example";
             v.rcpt_to = "someone@relay-target.example";
             v.code = 554;
-            each_reject(c, &now, &msg->acc, &v, PHASE_RCPTTO,
+            each_reject(c, &now, &msg->acc, &v, MC_STATE_RCPTTO,
                         "554 5.7.1 <%s>: Relay access denied", v.rcpt_to);
         } else if (msg->reject == 1) {
             v.mail_from = "forged@nonexistent.example";
             v.code = 553;
-            each_reject(c, &now, &msg->acc, &v, PHASE_MAILFROM,
+            each_reject(c, &now, &msg->acc, &v, MC_STATE_MAILFROM,
                         "553 5.1.8 <%s>: Sender address rejected: Domain not found",
                         v.mail_from);
         } else {
             v.code = 421;
-            each_reject(c, &now, &msg->acc, &v, PHASE_START,
+            each_reject(c, &now, &msg->acc, &v, MC_STATE_START,
                         "421 4.7.0 %s: Too many concurrent connections, try again later",
                         "mx.sim.example");
         }
