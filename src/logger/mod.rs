@@ -195,9 +195,9 @@ impl Core {
         *self.last_error.lock() = c;
     }
 
-    /// Clears the last error (a call that succeeded after one that failed).
+    /// Clears the text of an earlier failed call (a `log_init` that succeeded after one
+    /// that failed). A problem the new writer met meanwhile is newer, and stays.
     fn clear_last_error(&self) {
-        *self.shared.writer_error.lock() = None;
         *self.last_error.lock() = CString::default();
     }
 
