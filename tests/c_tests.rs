@@ -311,4 +311,6 @@ c_tests!(
     test_diskfull,
     test_owner,
     test_block_timeout,
+    test_fifo,
+    test_special_files,
 );

@@ -28,7 +28,7 @@ fn compressed_files_keep_mode_owner_group_and_time() {
         }
     };
     let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
-    compress(&f, &|| false).unwrap();
+    compress(&f, &Owners::with_log_owner(uid), &|| false).unwrap();
     assert!(!f.exists());
     let m = std::fs::metadata(d.join("mainlog.1.gz")).unwrap();
     assert_eq!(
@@ -156,6 +156,20 @@ fn names() {
         Some((63, 915107696, false))
     );
     assert_eq!(parse_rotated("imta", "imta.63.9.gz"), Some((63, 9, true)));
+    assert_eq!(
+        parse_rotated("imta", "imta.999999999999999.99999999999.gz"),
+        Some((MAX_SEQ, MAX_TIMESTAMP, true))
+    );
+    assert_eq!(parse_rotated("imta", "imta.1.0"), Some((1, 0, false)));
+    // A creation time out of bounds is named by the bound, so the name stays mtalog's.
+    assert_eq!(
+        numbered_name(Path::new("/l/imta"), 2, i64::MAX),
+        Path::new("/l/imta.2.99999999999")
+    );
+    assert_eq!(
+        numbered_name(Path::new("/l/imta"), 2, -5),
+        Path::new("/l/imta.2.0")
+    );
     for bad in [
         "imta",
         "imta.63",
@@ -163,6 +177,16 @@ fn names() {
         "imta.1.2.gz.tmp",
         "imtb.1.2",
         "imta.1.2.3",
+        // Absurd or not as mtalog writes them: foreign.
+        "imta.18446744073709551615.1700000000",
+        "imta.18446744073709551616.1700000000",
+        "imta.1000000000000000.1700000000",
+        "imta.1.100000000000",
+        "imta.1.99999999999999999999999",
+        "imta.0.1700000000",
+        "imta.01.1700000000",
+        "imta.1.01700000000",
+        "imta.+1.1700000000",
     ] {
         assert_eq!(parse_rotated("imta", bad), None, "{bad}");
     }
