@@ -313,4 +313,5 @@ c_tests!(
     test_block_timeout,
     test_fifo,
     test_special_files,
+    test_close_compress,
 );

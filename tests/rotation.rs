@@ -299,8 +299,16 @@ fn compressed_rotations_hold_every_event() {
         .unwrap(),
     );
     log_from_threads(&l, 3, 4000, Duration::ZERO);
-    l.close().unwrap();
+    l.flush().unwrap();
+    // Compression runs beside logging (a close does not wait for it): until every rotated
+    // file is compressed (60 s allows for a slow machine).
     let main = d.join("mainlog.ec");
+    let start = Instant::now();
+    while scan(&main).unwrap().iter().any(|f| !f.gz) {
+        assert!(start.elapsed() < Duration::from_secs(60), "not compressed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    l.close().unwrap();
     let rotated = scan(&main).unwrap();
     assert!(rotated.len() > 3);
     for f in &rotated {

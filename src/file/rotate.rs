@@ -19,7 +19,7 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -559,6 +559,8 @@ pub enum Job {
 pub struct Helper {
     tx: Option<Sender<Job>>,
     reports: Receiver<String>,
+    /// Set by [`Helper::finish`]: compression stops.
+    halt: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
 }
 
@@ -568,7 +570,10 @@ impl Helper {
     pub fn start(stop: impl Fn() -> bool + Send + 'static) -> io::Result<Helper> {
         let (tx, rx) = unbounded::<Job>();
         let (rtx, reports) = unbounded::<String>();
+        let halt = Arc::new(AtomicBool::new(false));
+        let halted = Arc::clone(&halt);
         let join = crate::sys::spawn("mtalog-rotate", move || {
+            let stop = || halted.load(Ordering::Relaxed) || stop();
             // The same problem (a file that cannot be removed) is reported once.
             let mut reported = std::collections::HashSet::new();
             for job in rx {
@@ -582,6 +587,7 @@ impl Helper {
         Ok(Helper {
             tx: Some(tx),
             reports,
+            halt,
             join: Some(join),
         })
     }
@@ -598,8 +604,13 @@ impl Helper {
         self.reports.try_iter().collect()
     }
 
-    /// Lets the queued jobs finish and joins the thread; returns the last problems.
+    /// Stops compressing, lets the queued jobs apply retention (quick: listing and removing
+    /// files), and joins the thread; returns the last problems. A compression under way
+    /// gives up (its file stays as it was, its `.gz.tmp` is removed) and no other starts,
+    /// so that a close waits for no gzip: the start-up sweep of the next run compresses
+    /// what is left.
     pub fn finish(&mut self) -> Vec<String> {
+        self.halt.store(true, Ordering::Relaxed);
         self.tx = None;
         if let Some(j) = self.join.take() {
             let _ = j.join();
