@@ -311,8 +311,9 @@ pub fn probe_unix(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Starts a thread of mtalog's named `name` running `body`, with SIGPIPE blocked in it
-/// (see [`block_sigpipe`]). Every thread mtalog starts is started here.
+/// Starts a thread of mtalog's named `name` running `body`, with SIGPIPE blocked in it:
+/// a write to a FIFO or pipe whose reader has gone fails with `EPIPE`, and never signals
+/// the host (see `block_sigpipe`). Every thread mtalog starts is started here.
 pub fn spawn<T: Send + 'static>(
     name: &str,
     body: impl FnOnce() -> T + Send + 'static,

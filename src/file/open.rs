@@ -167,7 +167,7 @@ fn open_raw(path: &Path, opts: &mut OpenOptions, follow: bool, origin: Origin) -
                 path.display()
             ),
             libc::ENXIO => format!(
-                "{}: a FIFO that no process reads (or a device without its driver); mtalog does not wait for a reader: start it first",
+                "{}: a FIFO that no process reads (or a socket, or a device without its driver); mtalog does not wait for a reader: start it first",
                 path.display()
             ),
             libc::EWOULDBLOCK => format!(
