@@ -363,6 +363,22 @@ pub fn clear_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
+/// Takes an exclusive `flock(2)` lock on `fd` without waiting: `false` when another open
+/// file description holds one. Released when every descriptor of this one is closed.
+pub fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: flock on a valid descriptor has no memory effects.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
 /// Sends what it can of `buf` on the socket `fd` without waiting, and without SIGPIPE
 /// when the peer has gone (`EPIPE` is returned instead).
 pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {

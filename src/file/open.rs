@@ -233,44 +233,41 @@ pub(crate) fn open_own_to_read(path: &Path, owners: &Owners) -> io::Result<(File
     Ok((file, meta))
 }
 
-/// Creates `path`, a temporary file mtalog writes (a `.gz.tmp`), exclusively, never through
-/// a symlink, with exactly `mode` and the owner `uid` and group `gid` where this process may
-/// give files away. A leftover of a run that stopped, a regular file of `owners`, is
-/// replaced; anything else there is an error (`EEXIST`).
+/// Opens `path`, a temporary file mtalog writes (a `.gz.tmp`), for writing, empty, never
+/// through a symlink, locked (`flock`) for as long as it is open, with exactly `mode` and
+/// the owner `uid` and group `gid` where this process may give files away. It is created
+/// exclusively; one already there is taken only when it is a regular file of `owners`
+/// with one name (a leftover of a run that stopped) and nobody holds its lock: one that
+/// another compression is writing is `EBUSY` (kind `ResourceBusy`), anything else `EPERM`.
 pub(crate) fn create_own(
     path: &Path,
     mode: u32,
     owner: (u32, u32),
     owners: &Owners,
 ) -> io::Result<File> {
-    let create = || {
+    let open = |create: bool| {
         open_raw(
             path,
-            OpenOptions::new().write(true).create_new(true).mode(mode),
+            OpenOptions::new().write(true).create_new(create).mode(mode),
             false,
             Origin::Derived,
         )
     };
-    let file = match create() {
+    let file = match open(true) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            match std::fs::symlink_metadata(path) {
-                Ok(m) if owners.own(&m) => {
-                    std::fs::remove_file(path)?;
-                    create()?
-                }
-                _ => {
-                    return Err(errno_error(
-                        libc::EEXIST,
-                        format!(
-                            "{}: exists and is not a file of mtalog's; left alone",
-                            path.display()
-                        ),
-                    ));
-                }
-            }
+            let file = open(false)?;
+            owners.check(path, &file.metadata()?, true)?;
+            file
         }
         r => r?,
     };
+    if !crate::sys::try_lock_exclusive(file.as_fd())? {
+        return Err(errno_error(
+            libc::EBUSY,
+            format!("{}: another compression is writing it", path.display()),
+        ));
+    }
+    file.set_len(0)?;
     // The owner first: giving a file away clears its set-id bits, the mode comes after.
     let _ = std::os::unix::fs::fchown(&file, Some(owner.0), Some(owner.1));
     file.set_permissions(std::fs::Permissions::from_mode(mode))?;

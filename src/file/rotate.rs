@@ -482,7 +482,8 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
 /// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode (exactly, whatever
 /// the umask), owner, group and modification time, then removes `path`. Only a regular
 /// file of `owners` with one name is read, never through a symlink; an existing `.gz` is
-/// never replaced. Gives up (leaving `path` as it is) when `stop` says so.
+/// never replaced; while another process compresses `path` (its `.gz.tmp` is locked),
+/// fails with kind `ResourceBusy`. Gives up (leaving `path` as it is) when `stop` says so.
 pub fn compress(path: &Path, owners: &Owners, stop: &dyn Fn() -> bool) -> io::Result<()> {
     use flate2::{Compression, write::GzEncoder};
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -632,7 +633,9 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             return;
         }
         if let Err(e) = compress(file, owners, stop) {
-            if e.kind() != io::ErrorKind::Interrupted {
+            // Stopped, or another process compresses it: nothing to report.
+            let quiet = [io::ErrorKind::Interrupted, io::ErrorKind::ResourceBusy];
+            if !quiet.contains(&e.kind()) {
                 errors.push(format!("cannot compress {}: {e}", file.display()));
             }
         }
