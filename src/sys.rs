@@ -363,11 +363,12 @@ pub fn clear_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
-/// Takes an exclusive `flock(2)` lock on `fd` without waiting: `false` when another open
-/// file description holds one. Released when every descriptor of this one is closed.
-pub fn try_lock_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+/// `flock(2)` on `fd` without waiting (`LOCK_NB` is added to `op`: `LOCK_SH`, `LOCK_EX` or
+/// `LOCK_UN`). `Ok(false)`: another open file holds a lock that conflicts. The lock belongs
+/// to the open file description and goes when its last descriptor is closed.
+pub fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<bool> {
     // SAFETY: flock on a valid descriptor has no memory effects.
-    let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    let r = unsafe { libc::flock(fd.as_raw_fd(), op | libc::LOCK_NB) };
     if r == 0 {
         return Ok(true);
     }

@@ -261,7 +261,7 @@ pub(crate) fn create_own(
         }
         r => r?,
     };
-    if !crate::sys::try_lock_exclusive(file.as_fd())? {
+    if !crate::sys::flock(file.as_fd(), libc::LOCK_EX)? {
         return Err(errno_error(
             libc::EBUSY,
             format!("{}: another compression is writing it", path.display()),

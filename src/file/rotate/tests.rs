@@ -55,7 +55,7 @@ fn compression_takes_only_its_own_leftover_temporary_file() {
     // neither file is touched.
     std::fs::write(&tmp, b"partial").unwrap();
     let other = File::open(&tmp).unwrap();
-    assert!(crate::sys::try_lock_exclusive(other.as_fd()).unwrap());
+    assert!(crate::sys::flock(other.as_fd(), libc::LOCK_EX).unwrap());
     let e = compress(&f, &owners, &|| false).unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::ResourceBusy, "{e}");
     assert_eq!(std::fs::read(&tmp).unwrap(), b"partial");
