@@ -251,7 +251,8 @@ typedef struct shared_module_infrastructure {
    * Initialises the logger from one configuration stanza (or its body; NULL or empty =
    * defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
    * `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
-   * created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-EADDRINUSE` or `-EEXIST`
+   * created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a
+   * FIFO that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
    * (the `control_socket` path is taken), `-EALREADY` (already initialised),
    * `-ECANCELED` (closed: a closed logger is not started again; free it and create a
    * new one).
@@ -326,7 +327,8 @@ typedef struct logging_infrastructure {
   LogHookFunc log_close;
   /**
    * Reopens every file by name, ordered with the events logged before it. Returns 0 or
-   * a negative errno (the old files stay in use on failure).
+   * a negative errno (the old files stay in use on failure; `-ENXIO`: a FIFO that no
+   * process reads, which mtalog does not wait for).
    */
   LogHookFunc log_reopen;
   /**

@@ -1,5 +1,6 @@
 //! The few calls into the C library that std does not offer (time zone, host name, file
-//! system space, the Unix socket calls of the control socket). Each is a small safe wrapper.
+//! system space, descriptor flags, the signal mask of mtalog's threads, the Unix socket
+//! calls of the control socket). Each is a small safe wrapper.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -71,11 +72,16 @@ pub fn thread_self() -> u64 {
     unsafe { libc::pthread_self() as u64 }
 }
 
+/// The process's effective uid.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// The name of the process's effective user (`None` when the user database has no entry
 /// for the effective uid).
 pub fn effective_user_name() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = effective_uid();
     let mut buf = vec![0 as libc::c_char; 16384];
     // SAFETY: an all-zero `passwd` is a valid value of this plain C struct.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
@@ -302,6 +308,75 @@ pub fn probe_unix(path: &Path) -> io::Result<()> {
     match e.raw_os_error() {
         Some(libc::EAGAIN | libc::EINPROGRESS) => Ok(()),
         _ => Err(e),
+    }
+}
+
+/// Starts a thread of mtalog's named `name` running `body`, with SIGPIPE blocked in it:
+/// a write to a FIFO or pipe whose reader has gone fails with `EPIPE`, and never signals
+/// the host (see `block_sigpipe`). Every thread mtalog starts is started here.
+pub fn spawn<T: Send + 'static>(
+    name: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            block_sigpipe();
+            body()
+        })
+}
+
+/// Blocks SIGPIPE in the calling thread. A `write(2)` to a pipe or FIFO whose reader has
+/// gone then fails with `EPIPE` (a write fault like any other), and the SIGPIPE the kernel
+/// raises for it stays pending on this thread, to which it is directed: it never reaches
+/// the host's threads, its handler, or the default action that would end the process.
+/// Only for threads of mtalog's own: the host's threads keep their signal masks.
+fn block_sigpipe() {
+    // SAFETY: an all-zero `sigset_t` is a valid value; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid sigset_t for each call; pthread_sigmask changes only the
+    // calling thread's mask and accepts a null old-set pointer.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Clears `O_NONBLOCK` on `fd` (files are opened with it so that opening never waits; see
+/// `crate::file::open`).
+pub fn clear_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: F_GETFL on a valid descriptor has no other effect.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if flags & libc::O_NONBLOCK == 0 {
+        return Ok(());
+    }
+    // SAFETY: F_SETFL with the descriptor's own flags minus O_NONBLOCK.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `flock(2)` on `fd` without waiting (`LOCK_NB` is added to `op`: `LOCK_SH`, `LOCK_EX` or
+/// `LOCK_UN`). `Ok(false)`: another open file holds a lock that conflicts. The lock belongs
+/// to the open file description and goes when its last descriptor is closed.
+pub fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<bool> {
+    // SAFETY: flock on a valid descriptor has no memory effects.
+    let r = unsafe { libc::flock(fd.as_raw_fd(), op | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
     }
 }
 

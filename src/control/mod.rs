@@ -361,9 +361,9 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
         let thread_inner = Arc::clone(&inner);
         let listener = ForkClosed::new(l);
         let wake_rx = ForkClosed::new(wake_rx);
-        let join = std::thread::Builder::new()
-            .name("mtalog-control".into())
-            .spawn(move || run(thread_inner, listener, wake_rx))?;
+        let join = crate::sys::spawn("mtalog-control", move || {
+            run(thread_inner, listener, wake_rx)
+        })?;
         Ok::<_, io::Error>(Listener {
             pid: me,
             path: path.to_path_buf(),

@@ -9,20 +9,23 @@
 //! Names: `NAME.SEQ.TIMESTAMP` (numbered scheme): `SEQ` grows by one per rotated file and
 //! is never reused (it continues from the highest number found next to the file at start),
 //! `TIMESTAMP` is the creation time of that file in Unix seconds; `.gz` is appended when
-//! compressed. `imta_logger`'s message logs use Sun's scheme instead: `mail.log_yesterday`
+//! compressed. Only such names with sane numbers ([`MAX_SEQ`], [`MAX_TIMESTAMP`]), on
+//! regular files of mtalog's own ([`Owners`]), are rotated files; anything else next to the
+//! log file is foreign and never compressed, counted or removed (the rule is in
+//! [`crate::file::open`]). `imta_logger`'s message logs use Sun's scheme instead: `mail.log_yesterday`
 //! is appended to the cumulative `mail.log`, `mail.log_current` becomes
 //! `mail.log_yesterday`, and a new `mail.log_current` starts.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use super::open::{Owners, create_own, open_own_to_read};
 use crate::config::{self, ConfigError, Options, parse_duration};
 use crate::format::{TARGET_COUNT, Target};
 
@@ -292,9 +295,21 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The rotated name `NAME.SEQ.TIMESTAMP` next to `path`.
+/// The largest `SEQ` of a rotated name: a rotation a millisecond for 30,000 years stays
+/// below it, and counting on from it never overflows. A larger number is absurd: the
+/// name is foreign.
+pub const MAX_SEQ: u64 = 999_999_999_999_999;
+
+/// The largest `TIMESTAMP` of a rotated name (Unix seconds, in the year 5138). A larger
+/// one is absurd: the name is foreign.
+pub const MAX_TIMESTAMP: i64 = 99_999_999_999;
+
+/// The rotated name `NAME.SEQ.TIMESTAMP` next to `path` (a creation time outside
+/// `0..=MAX_TIMESTAMP`, from a clock or a file time gone wrong, is named by the nearest
+/// bound, so that the file stays recognisably mtalog's).
 pub fn numbered_name(path: &Path, seq: u64, created: i64) -> PathBuf {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let created = created.clamp(0, MAX_TIMESTAMP);
     path.with_file_name(format!("{name}.{seq}.{created}"))
 }
 
@@ -327,7 +342,9 @@ pub struct RotatedFile {
     pub gz: bool,
 }
 
-/// Parses `NAME.SEQ.TIMESTAMP[.gz]` against the current file's name.
+/// Parses `NAME.SEQ.TIMESTAMP[.gz]` against the current file's name: both numbers as
+/// mtalog writes them (decimal, no leading zero), `SEQ` in `1..=MAX_SEQ`, `TIMESTAMP` in
+/// `0..=MAX_TIMESTAMP`. Any other name is not a rotated file of mtalog's.
 pub fn parse_rotated(base: &str, name: &str) -> Option<(u64, i64, bool)> {
     let rest = name.strip_prefix(base)?.strip_prefix('.')?;
     let (rest, gz) = match rest.strip_suffix(".gz") {
@@ -335,20 +352,28 @@ pub fn parse_rotated(base: &str, name: &str) -> Option<(u64, i64, bool)> {
         None => (rest, false),
     };
     let (seq, ts) = rest.split_once('.')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(seq) || !digits(ts) {
-        return None;
-    }
-    Some((seq.parse().ok()?, ts.parse().ok()?, gz))
+    let number = |s: &str, max: u64| -> Option<u64> {
+        let canonical = !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'));
+        let n: u64 = s.parse().ok().filter(|_| canonical)?;
+        (n <= max).then_some(n)
+    };
+    let seq = number(seq, MAX_SEQ).filter(|&n| n > 0)?;
+    let ts = number(ts, MAX_TIMESTAMP as u64)?;
+    Some((seq, ts as i64, gz))
 }
 
-/// The rotated files of `path`, oldest (lowest sequence number) first.
+/// The rotated files of `path`, oldest (lowest sequence number) first: the names
+/// [`parse_rotated`] takes, on regular files (never through a symlink) of the owners of
+/// `path` ([`Owners::of`]). Other files are foreign: not listed.
 pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let base = path.file_name().unwrap_or_default().to_string_lossy();
+    let owners = Owners::of(path);
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let e = e?;
@@ -356,6 +381,9 @@ pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
         let Some((seq, created, gz)) = parse_rotated(&base, &name.to_string_lossy()) else {
             continue;
         };
+        if !std::fs::symlink_metadata(e.path()).is_ok_and(|m| owners.own(&m)) {
+            continue;
+        }
         out.push(RotatedFile {
             path: e.path(),
             seq,
@@ -367,12 +395,13 @@ pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
     Ok(out)
 }
 
-/// The first sequence number to use next to `path`: one more than the highest found.
+/// The first sequence number to use next to `path`: one more than the highest found
+/// (never more than `MAX_SEQ + 1`).
 pub fn next_seq(path: &Path) -> u64 {
     scan(path)
         .ok()
         .and_then(|v| v.iter().map(|f| f.seq).max())
-        .map_or(1, |m| m.saturating_add(1))
+        .map_or(1, |m| m + 1)
 }
 
 /// No size at which the current file makes the files outgrow `max_total_size`.
@@ -400,7 +429,7 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     let meta: Vec<(u64, i64)> = files
         .iter()
         .map(|f| {
-            std::fs::metadata(&f.path).map_or((0, now), |m| {
+            std::fs::symlink_metadata(&f.path).map_or((0, now), |m| {
                 (
                     m.len(),
                     m.modified()
@@ -450,30 +479,28 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     (errors, sweep_at)
 }
 
-/// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode, owner, group and
-/// modification time, then removes `path`. Gives up (leaving `path` as it is) when `stop` says so.
-pub fn compress(path: &Path, stop: &dyn Fn() -> bool) -> io::Result<()> {
+/// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode (exactly, whatever
+/// the umask), owner, group and modification time, then removes `path`. Only a regular
+/// file of `owners` with one name is read, never through a symlink; an existing `.gz` is
+/// never replaced; while another process compresses `path` (its `.gz.tmp` is locked),
+/// fails with kind `ResourceBusy`. Gives up (leaving `path` as it is) when `stop` says so.
+pub fn compress(path: &Path, owners: &Owners, stop: &dyn Fn() -> bool) -> io::Result<()> {
     use flate2::{Compression, write::GzEncoder};
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let gz = PathBuf::from(format!("{}.gz", path.display()));
     let tmp = PathBuf::from(format!("{}.gz.tmp", path.display()));
-    let mut src = File::open(path)?;
-    let meta = src.metadata()?;
-    let mut run = || -> io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(meta.permissions().mode() & 0o7777)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        // The owner and group of the file it replaces (`log_owner`/`log_group`); where
-        // this process may not give files away, they stay its own.
-        {
-            use std::os::unix::fs::MetadataExt;
-            let _ = std::os::unix::fs::fchown(&out, Some(meta.uid()), Some(meta.gid()));
-        }
+    if std::fs::symlink_metadata(&gz).is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists; not replaced", gz.display()),
+        ));
+    }
+    let (mut src, meta) = open_own_to_read(path, owners)?;
+    let mode = meta.permissions().mode() & 0o7777;
+    // The owner and group of the file it replaces (`log_owner`/`log_group`); where this
+    // process may not give files away, they stay its own.
+    let out = create_own(&tmp, mode, (meta.uid(), meta.gid()), owners)?;
+    let run = || -> io::Result<()> {
         let mut enc = GzEncoder::new(out, Compression::default());
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -533,6 +560,8 @@ pub enum Job {
 pub struct Helper {
     tx: Option<Sender<Job>>,
     reports: Receiver<String>,
+    /// Set by [`Helper::finish`]: compression stops.
+    halt: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
 }
 
@@ -542,22 +571,24 @@ impl Helper {
     pub fn start(stop: impl Fn() -> bool + Send + 'static) -> io::Result<Helper> {
         let (tx, rx) = unbounded::<Job>();
         let (rtx, reports) = unbounded::<String>();
-        let join = std::thread::Builder::new()
-            .name("mtalog-rotate".into())
-            .spawn(move || {
-                // The same problem (a file that cannot be removed) is reported once.
-                let mut reported = std::collections::HashSet::new();
-                for job in rx {
-                    for msg in run_job(job, &stop) {
-                        if reported.insert(msg.clone()) {
-                            let _ = rtx.send(msg);
-                        }
+        let halt = Arc::new(AtomicBool::new(false));
+        let halted = Arc::clone(&halt);
+        let join = crate::sys::spawn("mtalog-rotate", move || {
+            let stop = || halted.load(Ordering::Relaxed) || stop();
+            // The same problem (a file that cannot be removed) is reported once.
+            let mut reported = std::collections::HashSet::new();
+            for job in rx {
+                for msg in run_job(job, &stop) {
+                    if reported.insert(msg.clone()) {
+                        let _ = rtx.send(msg);
                     }
                 }
-            })?;
+            }
+        })?;
         Ok(Helper {
             tx: Some(tx),
             reports,
+            halt,
             join: Some(join),
         })
     }
@@ -574,8 +605,13 @@ impl Helper {
         self.reports.try_iter().collect()
     }
 
-    /// Lets the queued jobs finish and joins the thread; returns the last problems.
+    /// Stops compressing, lets the queued jobs apply retention (quick: listing and removing
+    /// files), and joins the thread; returns the last problems. A compression under way
+    /// gives up (its file stays as it was, its `.gz.tmp` is removed) and no other starts,
+    /// so that a close waits for no gzip: the start-up sweep of the next run compresses
+    /// what is left.
     pub fn finish(&mut self) -> Vec<String> {
+        self.halt.store(true, Ordering::Relaxed);
         self.tx = None;
         if let Some(j) = self.join.take() {
             let _ = j.join();
@@ -592,6 +628,18 @@ impl Drop for Helper {
 
 fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
     let mut errors = Vec::new();
+    let mut compress_one = |file: &Path, owners: &Owners| {
+        if stop() {
+            return;
+        }
+        if let Err(e) = compress(file, owners, stop) {
+            // Stopped, or another process compresses it: nothing to report.
+            let quiet = [io::ErrorKind::Interrupted, io::ErrorKind::ResourceBusy];
+            if !quiet.contains(&e.kind()) {
+                errors.push(format!("cannot compress {}: {e}", file.display()));
+            }
+        }
+    };
     let (path, policy, sweep_at) = match job {
         Job::Rotated {
             path,
@@ -600,11 +648,7 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             sweep_at,
         } => {
             if policy.compress {
-                if let Err(e) = compress(&rotated, stop) {
-                    if e.kind() != io::ErrorKind::Interrupted {
-                        errors.push(format!("cannot compress {}: {e}", rotated.display()));
-                    }
-                }
+                compress_one(&rotated, &Owners::of(&path));
             }
             (path, policy, sweep_at)
         }
@@ -615,21 +659,21 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             sweep_at,
         } => {
             if compress_left && policy.compress {
-                for f in scan(&path).unwrap_or_default() {
-                    let gz_too = PathBuf::from(format!("{}.gz", f.path.display()));
-                    if f.gz || stop() {
-                        continue;
+                let owners = Owners::of(&path);
+                let files = scan(&path).unwrap_or_default();
+                for f in files.iter().filter(|f| !f.gz) {
+                    if stop() {
+                        break;
                     }
-                    if gz_too.exists() {
+                    let done = files
+                        .iter()
+                        .any(|g| g.gz && (g.seq, g.created) == (f.seq, f.created));
+                    if done {
                         // A compressed copy was finished but the original not removed.
                         let _ = std::fs::remove_file(&f.path);
                         continue;
                     }
-                    if let Err(e) = compress(&f.path, stop) {
-                        if e.kind() != io::ErrorKind::Interrupted {
-                            errors.push(format!("cannot compress {}: {e}", f.path.display()));
-                        }
-                    }
+                    compress_one(&f.path, &owners);
                 }
             }
             (path, policy, sweep_at)

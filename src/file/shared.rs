@@ -2,7 +2,8 @@
 //! `O_APPEND | O_CLOEXEC`, refusing a symlink unless allowed, created with the configured
 //! mode whatever the umask, reopened by name on request, and rotated (when a
 //! [`Policy`] says so) under the same lock as the writes, between
-//! two whole writes.
+//! two whole writes. A path that is not a regular file (a FIFO, a device) is written as it
+//! is and never rotated; every file is opened by the rules of [`crate::file::open`].
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -14,7 +15,9 @@ use std::sync::{Arc, Weak};
 
 use once_cell::sync::Lazy;
 
-use super::open::{OpenPolicy, open_file, registry_key};
+use super::open::{
+    OpenPolicy, Owners, open_file, open_own_to_append, open_own_to_read, registry_key,
+};
 use super::rotate::{self, Policy, Scheme};
 use crate::error::{errno_error, errno_of};
 use crate::event::Timestamp;
@@ -24,6 +27,10 @@ struct State {
     file: Option<File>,
     dev: u64,
     ino: u64,
+    /// The open file's owner.
+    uid: u32,
+    /// The open file is a regular file (anything else is never rotated).
+    regular: bool,
     /// Bytes in the open file (refreshed from the file before a size-limited write).
     size: u64,
     /// Something besides a file header was written since the file was created.
@@ -49,6 +56,8 @@ impl State {
             file: None,
             dev: 0,
             ino: 0,
+            uid: 0,
+            regular: true,
             size: 0,
             data: false,
             line_start: true,
@@ -71,6 +80,8 @@ impl State {
     fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64) {
         self.dev = meta.dev();
         self.ino = meta.ino();
+        self.uid = meta.uid();
+        self.regular = meta.file_type().is_file();
         self.size = meta.len();
         self.data = meta.len() > 0;
         self.line_start = self.pending.is_empty();
@@ -201,7 +212,7 @@ impl SharedFile {
             rot: rot.clone(),
             sync_on_rotate: AtomicBool::new(false),
             due: AtomicI64::new(rot.due_after(created)),
-            fresh: AtomicBool::new(rot.has_jobs()),
+            fresh: AtomicBool::new(rot.has_jobs() && meta.file_type().is_file()),
             sweep_at: Arc::new(AtomicU64::new(rotate::NO_SWEEP)),
             state: ForkMutex::new(st),
         });
@@ -254,7 +265,7 @@ impl SharedFile {
         if !self.due(now) || !st.line_start || now < st.retry_after {
             return;
         }
-        if st.data {
+        if st.data && st.regular {
             self.rotate_locked(&mut st, now, ctx);
         } else {
             self.due.store(self.rot.due_after(now), Ordering::Relaxed);
@@ -311,8 +322,9 @@ impl SharedFile {
                 }
                 Scheme::Sun => {
                     let (yesterday, cumulative) = rotate::sun_names(&self.path);
+                    let owners = Owners::with_log_owner(st.uid);
                     if let Err(e) =
-                        append_and_remove(&yesterday, &cumulative, self.mode, &self.policy)
+                        append_and_remove(&yesterday, &cumulative, self.mode, &self.policy, &owners)
                     {
                         let msg = format!(
                             "cannot append {} to {}: {e}",
@@ -378,7 +390,7 @@ impl SharedFile {
     /// lines); `buf` holds whole lines.
     pub fn write_rotating(&self, buf: &[u8], ctx: &mut RotateCtx<'_>) -> io::Result<usize> {
         let mut st = self.state.lock();
-        if !self.rot.rotates() {
+        if !self.rot.rotates() || !st.regular {
             return write_locked(&mut st, buf);
         }
         // The rest of a line a short write left goes first, so that the size and time
@@ -578,13 +590,22 @@ fn rename(from: &Path, to: &Path) -> Result<(), String> {
 /// Sun's step 1: appends `from` (if it exists) to `to`, makes that durable, then removes
 /// `from`, so that a failure later in the rotation never appends it twice. A copy that
 /// fails part way is cut off again, so that the next try does not append it twice either.
-fn append_and_remove(from: &Path, to: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<()> {
-    let mut src = match File::open(from) {
-        Ok(f) => f,
+/// Both must be regular files of `owners` with one name, neither is followed through a
+/// symlink: anything else fails the rotation (a planted link or hard link is never read
+/// or written through).
+fn append_and_remove(
+    from: &Path,
+    to: &Path,
+    mode: u32,
+    policy: &OpenPolicy,
+    owners: &Owners,
+) -> io::Result<()> {
+    let mut src = match open_own_to_read(from, owners) {
+        Ok((f, _)) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let mut dst = open_file(to, mode, policy)?;
+    let mut dst = open_own_to_append(to, mode, policy, owners)?;
     append_whole(&mut src, &mut dst)?;
     std::fs::remove_file(from)
 }

@@ -88,18 +88,15 @@ impl Core {
             setup.formatter,
             files,
         );
-        let handle = std::thread::Builder::new()
-            .name("mtalog-writer".into())
-            .spawn(move || w.run())
-            .map_err(|e| {
-                if let Some(k) = &control_key {
-                    crate::control::release(k);
-                }
-                Error::Os(
-                    e.raw_os_error().unwrap_or(libc::EAGAIN),
-                    format!("cannot start the writer thread: {e}"),
-                )
-            })?;
+        let handle = crate::sys::spawn("mtalog-writer", move || w.run()).map_err(|e| {
+            if let Some(k) = &control_key {
+                crate::control::release(k);
+            }
+            Error::Os(
+                e.raw_os_error().unwrap_or(libc::EAGAIN),
+                format!("cannot start the writer thread: {e}"),
+            )
+        })?;
         let port = Port {
             tx,
             thread: handle.thread().clone(),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::parse_init;
+use std::fs::File;
 
 fn policies(kind: &str, text: &str) -> Result<[Policy; TARGET_COUNT], ConfigError> {
     let entries = parse_init(text, kind, "t").unwrap();
@@ -28,7 +29,7 @@ fn compressed_files_keep_mode_owner_group_and_time() {
         }
     };
     let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
-    compress(&f, &|| false).unwrap();
+    compress(&f, &Owners::with_log_owner(uid), &|| false).unwrap();
     assert!(!f.exists());
     let m = std::fs::metadata(d.join("mainlog.1.gz")).unwrap();
     assert_eq!(
@@ -36,6 +37,55 @@ fn compressed_files_keep_mode_owner_group_and_time() {
         (uid, gid, 0o640)
     );
     assert_eq!(m.modified().unwrap(), mtime);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn compression_takes_only_its_own_leftover_temporary_file() {
+    use std::os::fd::AsFd;
+    let d = std::env::temp_dir().join(format!("mtalog-gz-tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let f = d.join("mainlog.3.1700000000");
+    let tmp = d.join("mainlog.3.1700000000.gz.tmp");
+    let gz = d.join("mainlog.3.1700000000.gz");
+    std::fs::write(&f, b"line\n").unwrap();
+    let owners = Owners::of(&d.join("mainlog"));
+    // Another compression is writing the temporary file (it holds its lock): busy, and
+    // neither file is touched.
+    std::fs::write(&tmp, b"partial").unwrap();
+    let other = File::open(&tmp).unwrap();
+    assert!(crate::sys::flock(other.as_fd(), libc::LOCK_EX).unwrap());
+    let e = compress(&f, &owners, &|| false).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ResourceBusy, "{e}");
+    assert_eq!(std::fs::read(&tmp).unwrap(), b"partial");
+    assert_eq!(std::fs::read(&f).unwrap(), b"line\n");
+    // Once nobody writes it, it is a leftover: taken, emptied, renamed.
+    drop(other);
+    compress(&f, &owners, &|| false).unwrap();
+    assert!(!f.exists() && !tmp.exists());
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(File::open(&gz).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, "line\n");
+    // A symlink at the temporary name is not followed, and stays.
+    let g = d.join("mainlog.4.1700000000");
+    std::fs::write(&g, b"line\n").unwrap();
+    let target = d.join("target");
+    std::fs::write(&target, b"").unwrap();
+    let link = d.join("mainlog.4.1700000000.gz.tmp");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let e = compress(&g, &owners, &|| false).unwrap_err();
+    assert_eq!(crate::error::errno_of(&e), libc::ELOOP, "{e}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"");
+    assert_eq!(std::fs::read(&g).unwrap(), b"line\n");
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -156,6 +206,20 @@ fn names() {
         Some((63, 915107696, false))
     );
     assert_eq!(parse_rotated("imta", "imta.63.9.gz"), Some((63, 9, true)));
+    assert_eq!(
+        parse_rotated("imta", "imta.999999999999999.99999999999.gz"),
+        Some((MAX_SEQ, MAX_TIMESTAMP, true))
+    );
+    assert_eq!(parse_rotated("imta", "imta.1.0"), Some((1, 0, false)));
+    // A creation time out of bounds is named by the bound, so the name stays mtalog's.
+    assert_eq!(
+        numbered_name(Path::new("/l/imta"), 2, i64::MAX),
+        Path::new("/l/imta.2.99999999999")
+    );
+    assert_eq!(
+        numbered_name(Path::new("/l/imta"), 2, -5),
+        Path::new("/l/imta.2.0")
+    );
     for bad in [
         "imta",
         "imta.63",
@@ -163,6 +227,16 @@ fn names() {
         "imta.1.2.gz.tmp",
         "imtb.1.2",
         "imta.1.2.3",
+        // Absurd or not as mtalog writes them: foreign.
+        "imta.18446744073709551615.1700000000",
+        "imta.18446744073709551616.1700000000",
+        "imta.1000000000000000.1700000000",
+        "imta.1.100000000000",
+        "imta.1.99999999999999999999999",
+        "imta.0.1700000000",
+        "imta.01.1700000000",
+        "imta.1.01700000000",
+        "imta.+1.1700000000",
     ] {
         assert_eq!(parse_rotated("imta", bad), None, "{bad}");
     }
