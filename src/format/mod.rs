@@ -42,6 +42,9 @@ pub struct FileSpec {
     pub path: PathBuf,
     /// The mode it is created with (applied exactly, whatever the umask).
     pub mode: u32,
+    /// The option that gives the path (for a path inside a directory option, that one),
+    /// so that an error opening the file names its line and key.
+    pub key: &'static str,
 }
 
 /// What a logger kind's `setup` returns from its options.
