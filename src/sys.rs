@@ -403,6 +403,13 @@ pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 /// readable (or at end of file, or in error) for `false`, writable for `true`. Returns
 /// early on a signal; the caller tries its descriptors whatever this returns.
 pub fn poll(fds: &[(BorrowedFd<'_>, bool)], timeout: Duration) {
+    poll_ready(fds, timeout);
+}
+
+/// [`poll`], telling which descriptors are ready: entry `i` is `true` when `fds[i]` is
+/// readable or writable as asked, at end of file, or in error (all `false` after a timeout
+/// or a signal).
+pub fn poll_ready(fds: &[(BorrowedFd<'_>, bool)], timeout: Duration) -> Vec<bool> {
     let mut set: Vec<libc::pollfd> = fds
         .iter()
         .map(|(fd, write)| libc::pollfd {
@@ -413,12 +420,18 @@ pub fn poll(fds: &[(BorrowedFd<'_>, bool)], timeout: Duration) {
         .collect();
     let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
     // SAFETY: `set` is valid for `set.len()` entries for the call.
-    unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms) };
+    let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms) };
+    set.iter().map(|p| n > 0 && p.revents != 0).collect()
 }
+
+/// How many descriptors [`ForkClosed`] records at most at a time (a control socket's
+/// listener, its wake-up pair and its clients).
+pub const FORK_CLOSED_SLOTS: usize = 1024;
 
 /// Descriptors to close in a forked child: the process that made each (high 32 bits) and
 /// the descriptor plus one (low 32 bits); 0 is a free slot.
-static FORK_CLOSED: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
+static FORK_CLOSED: [AtomicU64; FORK_CLOSED_SLOTS] =
+    [const { AtomicU64::new(0) }; FORK_CLOSED_SLOTS];
 
 fn fork_slot(pid: u32, fd: i32) -> u64 {
     (u64::from(pid) << 32) | u64::from(fd as u32 + 1)
@@ -426,7 +439,8 @@ fn fork_slot(pid: u32, fd: i32) -> u64 {
 
 /// Owns `T` (a socket of a thread of this process) and has its descriptor closed in any
 /// child this process forks ([`close_in_child`]), where the thread that uses it does not
-/// exist. At most 256 are recorded at a time; past that a descriptor is simply inherited.
+/// exist. At most [`FORK_CLOSED_SLOTS`] are recorded at a time; past that a descriptor is
+/// simply inherited.
 pub struct ForkClosed<T: AsFd> {
     inner: Option<T>,
     pid: u32,

@@ -225,12 +225,14 @@ fn quote(v: &str) -> String {
 
 /// What `log_init` does with entries, short of opening files.
 fn typed(kind: &str, es: &[Entry]) {
-    let Some(k) = format::kind(kind) else { return };
+    let Some(k) = format::LoggerKind::from_name(kind) else {
+        return;
+    };
     let mut o = Options::new(es);
     if mtalog::pipeline::settings::Settings::parse(&mut o).is_err() {
         return;
     }
-    if (k.2)(&mut o, &ctx()).is_err() {
+    if k.setup(&mut o, &ctx()).is_err() {
         return;
     }
     let _ = o.finish();

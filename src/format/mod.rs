@@ -6,6 +6,12 @@
 //! state that changes its output apart from caches and the per-thread counters of
 //! imta_logger's process id field.
 //!
+//! Whatever event it gets, a formatter writes lines its own format's reader (and so
+//! `mtalog check`) accepts: times are written within 1970 to 9999
+//! ([`Timestamp::clamped`](crate::event::Timestamp::clamped)), numbers in their full range,
+//! and a value outside what a field can hold as the format's "unknown" (ec_logger's
+//! connection stage 22). `tests/cli_check_any_line.rs` checks this with hostile events.
+//!
 //! Each logger kind has its own module (`ec`, `postfix`, `imta`): its options and setup,
 //! its writer (`write.rs`) and its reader (`read.rs`, lines back into events) side by side.
 //! What the formats share: the number and date helpers in [`text`](crate::format::text)
@@ -43,6 +49,9 @@ pub struct FileSpec {
     pub path: PathBuf,
     /// The mode it is created with (applied exactly, whatever the umask).
     pub mode: u32,
+    /// The option that gives the path (for a path inside a directory option, that one),
+    /// so that an error opening the file names its line and key.
+    pub key: &'static str,
 }
 
 /// What a logger kind's `setup` returns from its options.

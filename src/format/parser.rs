@@ -47,11 +47,12 @@ impl Parser {
     /// Looks at the first lines of a new file to learn the optional fields of Sun
     /// mail.log lines (they are not marked in the lines themselves).
     pub fn begin_file(&mut self, sample: &[Vec<u8>]) {
-        let lines: Vec<&str> = sample
+        let lines: Vec<std::borrow::Cow<'_, str>> = sample
             .iter()
             .filter(|l| detect(l) == Some(LineKind::ImtaMail))
-            .filter_map(|l| std::str::from_utf8(l).ok())
+            .map(|l| String::from_utf8_lossy(l))
             .collect();
+        let lines: Vec<&str> = lines.iter().map(|l| l.as_ref()).collect();
         self.imta.begin_file(&lines);
     }
 

@@ -104,12 +104,15 @@ pub fn push_secs_2dp(buf: &mut Vec<u8>, micros: u64) {
     push_padded(buf, centis % 100, 2);
 }
 
-/// Parses a run of ASCII digits (at most 19, so that it fits); `None` for anything else.
+/// Parses a run of ASCII digits (any `u64`, up to 18446744073709551615); `None` for
+/// anything else, or a larger number.
 pub fn num(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64))
+    b.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// Upper-case hex digits.

@@ -27,6 +27,7 @@ use crate::pipeline::settings::Settings;
 use crate::pipeline::stats::Shared;
 use crate::sync::{ForkGuard, ForkMutex};
 use crate::sys::SwapCell;
+pub use build::option_keys;
 
 /// One running pipeline: the channel, the event pool, the writer thread.
 pub struct Pipeline {

@@ -49,13 +49,14 @@ impl Postfix {
 
     /// Appends the time stamp of `t`.
     pub(super) fn push_stamp(&mut self, buf: &mut Vec<u8>, t: Timestamp) {
+        let t = t.clamped();
         if !self.stamp_valid || self.stamp_sec != t.sec {
             self.stamp.clear();
             let offset = self.zone.offset_at(t.sec);
             let c = civil(t.sec, offset);
             let st = &mut self.stamp;
             if self.s.rfc3339 {
-                push_padded(st, c.year.clamp(0, 9999) as u64, 4);
+                push_padded(st, c.year as u64, 4);
                 st.push(b'-');
                 push_padded(st, u64::from(c.month), 2);
                 st.push(b'-');
