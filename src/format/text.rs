@@ -44,6 +44,23 @@ pub fn reply_code(note: &[u8]) -> Option<u16> {
     }
 }
 
+/// The enhanced status code (`X.Y.Z`, RFC 3463) at the start of `t`, ending at a space or
+/// the end.
+pub fn enhanced_code(t: &[u8]) -> Option<&[u8]> {
+    let end = t.iter().position(|&b| b == b' ').unwrap_or(t.len());
+    let code = &t[..end];
+    let mut parts = code.split(|&b| b == b'.');
+    let class = parts.next()?;
+    let subject = parts.next()?;
+    let detail = parts.next()?;
+    let ok = parts.next().is_none()
+        && matches!(class, [b'2' | b'4' | b'5'])
+        && (1..=3).contains(&subject.len())
+        && (1..=3).contains(&detail.len())
+        && subject.iter().chain(detail).all(u8::is_ascii_digit);
+    ok.then_some(code)
+}
+
 // ---------------------------------------------------------------------------------------
 // Numbers
 
