@@ -51,7 +51,7 @@ impl Core {
         let mut o = Options::new(entries);
         let mut settings = Settings::parse(&mut o)?;
         let ctx = FormatContext::current(settings.error_default_level);
-        let setup = self.kind.setup(&mut o, &ctx)?;
+        let setup = self.kind.setup(&mut o, &ctx, &self.name)?;
         settings.rotation = rotate::parse(&mut o, self.kind.sun_rotation())?;
         o.finish()?;
         settings.heartbeat = setup.heartbeat;
