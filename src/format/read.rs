@@ -139,7 +139,7 @@ pub(crate) fn secs_2dp(s: &[u8]) -> Option<u64> {
         scale /= 10;
         frac += (d - b'0') as u64 * scale;
     }
-    Some(whole * 1_000_000 + frac)
+    whole.checked_mul(1_000_000)?.checked_add(frac)
 }
 
 /// Sets the reception time of `ev` to `micros` before its time.

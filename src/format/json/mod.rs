@@ -22,7 +22,7 @@
 pub mod read;
 mod write;
 
-pub use write::{Json, push_string};
+pub use write::{Json, auth_word, push_seconds, push_string, type_name};
 
 use std::path::PathBuf;
 

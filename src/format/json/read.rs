@@ -294,7 +294,9 @@ impl Record<'_, '_> {
     fn uint(&self, key: &str) -> Result<Option<u64>, String> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Num(n)) => num(n)
+            Some(Value::Num(n)) => std::str::from_utf8(n)
+                .ok()
+                .and_then(|n| n.parse().ok())
                 .map(Some)
                 .ok_or_else(|| format!("\"{key}\" is not a whole number: {}", lossy(n))),
             Some(_) => Err(format!("\"{key}\" is not a number")),
@@ -304,10 +306,13 @@ impl Record<'_, '_> {
     /// A whole number (`None` when absent).
     fn int(&self, key: &str) -> Result<Option<i64>, String> {
         match self.get(key) {
-            Some(Value::Num([b'-', n @ ..])) => num(n)
-                .map(|v| Some(-(v as i64)))
-                .ok_or_else(|| format!("\"{key}\" is not a whole number")),
-            _ => Ok(self.uint(key)?.map(|v| v as i64)),
+            None => Ok(None),
+            Some(Value::Num(n)) => std::str::from_utf8(n)
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .map(Some)
+                .ok_or_else(|| format!("\"{key}\" is not a whole number: {}", lossy(n))),
+            Some(_) => Err(format!("\"{key}\" is not a number")),
         }
     }
 
@@ -404,9 +409,7 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
             return Ok(());
         }
         b"import" => {
-            if r.str("id")?.is_empty() {
-                return Err("an import record without \"id\"".into());
-            }
+            r.str("id")?;
             r.int("result")?
                 .ok_or("an import record without \"result\"")?;
             return Ok(());

@@ -481,7 +481,7 @@ fn times_are_rfc3339_utc_with_microseconds() {
 fn queue_times_are_seconds_with_a_decimal() {
     let s = |m: u64| {
         let mut b = Vec::new();
-        write::push_seconds(&mut b, m);
+        push_seconds(&mut b, m);
         String::from_utf8(b).unwrap()
     };
     assert_eq!(s(0), "0.0");
