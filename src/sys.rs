@@ -39,6 +39,28 @@ pub fn hostname() -> String {
     }
 }
 
+/// 64 random bits from the kernel (`getrandom`), for identifiers that must differ between
+/// hosts, processes and restarts. Where the kernel has no `getrandom`, the clock, the
+/// process id and std's randomly keyed hasher are mixed instead.
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    for _ in 0..4 {
+        // SAFETY: the buffer is valid for 8 bytes; getrandom writes at most that many.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+        if n == 8 {
+            return u64::from_le_bytes(b);
+        }
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.write_u128(t.as_nanos());
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 /// Free bytes available to unprivileged users on the file system holding `path`.
 pub fn free_space(path: &std::path::Path) -> Option<u64> {
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
@@ -526,6 +548,12 @@ mod tests {
         c.set(2u32);
         assert_eq!(*first, 1);
         assert_eq!(*c.get().unwrap(), 2);
+    }
+
+    #[test]
+    fn random_values_differ() {
+        let v: std::collections::HashSet<u64> = (0..64).map(|_| super::random_u64()).collect();
+        assert_eq!(v.len(), 64);
     }
 
     #[test]

@@ -305,6 +305,7 @@ c_tests!(
     test_overflow,
     test_filters_modes,
     test_kinds,
+    test_json,
     test_fork,
     test_rotate,
     test_stress,

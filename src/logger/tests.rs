@@ -375,7 +375,7 @@ fn a_bad_value_of_any_option_names_its_line_and_key() {
                 // The key on line 4, after other (good) options and a comment.
                 let text = format!("queue_size = 64\n# a comment\n\n{key} = {v}\n");
                 let entries = parse_init(&text, kind.name(), "t").unwrap();
-                let e = match super::build::read_options(kind, &mut Options::new(&entries)) {
+                let e = match super::build::read_options(kind, "t", &mut Options::new(&entries)) {
                     Ok(_) => panic!("{kind}: {key} = {v} accepted"),
                     Err(e) => e,
                 };

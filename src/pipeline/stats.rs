@@ -62,6 +62,8 @@ macro_rules! for_each_counter {
             rotations,
             /// Internal errors caught.
             panics,
+            /// Byte sequences that were not UTF-8, written as U+FFFD (json_logger).
+            invalid_utf8,
         }
     };
 }

@@ -317,6 +317,10 @@ impl Writer {
         for ev in ahead.iter() {
             self.event(ev);
         }
+        let replaced = self.formatter.take_replaced();
+        if replaced > 0 {
+            self.shared.stats.add(Counter::invalid_utf8, replaced);
+        }
         // The boxes go back together, after the pass: the pool's cache lines move to this
         // core once for the lot, not once per event between formatting steps. The count
         // is published after them: a hook waiting for a box polls it (`Pool::wait`).
