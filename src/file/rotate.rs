@@ -7,21 +7,26 @@
 //! new one, and a path shared by several loggers is rotated once.
 //!
 //! Names: `NAME.SEQ.TIMESTAMP` (numbered scheme): `SEQ` grows by one per rotated file and
-//! is never reused (it continues from the highest number found next to the file at start),
+//! is never reused (it continues from the highest number found next to the file),
 //! `TIMESTAMP` is the creation time of that file in Unix seconds; `.gz` is appended when
 //! compressed. `imta_logger`'s message logs use Sun's scheme instead: `mail.log_yesterday`
 //! is appended to the cumulative `mail.log`, `mail.log_current` becomes
 //! `mail.log_yesterday`, and a new `mail.log_current` starts.
+//!
+//! Another process may still append to a file just rotated (until its next write moves it
+//! to the new file): compression and removal [`claim`](crate::file::rotate::claim) a file
+//! first, and leave it for later while a process holds it.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use crate::config::{self, ConfigError, Options, parse_duration};
 use crate::format::{TARGET_COUNT, Target};
@@ -378,8 +383,8 @@ pub fn next_seq(path: &Path) -> u64 {
 /// No size at which the current file makes the files outgrow `max_total_size`.
 pub const NO_SWEEP: u64 = u64::MAX;
 
-/// Removes rotated files of `path`, oldest first, while a limit of `p` is exceeded.
-/// Returns the problems met (to be reported), and the size of the current file at which
+/// Removes rotated files of `path`, oldest first, while a limit of `p` is exceeded; one
+/// that a process still appends to (see [`claim`]) stays until a later run. Returns the problems met (to be reported), and the size of the current file at which
 /// all of them would again be over `max_total_size` ([`NO_SWEEP`] when that is not set, or
 /// when no rotated file is left to remove).
 pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
@@ -426,7 +431,10 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
         if !(old || over) {
             break;
         }
-        match std::fs::remove_file(&f.path) {
+        match remove_unused(&f.path, f.gz) {
+            // A process still appends to it: counted as still there, tried again at the
+            // next rotation or sweep.
+            Ok(false) => {}
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 // Counted as still there; the next older-than-the-rest file is tried.
                 errors.push(format!(
@@ -434,7 +442,7 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
                     f.path.display()
                 ));
             }
-            _ => {
+            Ok(true) | Err(_) => {
                 total -= size;
                 count -= 1;
             }
@@ -450,14 +458,55 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     (errors, sweep_at)
 }
 
+/// Opens the rotated file `path` (never through a symlink) to compress or remove it, and
+/// takes its exclusive `flock` without waiting: `Ok(None)` while a process holds its
+/// shared lock, which it does while it may still append to the file (see
+/// [`SharedFile`](crate::file::SharedFile)). Where the file system has no `flock`, the file
+/// comes unlocked. The lock lasts as long as the returned file is open.
+pub fn claim(path: &Path) -> io::Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    match crate::sys::flock(f.as_fd(), libc::LOCK_EX) {
+        Ok(false) => Ok(None),
+        Ok(true) | Err(_) => Ok(Some(f)),
+    }
+}
+
+/// Removes the rotated file `path` unless a process may still append to it (`Ok(false)`;
+/// see [`claim`]). Nothing appends to a compressed file.
+fn remove_unused(path: &Path, gz: bool) -> io::Result<bool> {
+    let _claim = if gz {
+        None
+    } else {
+        match claim(path)? {
+            Some(f) => Some(f),
+            None => return Ok(false),
+        }
+    };
+    std::fs::remove_file(path).map(|()| true)
+}
+
+/// The error of [`compress`] for a file that a process may still append to.
+fn in_use(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::WouldBlock,
+        format!("{} is still appended to", path.display()),
+    )
+}
+
 /// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode, owner, group and
-/// modification time, then removes `path`. Gives up (leaving `path` as it is) when `stop` says so.
+/// modification time, then removes `path`. Gives up (leaving `path` as it is) when `stop`
+/// says so, and with `ErrorKind::WouldBlock` while a process may still append to `path`
+/// (see [`claim`]).
 pub fn compress(path: &Path, stop: &dyn Fn() -> bool) -> io::Result<()> {
     use flate2::{Compression, write::GzEncoder};
     use std::os::unix::fs::OpenOptionsExt;
     let gz = PathBuf::from(format!("{}.gz", path.display()));
     let tmp = PathBuf::from(format!("{}.gz.tmp", path.display()));
-    let mut src = File::open(path)?;
+    let mut src = claim(path)?.ok_or_else(|| in_use(path))?;
     let meta = src.metadata()?;
     let mut run = || -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
@@ -547,10 +596,30 @@ impl Helper {
             .spawn(move || {
                 // The same problem (a file that cannot be removed) is reported once.
                 let mut reported = std::collections::HashSet::new();
-                for job in rx {
-                    for msg in run_job(job, &stop) {
-                        if reported.insert(msg.clone()) {
-                            let _ = rtx.send(msg);
+                // Jobs whose file another process still appends to, tried again a little
+                // later (that process moves to the new file at its next write, or within
+                // a second when idle). Those left at the end are for the next sweep.
+                let mut later: Vec<Job> = Vec::new();
+                loop {
+                    let jobs = if later.is_empty() {
+                        match rx.recv() {
+                            Ok(job) => vec![job],
+                            Err(_) => break,
+                        }
+                    } else {
+                        match rx.recv_timeout(RETRY_IN_USE) {
+                            Ok(job) => vec![job],
+                            Err(RecvTimeoutError::Timeout) => std::mem::take(&mut later),
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        }
+                    };
+                    for job in jobs {
+                        let (msgs, again) = run_job(job, &stop);
+                        later.extend(again);
+                        for msg in msgs {
+                            if reported.insert(msg.clone()) {
+                                let _ = rtx.send(msg);
+                            }
                         }
                     }
                 }
@@ -590,7 +659,21 @@ impl Drop for Helper {
     }
 }
 
-fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
+/// How long a job waits before it tries again a file that a process still appends to.
+const RETRY_IN_USE: Duration = Duration::from_millis(200);
+
+/// Is `e` from compressing a file that is not there to compress any more (another
+/// process's helper did it), or that the job gave up on (`stop`)?
+fn quiet(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::NotFound
+    )
+}
+
+/// Runs `job`: the problems met, and the job again when it must wait for a file that a
+/// process still appends to.
+fn run_job(job: Job, stop: &dyn Fn() -> bool) -> (Vec<String>, Option<Job>) {
     let mut errors = Vec::new();
     let (path, policy, sweep_at) = match job {
         Job::Rotated {
@@ -600,10 +683,21 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             sweep_at,
         } => {
             if policy.compress {
-                if let Err(e) = compress(&rotated, stop) {
-                    if e.kind() != io::ErrorKind::Interrupted {
+                match compress(&rotated, stop) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && !stop() => {
+                        // Retention waits too: the file's size will change.
+                        let job = Job::Rotated {
+                            path,
+                            rotated,
+                            policy,
+                            sweep_at,
+                        };
+                        return (errors, Some(job));
+                    }
+                    Err(e) if !quiet(&e) && e.kind() != io::ErrorKind::WouldBlock => {
                         errors.push(format!("cannot compress {}: {e}", rotated.display()));
                     }
+                    _ => {}
                 }
             }
             (path, policy, sweep_at)
@@ -622,13 +716,15 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
                     }
                     if gz_too.exists() {
                         // A compressed copy was finished but the original not removed.
-                        let _ = std::fs::remove_file(&f.path);
+                        let _ = remove_unused(&f.path, false);
                         continue;
                     }
-                    if let Err(e) = compress(&f.path, stop) {
-                        if e.kind() != io::ErrorKind::Interrupted {
+                    // One a process still appends to is left to a later sweep.
+                    match compress(&f.path, stop) {
+                        Err(e) if !quiet(&e) && e.kind() != io::ErrorKind::WouldBlock => {
                             errors.push(format!("cannot compress {}: {e}", f.path.display()));
                         }
+                        _ => {}
                     }
                 }
             }
@@ -654,7 +750,7 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             break;
         }
     }
-    errors
+    (errors, None)
 }
 
 /// Most retention passes of one job while the current file outgrows them (then the

@@ -45,8 +45,10 @@ const AHEAD: usize = 16;
 /// How long the writer polls after the last event before it parks.
 const POLL_PHASE: Duration = Duration::from_millis(20);
 /// How often old files are checked against `max_age` and `min_free_disk` between
-/// rotations.
+/// rotations (and rotated files left uncompressed are compressed).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often an idle writer looks whether another process rotated its files.
+const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Writes the rest of a line that a short write left in any of `files` (see
 /// `SharedFile::write`); the first failure goes to `result`.
@@ -98,6 +100,8 @@ pub struct Writer {
     last_flush: Instant,
     last_sync: Instant,
     last_rename_check: Instant,
+    /// The last look at whether another process rotated a file (see `SharedFile::follow`).
+    last_follow: Instant,
     next_heartbeat: Option<Instant>,
     synced: bool,
     helper: Option<Helper>,
@@ -149,6 +153,7 @@ impl Writer {
             last_flush: now,
             last_sync: now,
             last_rename_check: now,
+            last_follow: now,
             synced: true,
             helper: None,
             rotation_problems: Vec::new(),
@@ -486,14 +491,26 @@ impl Writer {
                 let _ = self.reopen();
             }
         }
+        if now.duration_since(self.last_follow) >= FOLLOW_INTERVAL {
+            // A file another process rotated is left even while this one has nothing to
+            // write, so that it can be compressed or removed.
+            self.last_follow = now;
+            for (_, f) in &self.files {
+                self.rotation_problems.extend(f.follow());
+            }
+        }
         self.rotate_due(rotate::unix_now());
         if now.duration_since(self.last_sweep) >= SWEEP_INTERVAL {
             self.last_sweep = now;
             for i in 0..self.files.len() {
                 let f = Arc::clone(&self.files[i].1);
                 let p = f.rotation();
-                if p.retains() && (p.max_age.is_some() || p.min_free_disk > 0) {
-                    self.job(sweep_job(&f, false));
+                let aged = p.retains() && (p.max_age.is_some() || p.min_free_disk > 0);
+                // A rotated file whose compression waited for a process that exited before
+                // it let go is compressed by a later sweep.
+                let left = p.compress && p.has_jobs();
+                if aged || left {
+                    self.job(sweep_job(&f, left));
                 }
             }
         }
