@@ -29,7 +29,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -65,6 +65,12 @@ struct State {
     /// size limit): written before anything else, by whichever logger writes next, so that
     /// no other line lands inside it.
     pending: Vec<u8>,
+    /// Names the line whose rest is `pending` (a new number for each line cut).
+    pending_id: u64,
+    /// Bytes written since the last line end (the part of a cut line in the file).
+    partial: u64,
+    /// Where the file ended after the last write of a cut line (its rest is `pending`).
+    torn_end: u64,
     /// The open file description is the parent's (this process was forked since it was
     /// opened): its locks are shared with the parent, so a rotating write opens the file
     /// anew first.
@@ -89,6 +95,9 @@ impl State {
             next_seq,
             retry_after: 0,
             pending: Vec::new(),
+            pending_id: 0,
+            partial: 0,
+            torn_end: 0,
             inherited: false,
             locked: false,
             follow_failed: false,
@@ -101,6 +110,10 @@ impl State {
             self.size += bytes.len() as u64;
             self.data = true;
             self.line_start = last == b'\n';
+            self.partial = match bytes.iter().rposition(|&b| b == b'\n') {
+                Some(i) => (bytes.len() - i - 1) as u64,
+                None => self.partial + bytes.len() as u64,
+            };
         }
     }
 
@@ -113,6 +126,9 @@ impl State {
         self.size = meta.len();
         self.data = meta.len() > 0;
         self.line_start = self.pending.is_empty();
+        if self.pending.is_empty() {
+            self.partial = 0;
+        }
         self.created = created;
         self.file = Some(file);
         self.inherited = false;
@@ -215,6 +231,10 @@ pub struct RotateCtx<'a> {
     pub rotated: Vec<(PathBuf, Option<PathBuf>)>,
     /// Problems met (the file could not be rotated; logging went on in the old file).
     pub errors: Vec<String>,
+    /// A line of the written bytes that a short write cut (disk full): the number that
+    /// names it (see [`SharedFile::is_cut`]) and how many of its bytes, counted as taken,
+    /// are not in the file yet.
+    pub cut: Option<(u64, usize)>,
 }
 
 /// Creation time of an open file: its birth time where the file system keeps one, else
@@ -252,6 +272,7 @@ pub(crate) fn after_fork_in_child() {
         let mut st = f.state.lock();
         st.pending.clear();
         st.line_start = true;
+        st.partial = 0;
         st.inherited = true;
         st.locked = false;
     }
@@ -619,14 +640,21 @@ impl SharedFile {
     /// [`SharedFile::write`] with rotation: before a line that would take the file past
     /// `max_file_size`, or when it is due by time, the file is rotated (only between whole
     /// lines); `buf` holds whole lines. When another process rotated the file, the lines
-    /// go to the new one (see the module documentation).
+    /// go to the new one (see the module documentation). A line a short write cut is
+    /// named in `ctx.cut`.
     pub fn write_rotating(&self, buf: &[u8], ctx: &mut RotateCtx<'_>) -> io::Result<usize> {
         let mut st = self.state.lock();
-        if !self.rot.rotates() {
-            return write_locked(&mut st, buf);
+        let id = st.pending_id;
+        let r = if self.rot.rotates() {
+            let r = self.write_rotating_locked(&mut st, buf, ctx);
+            st.unlock();
+            r
+        } else {
+            write_locked(&mut st, buf)
+        };
+        if st.pending_id != id && !st.pending.is_empty() {
+            ctx.cut = Some((st.pending_id, st.pending.len()));
         }
-        let r = self.write_rotating_locked(&mut st, buf, ctx);
-        st.unlock();
         r
     }
 
@@ -714,6 +742,47 @@ impl SharedFile {
         Ok(true)
     }
 
+    /// Is the line a short write cut, named `id` (see [`RotateCtx::cut`]), still
+    /// unfinished?
+    pub fn is_cut(&self, id: u64) -> bool {
+        let st = self.state.lock();
+        st.pending_id == id && !st.pending.is_empty()
+    }
+
+    /// Gives up the line a short write cut, named `id`, when it is still unfinished: its
+    /// rest is forgotten, and the part written is cut off the file again when this process
+    /// wrote the last bytes of the file (no file ends in part of a line); a part that
+    /// other lines follow already stays. Returns whether the file was cut back.
+    pub fn take_back(&self, id: u64) -> io::Result<bool> {
+        let mut st = self.state.lock();
+        if st.pending_id != id || st.pending.is_empty() {
+            return Ok(false);
+        }
+        st.pending.clear();
+        st.line_start = true;
+        let part = std::mem::take(&mut st.partial);
+        let end = st.torn_end;
+        let was_locked = st.locked;
+        st.lock();
+        let r = match &st.file {
+            Some(f) => f.metadata().and_then(|m| {
+                if m.len() == end && part <= end {
+                    f.set_len(end - part).map(|()| true)
+                } else {
+                    Ok(false)
+                }
+            }),
+            None => Ok(false),
+        };
+        if !was_locked {
+            st.unlock();
+        }
+        if let Ok(true) = r {
+            st.size = end - part;
+        }
+        r
+    }
+
     /// Is the rest of a line waiting to be written (see [`SharedFile::write`])?
     pub fn has_pending(&self) -> bool {
         !self.state.lock().pending.is_empty()
@@ -755,6 +824,11 @@ impl SharedFile {
 fn write_locked(st: &mut State, buf: &[u8]) -> io::Result<usize> {
     let mut file = st.file.take().ok_or_else(|| io::Error::other("not open"))?;
     let r = write_through(st, buf, &mut |b| file.write(b));
+    if !st.pending.is_empty() {
+        // Appending leaves the offset at the end of what was written: where the file
+        // ends while nobody appended after the cut line (see `SharedFile::take_back`).
+        st.torn_end = file.stream_position().unwrap_or(u64::MAX);
+    }
     st.file = Some(file);
     r
 }
@@ -791,6 +865,7 @@ fn write_through(
                 .position(|&b| b == b'\n')
                 .map_or(buf.len(), |i| done + i + 1);
             st.pending = buf[done..end].to_vec();
+            st.pending_id += 1;
             Ok(end)
         }
     }

@@ -164,6 +164,13 @@ impl Stats {
         self.counts[c as usize].fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts `n` events of `kind` dropped by the writer after it took them off the queue
+    /// (it gave up on them).
+    #[inline]
+    pub fn drop_taken(&self, kind: Kind, n: u64) {
+        self.dropped(kind).fetch_add(n, Ordering::Relaxed);
+    }
+
     /// The drop count of events of `kind`.
     #[inline]
     pub fn dropped(&self, kind: Kind) -> &AtomicU64 {

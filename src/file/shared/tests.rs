@@ -92,6 +92,7 @@ fn built_in_rotation_of_a_followed_symlink_is_refused() {
         header: &mut header,
         rotated: Vec::new(),
         errors: Vec::new(),
+        cut: None,
     };
     let line = [b'x'; 99];
     for _ in 0..30 {
@@ -255,6 +256,7 @@ fn write_lines(
         header: &mut header,
         rotated: Vec::new(),
         errors: Vec::new(),
+        cut: None,
     };
     for i in lines {
         let line = format!("{tag}{i:<98}\n").replace(' ', "x");
@@ -359,4 +361,71 @@ fn a_rename_racing_a_rotation_does_not_pause_rotation() {
         first.starts_with("b0x") && first.lines().count() == 10,
         "{first}"
     );
+}
+
+#[test]
+fn a_cut_line_given_up_is_cut_off_the_file() {
+    let d = dir("takeback");
+    let p = d.join("m.log");
+    let f = SharedFile::open(&p, 0o644, &OpenPolicy::default()).unwrap();
+    f.write(b"whole\n").unwrap();
+    // A short write (the disk filled) left "par" of "partial\n" in the file.
+    let id = {
+        let mut st = f.state.lock();
+        let mut file = st.file.take().unwrap();
+        let mut room = 3;
+        let r = write_through(&mut st, b"partial\n", &mut |b: &[u8]| {
+            if room == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = b.len().min(room);
+            room -= n;
+            file.write(&b[..n])
+        });
+        assert_eq!(r.unwrap(), 8);
+        st.torn_end = file.stream_position().unwrap();
+        st.file = Some(file);
+        st.pending_id
+    };
+    assert_eq!(std::fs::read(&p).unwrap(), b"whole\npar");
+    assert!(f.is_cut(id));
+    assert!(f.take_back(id).unwrap());
+    assert!(!f.is_cut(id));
+    assert_eq!(std::fs::read(&p).unwrap(), b"whole\n");
+    // Nothing of it is written later, and the next line starts at a line start.
+    f.write(b"next\n").unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"whole\nnext\n");
+}
+
+#[test]
+fn a_cut_line_others_wrote_after_stays() {
+    let d = dir("takeback-other");
+    let p = d.join("m.log");
+    let f = SharedFile::open(&p, 0o644, &OpenPolicy::default()).unwrap();
+    let id = {
+        let mut st = f.state.lock();
+        let mut file = st.file.take().unwrap();
+        let mut room = 3;
+        let _ = write_through(&mut st, b"partial\n", &mut |b: &[u8]| {
+            if room == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = b.len().min(room);
+            room -= n;
+            file.write(&b[..n])
+        });
+        st.torn_end = file.stream_position().unwrap();
+        st.file = Some(file);
+        st.pending_id
+    };
+    // Another process appended after it: cutting would take its line too.
+    OpenOptions::new()
+        .append(true)
+        .open(&p)
+        .unwrap()
+        .write_all(b"theirs\n")
+        .unwrap();
+    assert!(!f.take_back(id).unwrap());
+    assert_eq!(std::fs::read(&p).unwrap(), b"partheirs\n");
+    assert!(!f.is_cut(id));
 }
