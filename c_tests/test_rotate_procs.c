@@ -1,9 +1,11 @@
 /* Built-in rotation with many processes appending to one file: a parent and the children
  * it forks right after log_init each log numbered events under a max_file_size that
- * rotates the mainlog many times, first without, then with compress. Afterwards every
- * event is in exactly one of the current, rotated and compressed files (no rename replaced
- * a rotated file, no process kept appending to a file that was compressed or removed), no
- * line is torn, and no sequence number was given to two rotated files. */
+ * rotates the mainlog many times, first without, then with compress; then fewer processes
+ * log for about three seconds under rollover_time = 1. Afterwards every event is in
+ * exactly one of the current, rotated and compressed files (no rename replaced a rotated
+ * file, no process kept appending to a file that was compressed or removed), no line is
+ * torn, and no sequence number was given to two rotated files; by time, the file rotated
+ * about once a second, not once per process. */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -67,14 +69,17 @@ static char *gunzip(const char *path, size_t *len_out) {
     return buf;
 }
 
-static void run(const char *sub, int compress) {
+/* One run in the directory `sub`: `children` forked children and the parent log `n` events
+ * each, `pause_us` apart, with the rotation options `opts`. */
+static void run(const char *sub, const char *opts, int children, long n, long pause_us) {
     char dir[4096], cfg[16384], path[4600];
-    long n = scale(2000), i, other = 0, once = 0, twice = 0, missing = 0, rotated = 0, gz = 0;
+    long i, other = 0, once = 0, twice = 0, missing = 0, rotated = 0, gz = 0;
     long seqs[4096];
     int nseqs = 0, report[2], k, status;
     unsigned char *seen;
     logging_infrastructure *li;
     pid_t pids[CHILDREN];
+    double t0;
     DIR *d;
     struct dirent *e;
 
@@ -82,8 +87,8 @@ static void run(const char *sub, int compress) {
     CHECK_EQ_INT(mkdir(dir, 0755), 0);
     snprintf(cfg, sizeof cfg,
              "mainlog = \"%s/mainlog\"\nrejectlog = \"%s/rejectlog\"\npaniclog = \"%s/paniclog\"\n"
-             "heartbeat = 0\nmax_file_size = 32K\ncompress = %s\n",
-             dir, dir, dir, compress ? "true" : "false");
+             "heartbeat = 0\n%s\n",
+             dir, dir, dir, opts);
     li = mtalog_new("ec_logger", "procs");
     CHECK(li != NULL);
     if (!li) return;
@@ -93,14 +98,18 @@ static void run(const char *sub, int compress) {
     sleep_ms(300);
     fflush(NULL);
     CHECK_EQ_INT(pipe(report), 0);
-    for (k = 0; k < CHILDREN; k++) {
+    t0 = now_s();
+    for (k = 0; k < children; k++) {
         pids[k] = fork();
         if (pids[k] == 0) {
             char verdict = 0, prefix[16];
             struct mtalog_stats s;
             close(report[0]);
             snprintf(prefix, sizeof prefix, "p%d-", k + 1);
-            for (i = 0; i < n; i++) deliver_numbered(li, prefix, i);
+            for (i = 0; i < n; i++) {
+                deliver_numbered(li, prefix, i);
+                if (pause_us) usleep((useconds_t)pause_us);
+            }
             if (li->log_close(li) != 0) verdict |= 1;
             s = get_stats(li);
             if (s.accepted != (unsigned long long)n || s.written != (unsigned long long)n)
@@ -112,20 +121,24 @@ static void run(const char *sub, int compress) {
         CHECK(pids[k] > 0);
     }
     close(report[1]);
-    for (i = 0; i < n; i++) deliver_numbered(li, "p0-", i);
-    for (k = 0; k < CHILDREN; k++) {
+    for (i = 0; i < n; i++) {
+        deliver_numbered(li, "p0-", i);
+        if (pause_us) usleep((useconds_t)pause_us);
+    }
+    for (k = 0; k < children; k++) {
         char verdict = 0;
         CHECK_EQ_INT(read(report[0], &verdict, 1), 1);
         CHECK_EQ_INT(verdict, 'A');
     }
     close(report[0]);
-    for (k = 0; k < CHILDREN; k++) {
+    for (k = 0; k < children; k++) {
         CHECK_EQ_INT(waitpid(pids[k], &status, 0), pids[k]);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     CHECK_EQ_INT(li->log_close(li), 0);
     CHECK_EQ_INT(get_stats(li).written, n);
     mtalog_free(li);
+    t0 = now_s() - t0;
 
     /* Every event of every process, in whichever file it went to. */
     seen = calloc((size_t)(PROCS * n), 1);
@@ -160,34 +173,45 @@ static void run(const char *sub, int compress) {
         free(text);
     }
     if (d) closedir(d);
-    for (i = 0; i < PROCS * n; i++) {
+    for (i = 0; i < (children + 1) * n; i++) {
         if (seen[i] == 1) once++;
         else if (seen[i] == 0) missing++;
         else twice++;
     }
     free(seen);
-    printf("%s: %ld rotated files (%ld compressed); events once %ld, missing %ld, more than once %ld, other lines %ld\n",
-           sub, rotated, gz, once, missing, twice, other);
-    CHECK_EQ_INT(once, PROCS * n);
+    printf("%s: %.1f s, %ld rotated files (%ld compressed); events once %ld, missing %ld, "
+           "more than once %ld, other lines %ld\n",
+           sub, t0, rotated, gz, once, missing, twice, other);
+    CHECK_EQ_INT(once, (children + 1) * n);
     CHECK_EQ_INT(missing, 0);
     CHECK_EQ_INT(twice, 0);
     CHECK_EQ_INT(other, 0);
-    /* Rotated many times, each file under its own number. */
-    CHECK(rotated >= PROCS * n * 150 / (32 * 1024) / 2);
+    if (strstr(opts, "max_file_size")) {
+        /* Rotated many times (lines are about 200 bytes). */
+        CHECK(rotated >= (children + 1) * n * 200 / (32 * 1024) / 2);
+    } else {
+        /* By time: about once a second, by one process for all. */
+        CHECK(rotated >= 1);
+        CHECK(rotated <= (long)t0 + 2);
+    }
+    /* Each rotated file under its own number. */
     for (k = 0; k < nseqs; k++)
         for (i = k + 1; i < nseqs; i++)
             if (seqs[k] == seqs[i]) {
                 fprintf(stderr, "sequence number %ld used twice\n", seqs[k]);
                 CHECK(seqs[k] != seqs[i]);
             }
-    if (compress) CHECK(gz > 0);
+    if (strstr(opts, "compress")) CHECK(gz > 0);
     /* Nothing went wrong that mtalog noticed. */
     snprintf(path, sizeof path, "%s/paniclog", dir);
     CHECK_EQ_INT(count_matching(path, "mtalog:"), 0);
 }
 
 int main(void) {
-    run("plain", 0);
-    run("gz", 1);
+    long n = scale(2000);
+    run("plain", "max_file_size = 32K", CHILDREN, n, 0);
+    run("gz", "max_file_size = 32K\ncompress = true", CHILDREN, n, 0);
+    /* About three seconds, whatever the scale (fewer events under valgrind). */
+    run("time", "rollover_time = 1", 8, scale(300), 3000000 / scale(300));
     return check_summary();
 }

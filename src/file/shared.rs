@@ -238,7 +238,9 @@ pub struct RotateCtx<'a> {
 }
 
 /// Creation time of an open file: its birth time where the file system keeps one, else
-/// its modification time, else now.
+/// its modification time, else now; to the nearest second, so that a process that opens
+/// a file another one just created agrees with its creator (who takes the clock's second:
+/// file times come from a coarser clock, a few milliseconds behind).
 fn creation_time(meta: &std::fs::Metadata) -> i64 {
     if meta.len() == 0 {
         return rotate::unix_now();
@@ -247,7 +249,9 @@ fn creation_time(meta: &std::fs::Metadata) -> i64 {
         .or_else(|_| meta.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or_else(rotate::unix_now, |d| d.as_secs() as i64)
+        .map_or_else(rotate::unix_now, |d| {
+            d.as_secs() as i64 + i64::from(d.subsec_nanos() >= 500_000_000)
+        })
 }
 
 impl std::fmt::Debug for SharedFile {
@@ -422,7 +426,10 @@ impl SharedFile {
     /// the old file (a problem reported once). An error: the rest of a cut line could not
     /// be written.
     fn attach(&self, st: &mut State, errors: &mut Vec<String>) -> io::Result<()> {
-        for _ in 0..4 {
+        // A file opened may be rotated by the time its lock is had (its holder filled it):
+        // then on to the next one, for a while.
+        let start = Instant::now();
+        while start.elapsed() < LOCK_WAIT {
             if !st.inherited {
                 st.lock();
                 if st.file.is_some() && self.names_open_file(st) {
@@ -605,6 +612,8 @@ impl SharedFile {
                 return self.fail(st, now, ctx, msg);
             }
         };
+        // Now, not `now`: the lock may have been waited for since.
+        let now = rotate::unix_now();
         let created = if meta.len() == 0 {
             now
         } else {
@@ -615,12 +624,19 @@ impl SharedFile {
         st.retry_after = 0;
         self.due
             .store(self.rot.due_after(created), Ordering::Relaxed);
+        if !(locked && self.names_open_file(st)) {
+            // Another process (moving to the new file as well) took its lock first, and
+            // rotated it meanwhile: on to the file the path names now.
+            let _ = self.attach(st, &mut ctx.errors);
+        }
         let mut head = Vec::new();
         (ctx.header)(Timestamp { sec: now, usec: 0 }, &mut head);
         if !head.is_empty() && write_locked(st, &head).is_ok() {
-            st.data = meta.len() > 0;
+            st.data = st.size > head.len() as u64;
         }
-        ctx.rotated.push((self.path.clone(), rotated_to));
+        if rotated_to.is_some() {
+            ctx.rotated.push((self.path.clone(), rotated_to));
+        }
     }
 
     /// The path as configured.
