@@ -23,9 +23,12 @@
 //!   locks: before its first rotating write it opens the file itself.
 //!
 //! The lock is waited for at most [`LOCK_WAIT`] (a process holding it that long is
-//! stuck); then the batch goes on without it: a rotation may then move a file that
-//! another process has only just created, but no name is replaced and no file that a
-//! process appends to is compressed or removed, so no line is lost or written twice.
+//! stuck; later batches then try once without waiting, until the lock is had again), and
+//! not while this process is being forked (`fork()` waits for file operations under way
+//! only so long). A batch that goes on without the lock is still safe: a rotation may then
+//! move a file that another process has only just created, or give a number that another
+//! rotation gives too, but no name is replaced and no file that a process appends to is
+//! compressed or removed, so no line is lost or written twice.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -79,6 +82,9 @@ struct State {
     locked: bool,
     /// A move to the file that now has the path failed, and was reported.
     follow_failed: bool,
+    /// How long the next lock may be waited for: [`LOCK_WAIT`], or nothing after a wait
+    /// ran out (until a lock is had again).
+    lock_wait: Duration,
 }
 
 impl State {
@@ -101,6 +107,7 @@ impl State {
             inherited: false,
             locked: false,
             follow_failed: false,
+            lock_wait: LOCK_WAIT,
         }
     }
 
@@ -139,7 +146,8 @@ impl State {
     /// shared with the parent process, whose lock would not keep it out.
     fn lock(&mut self) {
         if !self.locked && !self.inherited {
-            self.locked = self.file.as_ref().is_some_and(lock_file);
+            let wait = &mut self.lock_wait;
+            self.locked = self.file.as_ref().is_some_and(|f| lock_file(f, wait));
         }
     }
 
@@ -156,22 +164,33 @@ impl State {
 /// Longest wait for a file's write record lock, which another process holds for one
 /// batch of lines (and a rotation); past it the batch goes on without (see the module
 /// documentation).
-pub const LOCK_WAIT: Duration = Duration::from_millis(500);
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Takes the write record lock of `file` for this open file description, waiting up to
-/// [`LOCK_WAIT`]. False when not taken (held elsewhere all that time, or a file system
-/// without record locks).
-fn lock_file(file: &File) -> bool {
+/// `wait`, and not while a fork is being prepared. False when not taken (held elsewhere
+/// all that time, or a file system without record locks). A wait that runs out sets
+/// `wait` to nothing; a lock had sets it back to [`LOCK_WAIT`].
+fn lock_file(file: &File, wait: &mut Duration) -> bool {
     let start = Instant::now();
-    let mut nap = Duration::from_micros(20);
+    // Short naps: the lock is free only for moments while several processes write, and a
+    // waiter that sleeps long misses them.
+    let mut nap = Duration::from_micros(10);
     loop {
         match crate::sys::ofd_lock(file.as_fd(), true) {
-            Ok(true) => return true,
-            Ok(false) if start.elapsed() < LOCK_WAIT => {
-                std::thread::sleep(nap);
-                nap = (nap * 2).min(Duration::from_millis(2));
+            Ok(true) => {
+                *wait = LOCK_WAIT;
+                return true;
             }
-            _ => return false,
+            Ok(false) if crate::sync::fork_pending() => return false,
+            Ok(false) if start.elapsed() < *wait => {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_micros(100));
+            }
+            Ok(false) => {
+                *wait = Duration::ZERO;
+                return false;
+            }
+            Err(_) => return false,
         }
     }
 }
@@ -442,7 +461,7 @@ impl SharedFile {
             let moved = !self.names_open_file(st);
             match open_appending(&self.path, self.mode, &self.policy) {
                 Ok((file, meta)) => {
-                    let locked = lock_file(&file);
+                    let locked = lock_file(&file, &mut st.lock_wait);
                     let created = creation_time(&meta);
                     st.opened(file, &meta, created, locked);
                     st.follow_failed = false;
@@ -619,7 +638,7 @@ impl SharedFile {
         } else {
             creation_time(&meta)
         };
-        let locked = lock_file(&file);
+        let locked = lock_file(&file, &mut st.lock_wait);
         st.opened(file, &meta, created, locked);
         st.retry_after = 0;
         self.due
