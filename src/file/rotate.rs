@@ -14,7 +14,7 @@
 //! `mail.log_yesterday`, and a new `mail.log_current` starts.
 //!
 //! Another process may still append to a file just rotated (until its next write moves it
-//! to the new file): compression and removal [`claim`](crate::file::rotate::claim) a file
+//! to the new file): compression and removal [`claim`] a file
 //! first, and leave it for later while a process holds it.
 
 use std::fs::File;

@@ -10,7 +10,7 @@
 //! - each process holds a shared `flock` on the file it appends to, so that nothing is
 //!   compressed or removed while a process may still append to it (those take the
 //!   exclusive lock without waiting, and try again later; see
-//!   [`rotate::claim`](crate::file::rotate::claim));
+//!   [`rotate::claim`]);
 //! - a rotating write takes the file's write record lock (`F_OFD_SETLK`, over its first
 //!   byte) for the whole batch, then checks that the path still names the open file: when
 //!   another process rotated it meanwhile, the rest of a cut line goes to the old file and

@@ -8,9 +8,9 @@
 //! Faults: a failed write keeps the bytes and is retried with back-off; while it lasts the
 //! writer takes nothing off the queue, so the overflow policy applies to the producers. The
 //! fault is reported once to the paniclog and the stats, and once more when it clears.
-//! An event counts as written once all its lines are in their files (the [`ledger`]); when
-//! the writer gives up (a close that timed out), the rest count as dropped, and a line that
-//! a short write cut is cut off the file again, so that no file ends in part of a line.
+//! An event counts as written once all its lines are in their files (`writer/ledger.rs`);
+//! when the writer gives up (a close that timed out), the rest count as dropped, and a line
+//! that a short write cut is cut off the file again, so that no file ends in part of a line.
 //!
 //! Rotation: files rotate inside their writes (between whole lines) and, when due by time,
 //! from the timers after everything buffered was written; compression and removal of old
