@@ -307,6 +307,7 @@ c_tests!(
     test_kinds,
     test_fork,
     test_rotate,
+    test_rotate_procs,
     test_stress,
     test_diskfull,
     test_owner,

@@ -450,3 +450,46 @@ fn a_file_that_cannot_be_opened_names_the_line_and_key_of_its_path() {
         assert_ne!(e.errno(), libc::EINVAL, "{e}");
     }
 }
+
+#[test]
+fn a_snapshot_never_counts_more_outcomes_than_events_accepted() {
+    // Producers log while readers take snapshots as fast as they can: no snapshot shows
+    // more events written (or dropped after being accepted) than accepted.
+    let d = dir("snapshot");
+    let l = Arc::new(Logger::open("ec_logger", "t", &cfg(&d, "queue_size = 64\n")).unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (l, stop) = (Arc::clone(&l), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let s = l.stats();
+                    assert!(s.written + s.dropped <= s.accepted, "{s:?}");
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..3)
+        .map(|t| {
+            let l = Arc::clone(&l);
+            std::thread::spawn(move || {
+                for i in 0..30_000 {
+                    delivery(&l, t * 100_000 + i);
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+    l.close().unwrap();
+    let s = l.stats();
+    assert_eq!((s.accepted, s.written, s.dropped), (90_000, 90_000, 0));
+}

@@ -257,3 +257,76 @@ fn daily_boundary_is_after_and_within_a_day() {
     assert!((next_daily(n, 0) - n - 86400).abs() <= 3600);
     assert_eq!(next_daily(n - 1, 0), n);
 }
+
+#[test]
+fn a_file_a_process_still_appends_to_is_neither_compressed_nor_removed() {
+    use std::os::fd::AsFd;
+    let d = std::env::temp_dir().join(format!("mtalog-in-use-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let path = d.join("mainlog");
+    std::fs::write(&path, b"current\n").unwrap();
+    let rotated = numbered_name(&path, 1, 100);
+    std::fs::write(&rotated, b"old\n").unwrap();
+    // Another process appends to the rotated file still: it holds its shared lock.
+    let appender = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&rotated)
+        .unwrap();
+    assert!(crate::sys::flock(appender.as_fd(), libc::LOCK_SH).unwrap());
+    let e = compress(&rotated, &Owners::of(&path), &|| false).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    let p = policies("ec_logger", "max_files = 1\n").unwrap()[0].clone();
+    retain(&path, &p, unix_now());
+    assert_eq!(std::fs::read(&rotated).unwrap(), b"old\n");
+    let gz = PathBuf::from(format!("{}.gz", rotated.display()));
+    assert!(!gz.exists());
+    // It moved on to the new file: now both go.
+    drop(appender);
+    compress(&rotated, &Owners::of(&path), &|| false).unwrap();
+    assert!(!rotated.exists() && gz.exists());
+    retain(&path, &p, unix_now());
+    assert!(!gz.exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_compression_waits_while_the_file_is_appended_to() {
+    use std::os::fd::AsFd;
+    let d = std::env::temp_dir().join(format!("mtalog-in-use-job-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let path = d.join("mainlog");
+    let rotated = numbered_name(&path, 1, 100);
+    std::fs::write(&rotated, b"old\n").unwrap();
+    let appender = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&rotated)
+        .unwrap();
+    assert!(crate::sys::flock(appender.as_fd(), libc::LOCK_SH).unwrap());
+    let mut h = Helper::start(|| false).unwrap();
+    h.send(Job::Rotated {
+        path: path.clone(),
+        rotated: rotated.clone(),
+        policy: policies("ec_logger", "compress = true\n").unwrap()[0].clone(),
+        sweep_at: Arc::new(AtomicU64::new(NO_SWEEP)),
+    });
+    std::thread::sleep(RETRY_IN_USE * 3);
+    assert!(rotated.exists());
+    // The appender writes its last line and moves on; the job, tried again, finishes.
+    (&appender).write_all(b"last\n").unwrap();
+    drop(appender);
+    let gz = PathBuf::from(format!("{}.gz", rotated.display()));
+    let start = std::time::Instant::now();
+    while !gz.exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(h.finish().is_empty());
+    assert!(!rotated.exists());
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(File::open(&gz).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, "old\nlast\n");
+    let _ = std::fs::remove_dir_all(&d);
+}
