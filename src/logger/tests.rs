@@ -372,8 +372,14 @@ fn a_bad_value_of_any_option_names_its_line_and_key() {
                 .find(|(k, _)| *k == key)
                 .unwrap_or_else(|| panic!("no bad value for {kind}'s key '{key}' in the table"));
             for v in *bad {
-                // The key on line 4, after other (good) options and a comment.
-                let text = format!("queue_size = 64\n# a comment\n\n{key} = {v}\n");
+                // The key on line 4, after another (good) option and a comment; a key
+                // may be given only once.
+                let good = if key == "queue_size" {
+                    "overflow = block"
+                } else {
+                    "queue_size = 64"
+                };
+                let text = format!("{good}\n# a comment\n\n{key} = {v}\n");
                 let entries = parse_init(&text, kind.name(), "t").unwrap();
                 let e = match super::build::read_options(kind, &mut Options::new(&entries)) {
                     Ok(_) => panic!("{kind}: {key} = {v} accepted"),
@@ -412,7 +418,12 @@ fn a_file_that_cannot_be_opened_names_the_line_and_key_of_its_path() {
     let cases = [
         (
             "ec_logger",
-            format!("{}rejectlog = \"{}/r\"\n", cfg(&d, ""), missing.display()),
+            // The other paths first (a key may be given only once).
+            format!(
+                "mainlog = \"{0}/m\"\npaniclog = \"{0}/p\"\nheartbeat = 0\n\nrejectlog = \"{1}/r\"\n",
+                d.display(),
+                missing.display()
+            ),
             5,
             "rejectlog",
         ),
