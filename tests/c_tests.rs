@@ -308,6 +308,7 @@ c_tests!(
     test_json,
     test_fork,
     test_rotate,
+    test_rotate_procs,
     test_stress,
     test_diskfull,
     test_owner,
