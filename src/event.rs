@@ -545,6 +545,12 @@ impl Event {
         self.close_field(field);
     }
 
+    /// Bytes of text of every field pushed.
+    #[inline]
+    pub fn text_len(&self) -> usize {
+        self.len as usize
+    }
+
     /// The bytes of `field` (empty when never pushed).
     pub fn get(&self, field: Field) -> &[u8] {
         let idx = field as usize;
@@ -592,7 +598,7 @@ pub fn thread_token() -> u64 {
 /// `dst.copy_from_slice(src)`, with fixed-size moves for up to 32 bytes: most values of an
 /// event are that short, and a call to `memcpy` costs the hook more than the copy.
 #[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
+pub fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     if n > 32 || dst.len() != n {
         dst.copy_from_slice(src);

@@ -1,6 +1,7 @@
 //! The few calls into the C library that std does not offer (time zone, host name, file
 //! system space, descriptor flags, the signal mask of mtalog's threads, the Unix socket
-//! calls of the control socket). Each is a small safe wrapper.
+//! calls of the control socket, file locks and a rename that never replaces). Each is a
+//! small safe wrapper.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -37,6 +38,28 @@ pub fn hostname() -> String {
     } else {
         name
     }
+}
+
+/// 64 random bits from the kernel (`getrandom`), for identifiers that must differ between
+/// hosts, processes and restarts. Where the kernel has no `getrandom`, the clock, the
+/// process id and std's randomly keyed hasher are mixed instead.
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    for _ in 0..4 {
+        // SAFETY: the buffer is valid for 8 bytes; getrandom writes at most that many.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+        if n == 8 {
+            return u64::from_le_bytes(b);
+        }
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.write_u128(t.as_nanos());
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 /// Free bytes available to unprivileged users on the file system holding `path`.
@@ -363,23 +386,6 @@ pub fn clear_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
-/// `flock(2)` on `fd` without waiting (`LOCK_NB` is added to `op`: `LOCK_SH`, `LOCK_EX` or
-/// `LOCK_UN`). `Ok(false)`: another open file holds a lock that conflicts. The lock belongs
-/// to the open file description and goes when its last descriptor is closed.
-pub fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<bool> {
-    // SAFETY: flock on a valid descriptor has no memory effects.
-    let r = unsafe { libc::flock(fd.as_raw_fd(), op | libc::LOCK_NB) };
-    if r == 0 {
-        return Ok(true);
-    }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(e)
-    }
-}
-
 /// Sends what it can of `buf` on the socket `fd` without waiting, and without SIGPIPE
 /// when the peer has gone (`EPIPE` is returned instead).
 pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
@@ -515,6 +521,75 @@ pub fn close_in_child() {
     }
 }
 
+/// `flock(2)` on `fd` without waiting (`LOCK_NB` is added to `op`: `LOCK_SH`, `LOCK_EX` or
+/// `LOCK_UN`). `Ok(false)`: another open file holds a lock that conflicts. The lock belongs
+/// to the open file description: a forked child shares it until it opens the file itself.
+pub fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<bool> {
+    loop {
+        // SAFETY: flock has no memory preconditions; `fd` is open for the call.
+        if unsafe { libc::flock(fd.as_raw_fd(), op | libc::LOCK_NB) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Takes (`lock`) or releases the write lock over the first byte of the file open at `fd`,
+/// owned by its open file description (`F_OFD_SETLK`), without waiting. `Ok(false)`:
+/// another open file description holds it. Independent of [`flock`] locks on local file
+/// systems. `fd` must be open for writing.
+pub fn ofd_lock(fd: BorrowedFd<'_>, lock: bool) -> io::Result<bool> {
+    // SAFETY: a zeroed flock is a valid value (plain integers).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = if lock { libc::F_WRLCK } else { libc::F_UNLCK } as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    loop {
+        // SAFETY: `fl` is a valid flock for the call; `fd` is open.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EAGAIN | libc::EACCES) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Renames `from` to `to` unless `to` exists (then `EEXIST`): never replaces a file
+/// (`renameat2` with `RENAME_NOREPLACE`). A file system that cannot do this answers
+/// `EINVAL` (or the kernel `ENOSYS`).
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    };
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both paths are NUL-terminated strings valid for the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -526,6 +601,12 @@ mod tests {
         c.set(2u32);
         assert_eq!(*first, 1);
         assert_eq!(*c.get().unwrap(), 2);
+    }
+
+    #[test]
+    fn random_values_differ() {
+        let v: std::collections::HashSet<u64> = (0..64).map(|_| super::random_u64()).collect();
+        assert_eq!(v.len(), 64);
     }
 
     #[test]

@@ -307,7 +307,7 @@ fn write(kind: LoggerKind, options: &str, rng: &mut Rng, n: usize) -> Vec<(Targe
         hostname: "mx1.example.org".into(),
     };
     let setup = kind
-        .setup(&mut o, &ctx)
+        .setup(&mut o, &ctx, "t")
         .unwrap_or_else(|e| panic!("{kind} {options}: {e}"));
     let mut f = setup.formatter;
     let mut out = Out::default();

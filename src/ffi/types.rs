@@ -85,7 +85,8 @@ pub type LogInitFunc =
 pub struct shared_module_infrastructure {
     /// `MTALOG_MODULE_API_VERSION`.
     pub module_api_version: u32,
-    /// The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, ...); static.
+    /// The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, `"json_logger"`,
+    /// ...); static.
     pub module_name: *const c_char,
     /// A one-line description of the kind; static.
     pub module_description: *const c_char,

@@ -233,6 +233,17 @@ pub(crate) fn open_own_to_read(path: &Path, owners: &Owners) -> io::Result<(File
     Ok((file, meta))
 }
 
+/// Opens `path`, a file mtalog found by its name and is about to remove (an old rotated
+/// file), for reading, never through a symlink; only a regular file of `owners` is taken
+/// (other names it may have stay: a remove takes only this one). Returns it with its
+/// metadata.
+pub(crate) fn open_own_to_remove(path: &Path, owners: &Owners) -> io::Result<(File, Metadata)> {
+    let file = open_raw(path, OpenOptions::new().read(true), false, Origin::Derived)?;
+    let meta = file.metadata()?;
+    owners.check(path, &meta, false)?;
+    Ok((file, meta))
+}
+
 /// Opens `path`, a temporary file mtalog writes (a `.gz.tmp`), for writing, empty, never
 /// through a symlink, locked (`flock`) for as long as it is open, with exactly `mode` and
 /// the owner `uid` and group `gid` where this process may give files away. It is created

@@ -48,7 +48,8 @@ impl Core {
 
     /// A new pipeline from the configuration: the files open, the writer running.
     pub(super) fn build(&self, entries: &[Entry]) -> Result<Pipeline, Error> {
-        let (mut settings, setup) = read_options(self.kind, &mut Options::new(entries))?;
+        let (mut settings, setup) =
+            read_options(self.kind, &self.name, &mut Options::new(entries))?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
         for f in &setup.files {
@@ -123,11 +124,12 @@ impl Core {
 /// own, rotation; then rejects the keys none of them read. Opens nothing.
 pub(super) fn read_options(
     kind: LoggerKind,
+    name: &str,
     o: &mut Options<'_>,
 ) -> Result<(Settings, KindSetup), ConfigError> {
     let mut settings = Settings::parse(o)?;
     let ctx = FormatContext::current(settings.error_default_level);
-    let setup = kind.setup(o, &ctx)?;
+    let setup = kind.setup(o, &ctx, name)?;
     settings.rotation = rotate::parse(o, kind.sun_rotation())?;
     o.finish()?;
     Ok((settings, setup))
@@ -138,7 +140,7 @@ pub(super) fn read_options(
 pub fn option_keys(kind: LoggerKind) -> Vec<String> {
     let mut o = Options::new(&[]);
     // The defaults of every option are valid: this fails on nothing.
-    let _ = read_options(kind, &mut o);
+    let _ = read_options(kind, "keys", &mut o);
     o.keys().to_vec()
 }
 

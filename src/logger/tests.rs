@@ -372,10 +372,16 @@ fn a_bad_value_of_any_option_names_its_line_and_key() {
                 .find(|(k, _)| *k == key)
                 .unwrap_or_else(|| panic!("no bad value for {kind}'s key '{key}' in the table"));
             for v in *bad {
-                // The key on line 4, after other (good) options and a comment.
-                let text = format!("queue_size = 64\n# a comment\n\n{key} = {v}\n");
+                // The key on line 4, after another (good) option and a comment; a key
+                // may be given only once.
+                let good = if key == "queue_size" {
+                    "overflow = block"
+                } else {
+                    "queue_size = 64"
+                };
+                let text = format!("{good}\n# a comment\n\n{key} = {v}\n");
                 let entries = parse_init(&text, kind.name(), "t").unwrap();
-                let e = match super::build::read_options(kind, &mut Options::new(&entries)) {
+                let e = match super::build::read_options(kind, "t", &mut Options::new(&entries)) {
                     Ok(_) => panic!("{kind}: {key} = {v} accepted"),
                     Err(e) => e,
                 };
@@ -412,7 +418,12 @@ fn a_file_that_cannot_be_opened_names_the_line_and_key_of_its_path() {
     let cases = [
         (
             "ec_logger",
-            format!("{}rejectlog = \"{}/r\"\n", cfg(&d, ""), missing.display()),
+            // The other paths first (a key may be given only once).
+            format!(
+                "mainlog = \"{0}/m\"\npaniclog = \"{0}/p\"\nheartbeat = 0\n\nrejectlog = \"{1}/r\"\n",
+                d.display(),
+                missing.display()
+            ),
             5,
             "rejectlog",
         ),
@@ -449,4 +460,47 @@ fn a_file_that_cannot_be_opened_names_the_line_and_key_of_its_path() {
         );
         assert_ne!(e.errno(), libc::EINVAL, "{e}");
     }
+}
+
+#[test]
+fn a_snapshot_never_counts_more_outcomes_than_events_accepted() {
+    // Producers log while readers take snapshots as fast as they can: no snapshot shows
+    // more events written (or dropped after being accepted) than accepted.
+    let d = dir("snapshot");
+    let l = Arc::new(Logger::open("ec_logger", "t", &cfg(&d, "queue_size = 64\n")).unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (l, stop) = (Arc::clone(&l), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let s = l.stats();
+                    assert!(s.written + s.dropped <= s.accepted, "{s:?}");
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..3)
+        .map(|t| {
+            let l = Arc::clone(&l);
+            std::thread::spawn(move || {
+                for i in 0..30_000 {
+                    delivery(&l, t * 100_000 + i);
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+    l.close().unwrap();
+    let s = l.stats();
+    assert_eq!((s.accepted, s.written, s.dropped), (90_000, 90_000, 0));
 }

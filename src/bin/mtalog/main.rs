@@ -1,5 +1,5 @@
 //! `mtalog`: reports, message traces, format conversion and checks for the logs mtalog
-//! writes (Momentum ec_logger, Postfix, Sun Messaging Server), plus `ctl` to send a
+//! writes (Momentum ec_logger, Postfix, Sun Messaging Server, json_logger), plus `ctl` to send a
 //! console command to a running logger's control socket.
 
 mod input;
@@ -20,14 +20,14 @@ use mtalog::format::{FormatContext, Formatter, Level, Out};
 const USAGE: &str = "usage:
   mtalog report [pflogsumm's options] [--json|--html] [FILE...]
   mtalog trace ID [FILE...]
-  mtalog convert --to postfix|ec|imta [--host NAME] [--utc] [FILE...]
+  mtalog convert --to postfix|ec|imta|json [--host NAME] [--utc] [FILE...]
   mtalog check [FILE...]
   mtalog ctl [--timeout SECONDS] SOCKET COMMAND...
 
 FILE may be plain or gzip-compressed, '-' (or no FILE) is standard input. Formats are
 recognised by content: ec_logger mainlog/rejectlog/paniclog, Postfix syslog lines, Sun
-mail.log and service log. Options: --no-progress (no progress bar on standard error).
-'mtalog COMMAND --help' shows a command's options.";
+mail.log and service log, json_logger records. Options: --no-progress (no progress bar
+on standard error). 'mtalog COMMAND --help' shows a command's options.";
 
 const REPORT_USAGE: &str =
     "usage: mtalog report [-d today|yesterday|YYYY-MM-DD] [-e] [-q] [-i|--ignore_case]
@@ -47,10 +47,10 @@ const TRACE_USAGE: &str = "usage: mtalog trace ID [--no-progress] [FILE...]
 Every line about one message: ID is a queue ID, a message id or a Message-ID header.";
 
 const CONVERT_USAGE: &str =
-    "usage: mtalog convert --to postfix|ec|imta [--host NAME] [--utc] [--no-progress] [FILE...]
+    "usage: mtalog convert --to postfix|ec|imta|json [--host NAME] [--utc] [--no-progress] [FILE...]
 
-The lines postfix_logger, ec_logger or imta_logger would have written for the events of
-the input.";
+The lines postfix_logger, ec_logger, imta_logger or json_logger would have written for the
+events of the input.";
 
 const CHECK_USAGE: &str = "usage: mtalog check [--no-progress] [FILE...]
 
@@ -585,9 +585,10 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
                     "postfix" => Family::Postfix,
                     "ec" => Family::Ec,
                     "imta" | "sun" => Family::Imta,
+                    "json" => Family::Json,
                     _ => {
                         return Err(usage(&format!(
-                            "mtalog: --to wants postfix, ec or imta, not '{s}'"
+                            "mtalog: --to wants postfix, ec, imta or json, not '{s}'"
                         )));
                     }
                 });
@@ -604,7 +605,7 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
             _ => 0,
         })
     })?;
-    let to = to.ok_or_else(|| usage("mtalog: convert needs --to postfix|ec|imta"))?;
+    let to = to.ok_or_else(|| usage("mtalog: convert needs --to postfix|ec|imta|json"))?;
     let ctx = FormatContext::current(Level::Error);
     let mut fmt: Box<dyn Formatter> = match to {
         Family::Ec => Box::new(mtalog::format::ec::Ec::default()),
@@ -632,6 +633,15 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
             }
             Box::new(mtalog::format::imta::Imta::new(o))
         }
+        // Records of a logger called `convert`, on this host (or --host) and process.
+        Family::Json => Box::new(mtalog::format::json::Json::new(
+            "convert",
+            host.as_deref().unwrap_or(&ctx.hostname),
+            std::process::id(),
+            mtalog::sys::random_u64(),
+            mtalog::format::Target::Main,
+            Level::Error,
+        )),
     };
     let files = source::order(&c.files);
     let mut parser = Parser::new();

@@ -3,7 +3,7 @@
 use super::sanitize::{push_bracketed, push_client, push_host, push_text, push_token};
 use super::{QueueId, Settings, Stage, long_queue_id};
 use crate::event::{Event, Field, Kind, Timestamp, flags};
-use crate::format::text::{bare_address, reply_code};
+use crate::format::text::{bare_address, enhanced_code, reply_code};
 use crate::format::{
     Formatter, Level, MONTHS, Out, Target, Zone, civil, push_offset_hhmm, push_padded, push_u64,
     split_severity, strip_one_newline,
@@ -441,22 +441,6 @@ fn is_non_smtp(proto: &[u8]) -> bool {
     [&b"rest"[..], b"http", b"internal", b"local"]
         .iter()
         .any(|p| proto.eq_ignore_ascii_case(p))
-}
-
-/// The enhanced status code (`X.Y.Z`) at the start of `t`, ending at a space or the end.
-fn enhanced_code(t: &[u8]) -> Option<&[u8]> {
-    let end = t.iter().position(|&b| b == b' ').unwrap_or(t.len());
-    let code = &t[..end];
-    let mut parts = code.split(|&b| b == b'.');
-    let class = parts.next()?;
-    let subject = parts.next()?;
-    let detail = parts.next()?;
-    let ok = parts.next().is_none()
-        && matches!(class, [b'2' | b'4' | b'5'])
-        && (1..=3).contains(&subject.len())
-        && (1..=3).contains(&detail.len())
-        && subject.iter().chain(detail).all(u8::is_ascii_digit);
-    ok.then_some(code)
 }
 
 /// Does a permanent-failure note describe an expiry?

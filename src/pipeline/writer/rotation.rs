@@ -100,6 +100,7 @@ impl Writer {
                 header: &mut header,
                 rotated: Vec::new(),
                 errors: Vec::new(),
+                cut: None,
             };
             f.rotate_if_due(unix, &mut ctx);
             done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));
