@@ -398,10 +398,17 @@ fn cmd_report(args: &[String]) -> Result<(), Fail> {
         Output::Html => rep.html(),
     };
     write_stdout(text.as_bytes())?;
+    // --mailq: pflogsumm runs `mailq` after the report and prints what it writes; a
+    // mailq that cannot be run or that fails is an error here (exit status 1).
+    let mut mailq_failed = None;
     if rep.o.mailq && output == Output::Text {
         write_stdout(b"\nCurrent Mail Queue\n------------------\n")?;
-        if let Err(e) = std::process::Command::new("mailq").status() {
-            eprintln!("mtalog: --mailq: cannot run mailq: {e}");
+        match std::process::Command::new("mailq").status() {
+            Err(e) => mailq_failed = Some(format!("mtalog: --mailq: cannot run mailq: {e}")),
+            Ok(s) if !s.success() => {
+                mailq_failed = Some(format!("mtalog: --mailq: mailq failed ({s})"))
+            }
+            Ok(_) => {}
         }
     }
     if bad > 0 {
@@ -410,7 +417,10 @@ fn cmd_report(args: &[String]) -> Result<(), Fail> {
             first_bad.unwrap_or_default()
         );
     }
-    Ok(())
+    match mailq_failed {
+        Some(msg) => Err(Fail(msg, 1)),
+        None => Ok(()),
+    }
 }
 
 /// What a write error to standard output becomes: a reader that went away (`| head`)
