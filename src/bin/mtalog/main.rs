@@ -511,10 +511,21 @@ fn cmd_trace(args: &[String]) -> Result<(), Fail> {
         println!("{TRACE_USAGE}");
         return Ok(());
     }
-    let Some(id) = args.first().filter(|a| !a.starts_with('-') || a.len() > 1) else {
+    // The ID is the first argument that is not an option (options may come before it).
+    let at = args
+        .iter()
+        .position(|a| a == "--" || !a.starts_with('-') || a == "-");
+    let at = match at {
+        Some(i) if args[i] == "--" => i + 1,
+        Some(i) => i,
+        None => args.len(),
+    };
+    let Some(id) = args.get(at).filter(|a| *a != "-") else {
         return Err(usage("mtalog: trace needs an ID"));
     };
-    let c = parse_args(&args[1..], |_, _| Ok(0))?;
+    let mut rest: Vec<String> = args[..at].iter().filter(|a| *a != "--").cloned().collect();
+    rest.extend(args[at + 1..].iter().cloned());
+    let c = parse_args(&rest, |_, _| Ok(0))?;
     let files = source::order(&c.files);
     let id_b = id.as_bytes();
     let bare_id = bare_address(id_b).to_vec();
