@@ -1,0 +1,138 @@
+//! The HTML report of a month, read the way a browser lays it out: the per-day labels of
+//! 31 days never overlap (each label at most as wide as its characters at the chart's
+//! character width), the axis ticks are round numbers, figures have thousands
+//! separators, the header names the period, the files and when the page was made, and the
+//! legend says deferrals where the bars count deferrals. (No browser runs here: the
+//! geometry is computed from the SVG's coordinates and font size.)
+
+mod cli_support;
+mod report_support;
+
+use cli_support::*;
+use report_support::*;
+
+/// Width in pixels the report gives a character of its 10-pixel labels.
+const CHAR_WIDTH: f64 = 6.5;
+
+/// The RFC 3339 corpus log, once for each day of January 2026.
+fn month_log(dir: &std::path::Path) {
+    let log = std::fs::read_to_string(corpus().join("syslog-rfc3339-long-ids.log")).unwrap();
+    let mut t = String::new();
+    for day in 1..=31 {
+        t.push_str(&log.replace("2026-12-07T", &format!("2026-01-{day:02}T")));
+    }
+    std::fs::write(dir.join("month.log"), t).unwrap();
+}
+
+/// The `<text class="CLASS" x=".." y="..">TEXT</text>` of an SVG: (x, y, text).
+fn texts(svg: &str, class: &str) -> Vec<(f64, f64, String)> {
+    let open = format!("<text class=\"{class}\" ");
+    svg.split(&open)
+        .skip(1)
+        .map(|t| {
+            let attr = |name: &str| -> f64 {
+                let at = t.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                t[at..at + t[at..].find('"').unwrap()].parse().unwrap()
+            };
+            let body = &t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()];
+            (attr("x"), attr("y"), body.to_owned())
+        })
+        .collect()
+}
+
+fn number(s: &str) -> u64 {
+    s.replace(',', "").parse().unwrap()
+}
+
+#[test]
+fn a_month_in_html_is_readable() {
+    let dir = scratch("report_html_month");
+    month_log(&dir);
+    let html = ok(&["report", "--html", "--no-progress", "month.log"], &dir);
+    let svgs: Vec<&str> = html.split("<svg").skip(1).collect();
+    assert_eq!(svgs.len(), 2, "per hour and per day");
+    let day_svg = svgs[1];
+    assert!(day_svg.contains("font-size=\"10\""));
+
+    // Labels: the day numbers 1..31 on one line, the month under the first day.
+    let labels = texts(day_svg, "label");
+    let mut lines: Vec<f64> = labels.iter().map(|l| l.1).collect();
+    lines.dedup();
+    lines.sort_by(f64::total_cmp);
+    lines.dedup();
+    assert_eq!(lines.len(), 2, "{labels:?}");
+    let days: Vec<&(f64, f64, String)> = labels.iter().filter(|l| l.1 == lines[0]).collect();
+    assert_eq!(
+        days.iter().map(|l| l.2.as_str()).collect::<Vec<_>>(),
+        (1..=31).map(|d| d.to_string()).collect::<Vec<_>>()
+    );
+    let months: Vec<&str> = labels
+        .iter()
+        .filter(|l| l.1 == lines[1])
+        .map(|l| l.2.as_str())
+        .collect();
+    assert_eq!(months, ["Jan 2026"]);
+    // No two labels of a line overlap (text-anchor middle: x is the centre).
+    for line in &lines {
+        let mut row: Vec<&(f64, f64, String)> = labels.iter().filter(|l| l.1 == *line).collect();
+        row.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for w in row.windows(2) {
+            let right = w[0].0 + w[0].2.chars().count() as f64 * CHAR_WIDTH / 2.0;
+            let left = w[1].0 - w[1].2.chars().count() as f64 * CHAR_WIDTH / 2.0;
+            assert!(right <= left, "{:?} and {:?} overlap", w[0], w[1]);
+        }
+        // The month label ("Jan 2026") also clears the next day's group centre.
+    }
+    let jan = labels.iter().find(|l| l.2 == "Jan 2026").unwrap();
+    let day2 = days[1];
+    assert!(jan.0 + 8.0 * CHAR_WIDTH / 2.0 <= day2.0 - CHAR_WIDTH / 2.0);
+
+    // Ticks: round numbers (1, 2 or 5 times a power of ten apart), from 0 up to at least
+    // the highest bar, with thousands separators.
+    for svg in &svgs {
+        let ticks: Vec<u64> = texts(svg, "tick").iter().map(|t| number(&t.2)).collect();
+        assert!(ticks.len() >= 2 && ticks[0] == 0, "{ticks:?}");
+        let step = ticks[1];
+        let mut p = 1;
+        while p * 10 <= step {
+            p *= 10;
+        }
+        assert!([p, 2 * p, 5 * p].contains(&step), "{ticks:?}");
+        for (i, t) in ticks.iter().enumerate() {
+            assert_eq!(*t, step * i as u64, "{ticks:?}");
+        }
+        let top = *ticks.last().unwrap();
+        assert!(top / step <= 5, "{ticks:?}");
+    }
+    // The daily chart's highest bar: 120 deliveries a day.
+    let day_ticks: Vec<String> = texts(day_svg, "tick").into_iter().map(|t| t.2).collect();
+    assert_eq!(day_ticks, ["0", "50", "100", "150"]);
+    let hour_ticks: Vec<String> = texts(svgs[0], "tick").into_iter().map(|t| t.2).collect();
+    assert_eq!(hour_ticks, ["0", "1,000", "2,000", "3,000", "4,000"]);
+
+    // Thousands separators in the tables.
+    assert!(
+        html.contains("<tr><th class=\"l\">received</th><td>2,666</td></tr>"),
+        "{html}"
+    );
+    assert!(html.contains("<tr><th class=\"l\">bytes received</th><td>12,125,681</td></tr>"));
+
+    // Header: period, files, when made.
+    assert!(
+        html.contains("<dt>period</dt><dd>2026-01-01 06:56:09 to 2026-01-31 06:59:57</dd>"),
+        "{}",
+        &html[..1500.min(html.len())]
+    );
+    assert!(html.contains("<dt>files</dt><dd>month.log</dd>"));
+    let made = &html[html.find("<dt>made</dt><dd>").unwrap() + 17..];
+    let made = &made[..made.find("</dd>").unwrap()];
+    let b = made.as_bytes();
+    assert!(
+        b.len() == 19 && b[4] == b'-' && b[10] == b' ' && b[13] == b':',
+        "{made}"
+    );
+
+    // The legend names what the bars count: deferrals (not deferred messages).
+    assert!(html.contains("</span>deferrals<span"), "{html}");
+    assert!(day_svg.contains("<title>1 Jan 2026 deferrals: "));
+}
