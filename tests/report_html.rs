@@ -136,3 +136,74 @@ fn a_month_in_html_is_readable() {
     assert!(html.contains("</span>deferrals<span"), "{html}");
     assert!(day_svg.contains("<title>1 Jan 2026 deferrals: "));
 }
+
+/// The font file a browser on this machine draws `sans-serif` with (fontconfig's choice),
+/// or DejaVu Sans.
+fn sans_serif_font() -> Vec<u8> {
+    let chosen = std::process::Command::new("fc-match")
+        .args(["-f", "%{file}", "sans-serif"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .filter(|p| std::path::Path::new(p).is_file());
+    let path =
+        chosen.unwrap_or_else(|| "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".to_owned());
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{path}: {e} (a sans-serif font is needed: Debian's fonts-dejavu-core)")
+    })
+}
+
+#[test]
+fn the_chart_labels_fit_when_drawn_with_a_real_font() {
+    // The report sizes its label slots at CHAR_WIDTH pixels per character of its
+    // 10-pixel labels; measured with the glyph advances of the font a browser here would
+    // use, every label is at most that wide, so with the real font no two overlap and
+    // every tick label fits left of the axis.
+    let data = sans_serif_font();
+    let face = ttf_parser::Face::parse(&data, 0).unwrap();
+    let scale = 10.0 / f64::from(face.units_per_em());
+    let width = |s: &str| -> f64 {
+        s.chars()
+            .map(|c| {
+                let g = face
+                    .glyph_index(c)
+                    .unwrap_or_else(|| panic!("no glyph for {c:?}"));
+                f64::from(face.glyph_hor_advance(g).unwrap()) * scale
+            })
+            .sum()
+    };
+    let dir = scratch("report_html_font");
+    month_log(&dir);
+    let html = ok(&["report", "--html", "--no-progress", "month.log"], &dir);
+    let mut checked = 0;
+    for svg in html.split("<svg").skip(1) {
+        let labels = texts(svg, "label");
+        for l in &labels {
+            assert!(
+                width(&l.2) <= l.2.chars().count() as f64 * CHAR_WIDTH,
+                "{:?} is {} px wide",
+                l.2,
+                width(&l.2)
+            );
+        }
+        let mut ys: Vec<f64> = labels.iter().map(|l| l.1).collect();
+        ys.sort_by(f64::total_cmp);
+        ys.dedup();
+        for y in ys {
+            let mut row: Vec<&(f64, f64, String)> = labels.iter().filter(|l| l.1 == y).collect();
+            row.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for w in row.windows(2) {
+                let gap = (w[1].0 - width(&w[1].2) / 2.0) - (w[0].0 + width(&w[0].2) / 2.0);
+                assert!(gap >= 2.0, "{:?} and {:?}: {gap} px apart", w[0], w[1]);
+                checked += 1;
+            }
+        }
+        for t in texts(svg, "tick") {
+            // text-anchor end: the text ends at x.
+            assert!(t.0 - width(&t.2) >= 0.0, "tick {:?} is cut off", t.2);
+        }
+    }
+    // 23 gaps between the hours, 30 between the days.
+    assert_eq!(checked, 23 + 30);
+}
