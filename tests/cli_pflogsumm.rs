@@ -3,6 +3,7 @@
 //! tests fail when CI=true and are skipped (with a note) otherwise.
 
 mod cli_support;
+mod report_support;
 
 use cli_support::*;
 
@@ -130,4 +131,41 @@ fn ec_converted_to_postfix_gives_pflogsumm_the_original_totals() {
     // And our own report reads the converted file like the original.
     let ours = ok(&["report", "converted"], &dir);
     compare(&ours, &theirs);
+}
+
+#[test]
+fn report_equals_pflogsumm_section_by_section_on_the_example_mta_day() {
+    // The whole report, not only the totals: every section, row and count, with the
+    // options that change what is counted or shown (rows of equal count in any order).
+    let Some(pfl) = pflogsumm() else { return };
+    let dir = scratch("pfl_example_sections");
+    run_example(&dir, 1500);
+    for opts in [
+        &[][..],
+        &["-e"][..],
+        &["--smtpd_stats"][..],
+        &["--iso_date_time", "--zero_fill"][..],
+        &[
+            "-i",
+            "--problems_first",
+            "--rej_add_from",
+            "--verbose_msg_detail",
+        ][..],
+    ] {
+        let mut args: Vec<&str> = opts.to_vec();
+        args.extend(["logs/postfix/mainlog", "logs/postfix/paniclog"]);
+        let out = std::process::Command::new(&pfl)
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let theirs = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut ours_args = vec!["report", "--no-progress"];
+        ours_args.extend(&args);
+        let ours = ok(&ours_args, &dir);
+        let d = report_support::differences(&ours, &theirs);
+        assert!(d.is_empty(), "{opts:?}:\n{}", d.join("\n"));
+        assert!(ours.len() > 2000, "{ours}");
+    }
 }

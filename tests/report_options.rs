@@ -388,3 +388,41 @@ fn bad_options_are_refused_with_a_reason() {
         assert_eq!(stdout(&o), "", "{args:?}");
     }
 }
+
+#[test]
+fn a_day_with_deliveries_only_has_pflogsumms_short_per_day_row() {
+    // pflogsumm prints a day's row up to its last column that was counted: a day with
+    // deliveries only shows two figures (received 0, delivered N), not five.
+    let Some(pfl) = pflogsumm() else { return };
+    let dir = scratch("report_short_day_row");
+    let log = std::fs::read_to_string(corpus().join("syslog-traditional.log")).unwrap();
+    let day = &log[..6];
+    let (first, second) = (syslog_day(1), syslog_day(0));
+    let mut t = String::new();
+    for l in log.lines() {
+        t.push_str(&format!("{first}{}\n", l.strip_prefix(day).unwrap()));
+    }
+    for l in other_ids(&log)
+        .lines()
+        .filter(|l| l.contains(", status=sent "))
+    {
+        t.push_str(&format!("{second}{}\n", l.strip_prefix(day).unwrap()));
+    }
+    std::fs::write(dir.join("short.log"), t).unwrap();
+    let ours = same_as_pflogsumm(&pfl, &["--detail", "0", "short.log"], &dir);
+    let row = ours
+        .lines()
+        .skip_while(|l| !l.starts_with("Per-Day Traffic Summary"))
+        .nth(5)
+        .unwrap();
+    assert_eq!(row.split_whitespace().count(), 3 + 2, "{row:?}");
+    assert!(row.trim_end().ends_with("         0        120"), "{row:?}");
+    // --zero_fill sets the last column of every day: five figures.
+    let filled = same_as_pflogsumm(&pfl, &["--detail", "0", "--zero_fill", "short.log"], &dir);
+    let row = filled
+        .lines()
+        .skip_while(|l| !l.starts_with("Per-Day Traffic Summary"))
+        .nth(5)
+        .unwrap();
+    assert_eq!(row.split_whitespace().count(), 3 + 5, "{row:?}");
+}

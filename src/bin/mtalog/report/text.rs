@@ -289,7 +289,10 @@ fn per_day(r: &Report, out: &mut String) {
     for (d, row) in &r.per_day {
         out.push_str("    ");
         out.push_str(&day_label(*d, r.o.iso));
-        for v in row {
+        // pflogsumm prints a Perl array: up to its last column that was ever set (a day
+        // with no bounce and no reject has three figures), the unset ones before as 0.
+        let n = row.iter().rposition(Option::is_some).map_or(0, |p| p + 1);
+        for v in &row[..n] {
             let _ = write!(out, "    {}", int6u(v.unwrap_or(0)));
         }
         out.push('\n');
