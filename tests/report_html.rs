@@ -2,8 +2,11 @@
 //! 31 days never overlap (each label at most as wide as its characters at the chart's
 //! character width), the axis ticks are round numbers, figures have thousands
 //! separators, the header names the period, the files and when the page was made, and the
-//! legend says deferrals where the bars count deferrals. (No browser runs here: the
-//! geometry is computed from the SVG's coordinates and font size.)
+//! legend says deferrals where the bars count deferrals. The geometry is checked three
+//! ways: from the SVG's coordinates and the report's character width, with the glyph
+//! widths of the machine's sans-serif font, and as a headless Chromium lays the page out
+//! (that test fails when CI=true and Chromium is missing, and is skipped with a note
+//! otherwise).
 
 mod cli_support;
 mod report_support;
@@ -206,4 +209,118 @@ fn the_chart_labels_fit_when_drawn_with_a_real_font() {
     }
     // 23 gaps between the hours, 30 between the days.
     assert_eq!(checked, 23 + 30);
+}
+
+/// A headless Chromium, if installed (Debian: `chromium`).
+fn chromium() -> Option<String> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(str::to_owned);
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is required in CI"
+        );
+        eprintln!("note: chromium not installed; skipping the browser layout test");
+    }
+    found
+}
+
+/// Measures, in the page as the browser lays it out, every SVG text's box and every
+/// SVG's box, and writes them as JSON into `<pre id="layout">`.
+const PROBE: &str = r#"<script>
+const out = [];
+document.querySelectorAll('svg').forEach((svg, i) => {
+  const s = svg.getBoundingClientRect();
+  out.push([i, 'svg', '', s.left, s.right, s.top, s.bottom]);
+  svg.querySelectorAll('text').forEach(t => {
+    const r = t.getBoundingClientRect();
+    out.push([i, t.getAttribute('class'), t.textContent, r.left, r.right, r.top, r.bottom]);
+  });
+});
+const p = document.createElement('pre');
+p.id = 'layout';
+p.textContent = JSON.stringify(out);
+document.body.appendChild(p);
+</script></body>"#;
+
+#[test]
+fn a_real_browser_lays_out_a_month_without_overlap_or_clipping() {
+    let Some(browser) = chromium() else { return };
+    let dir = scratch("report_html_browser");
+    month_log(&dir);
+    let html = ok(&["report", "--html", "--no-progress", "month.log"], &dir);
+    assert!(!html.contains("<script"), "the report itself has no script");
+    std::fs::write(dir.join("probe.html"), html.replace("</body>", PROBE)).unwrap();
+    let out = std::process::Command::new(&browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", dir.join("probe.html").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dom = stdout(&out);
+    let at = dom.find("<pre id=\"layout\">").expect("the probe ran") + 17;
+    let json = &dom[at..at + dom[at..].find("</pre>").unwrap()];
+    let items: Vec<(u64, String, String, f64, f64, f64, f64)> =
+        serde_json::from_str::<Vec<serde_json::Value>>(json)
+            .unwrap()
+            .into_iter()
+            .map(|v| {
+                let f = |i: usize| v[i].as_f64().unwrap();
+                (
+                    v[0].as_u64().unwrap(),
+                    v[1].as_str().unwrap().to_owned(),
+                    v[2].as_str().unwrap().to_owned(),
+                    f(3),
+                    f(4),
+                    f(5),
+                    f(6),
+                )
+            })
+            .collect();
+    let mut labels_checked = 0;
+    for chart in 0..2 {
+        let svg = items
+            .iter()
+            .find(|i| i.0 == chart && i.1 == "svg")
+            .expect("two charts");
+        let texts: Vec<_> = items
+            .iter()
+            .filter(|i| i.0 == chart && i.1 != "svg")
+            .collect();
+        // Every text is drawn, inside its chart (nothing clipped).
+        for t in &texts {
+            assert!(t.4 > t.3 && t.6 > t.5, "{t:?} not drawn");
+            assert!(
+                t.3 >= svg.3 && t.4 <= svg.4 && t.5 >= svg.5 && t.6 <= svg.6,
+                "{t:?} outside its chart {svg:?}"
+            );
+        }
+        // Labels on one line never overlap; tick labels end left of the first label.
+        let labels: Vec<_> = texts.iter().filter(|t| t.1 == "label").collect();
+        let mut tops: Vec<f64> = labels.iter().map(|t| t.5).collect();
+        tops.sort_by(f64::total_cmp);
+        tops.dedup();
+        for top in tops {
+            let mut row: Vec<_> = labels.iter().filter(|t| t.5 == top).collect();
+            row.sort_by(|a, b| a.3.total_cmp(&b.3));
+            for w in row.windows(2) {
+                assert!(w[0].4 <= w[1].3, "{:?} and {:?} overlap", w[0], w[1]);
+                labels_checked += 1;
+            }
+        }
+        let first_bar_area = labels.iter().map(|t| t.3).fold(f64::MAX, f64::min);
+        for t in texts.iter().filter(|t| t.1 == "tick") {
+            assert!(t.4 <= first_bar_area, "tick {t:?} runs into the chart");
+        }
+    }
+    // 23 gaps between the hours, 30 between the days (the month label is alone on its
+    // line).
+    assert_eq!(labels_checked, 23 + 30);
 }
