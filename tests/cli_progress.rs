@@ -22,13 +22,13 @@ fn standard_input_shows_the_bytes_read_on_a_terminal() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/postfix/maillog.log"),
     )
     .unwrap();
-    // 5712 lines, a pause, 5712 more: the indicator shows at line 8192, after the pause.
+    // 5712 lines, a pause of a second, 5712 more: the indicator shows at line 8192, after
+    // the pause (it waits 200 ms after the input is opened).
     std::fs::write(dir.join("part"), log.repeat(6)).unwrap();
     let bin = env!("CARGO_BIN_EXE_mtalog");
     let run = |extra: &str| {
-        let cmd = format!(
-            "{{ cat part; sleep 0.5; cat part; }} | {bin} report {extra} - 2>&1 >/dev/null"
-        );
+        let cmd =
+            format!("{{ cat part; sleep 1; cat part; }} | {bin} report {extra} - 2>&1 >/dev/null");
         let o = Command::new("script")
             .args(["-qec", &cmd, "/dev/null"])
             .current_dir(&dir)
