@@ -1,5 +1,8 @@
+use super::state::write_through;
 use super::*;
 use std::fs::OpenOptions;
+use std::io::{Seek, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{PermissionsExt, symlink};
 
 fn dir(name: &str) -> PathBuf {
