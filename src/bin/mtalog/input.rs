@@ -67,13 +67,13 @@ pub fn open(path: &str, progress: bool) -> Result<Input, String> {
     } else {
         Box::new(br)
     };
-    let progress =
-        (progress && total.is_some_and(|t| t > 0) && io::stderr().is_terminal()).then(|| {
-            Progress {
-                last: Instant::now(),
-                shown: false,
-            }
-        });
+    // A file of unknown size (standard input, a pipe) gets a count of the bytes read
+    // instead of a bar.
+    let total = total.filter(|t| *t > 0);
+    let progress = (progress && io::stderr().is_terminal()).then(|| Progress {
+        last: Instant::now(),
+        shown: false,
+    });
     Ok(Input {
         name,
         reader,
@@ -104,7 +104,7 @@ impl Input {
             }
         }
         self.line_no += 1;
-        if self.line_no % 65_536 == 0 {
+        if self.line_no % 4_096 == 0 {
             self.tick();
         }
         Ok(true)
@@ -120,18 +120,9 @@ impl Input {
         p.last = Instant::now();
         p.shown = true;
         let done = self.read.load(Ordering::Relaxed);
-        let total = self.total.unwrap_or(1).max(1);
-        let pct = (done.min(total) * 100 / total) as usize;
-        let bar: String = (0..30)
-            .map(|i| if i * 100 / 30 < pct { '#' } else { '.' })
-            .collect();
+        let text = progress_text(short(&self.name), done, self.total, self.line_no);
         let mut e = io::stderr().lock();
-        let _ = write!(
-            e,
-            "\r{} [{bar}] {pct:3}% {} lines",
-            short(&self.name),
-            self.line_no
-        );
+        let _ = write!(e, "\r{text}");
         let _ = e.flush();
     }
 
@@ -156,4 +147,68 @@ fn short(name: &str) -> &str {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(name)
+}
+
+/// The progress line: a bar and percentage when the size is known, the bytes read so far
+/// otherwise (standard input, a pipe); then the lines read.
+pub fn progress_text(name: &str, done: u64, total: Option<u64>, lines: u64) -> String {
+    match total {
+        Some(total) => {
+            let total = total.max(1);
+            let pct = (done.min(total) * 100 / total) as usize;
+            let bar: String = (0..30)
+                .map(|i| if i * 100 / 30 < pct { '#' } else { '.' })
+                .collect();
+            format!("{name} [{bar}] {pct:3}% {lines} lines")
+        }
+        None => format!("{name} {} read, {lines} lines", bytes_text(done)),
+    }
+}
+
+/// `1023 B`, `1.5 KiB`, `12.3 MiB`, `1.2 GiB`.
+fn bytes_text(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = n as f64;
+    if f < K {
+        format!("{n} B")
+    } else if f < K * K {
+        format!("{:.1} KiB", f / K)
+    } else if f < K * K * K {
+        format!("{:.1} MiB", f / (K * K))
+    } else {
+        format!("{:.1} GiB", f / (K * K * K))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_shows_a_bar_for_files_and_the_bytes_read_for_a_stream() {
+        assert_eq!(
+            progress_text("mainlog", 50, Some(100), 4096),
+            "mainlog [###############...............]  50% 4096 lines"
+        );
+        assert_eq!(
+            progress_text("mainlog", 100, Some(100), 9),
+            "mainlog [##############################] 100% 9 lines"
+        );
+        assert_eq!(
+            progress_text("(stdin)", 1023, None, 8192),
+            "(stdin) 1023 B read, 8192 lines"
+        );
+        assert_eq!(
+            progress_text("(stdin)", 1536, None, 1),
+            "(stdin) 1.5 KiB read, 1 lines"
+        );
+        assert_eq!(
+            progress_text("(stdin)", 12_900_000, None, 70_000),
+            "(stdin) 12.3 MiB read, 70000 lines"
+        );
+        assert_eq!(
+            progress_text("(stdin)", 3 << 30, None, 2),
+            "(stdin) 3.0 GiB read, 2 lines"
+        );
+    }
 }

@@ -18,7 +18,7 @@ use mtalog::format::text::bare_address;
 use mtalog::format::{FormatContext, Formatter, Level, Out};
 
 const USAGE: &str = "usage:
-  mtalog report [-d today|yesterday|YYYY-MM-DD] [--top N] [--json|--html] [FILE...]
+  mtalog report [pflogsumm's options] [--json|--html] [FILE...]
   mtalog trace ID [FILE...]
   mtalog convert --to postfix|ec|imta|json [--host NAME] [--utc] [FILE...]
   mtalog check [FILE...]
@@ -26,7 +26,46 @@ const USAGE: &str = "usage:
 
 FILE may be plain or gzip-compressed, '-' (or no FILE) is standard input. Formats are
 recognised by content: ec_logger mainlog/rejectlog/paniclog, Postfix syslog lines, Sun
-mail.log and service log, json_logger records. Options: --no-progress (no progress bar on standard error).";
+mail.log and service log, json_logger records. Options: --no-progress (no progress bar
+on standard error). 'mtalog COMMAND --help' shows a command's options.";
+
+const REPORT_USAGE: &str =
+    "usage: mtalog report [-d today|yesterday|YYYY-MM-DD] [-e] [-q] [-i|--ignore_case]
+        [-h N] [-u N] [--detail N] [--bounce_detail N] [--deferral_detail N]
+        [--reject_detail N] [--smtp_detail N] [--smtpd_warning_detail N]
+        [--no_bounce_detail] [--no_deferral_detail] [--no_reject_detail]
+        [--no_smtpd_warnings] [--no_no_msg_size] [--iso_date_time] [--mailq]
+        [--problems_first] [--rej_add_from] [--smtpd_stats] [--syslog_name NAME]
+        [--verbose_msg_detail] [--zero_fill] [--json|--html] [--no-progress] [FILE...]
+
+pflogsumm's report, with pflogsumm's options and figures (long options with '_' or '-';
+N = 0 leaves a list out, no N lists all; --top N is --detail N). --json and --html give
+the same figures as JSON or as an HTML page with charts.";
+
+const TRACE_USAGE: &str = "usage: mtalog trace ID [--no-progress] [FILE...]
+
+Every line about one message: ID is a queue ID, a message id or a Message-ID header.";
+
+const CONVERT_USAGE: &str =
+    "usage: mtalog convert --to postfix|ec|imta|json [--host NAME] [--utc] [--no-progress] [FILE...]
+
+The lines postfix_logger, ec_logger, imta_logger or json_logger would have written for the
+events of the input.";
+
+const CHECK_USAGE: &str = "usage: mtalog check [--no-progress] [FILE...]
+
+Lists the lines that do not match their format; exit status 1 when there is one.";
+
+const CTL_USAGE: &str = "usage: mtalog ctl [--timeout SECONDS] SOCKET COMMAND...
+
+Sends COMMAND to a logger's control socket and prints the reply.";
+
+/// `--help` among the options (before `--`).
+fn wants_help(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--help")
+}
 
 /// A command-line or input error: message and exit status.
 struct Fail(String, u8);
@@ -139,27 +178,160 @@ enum Output {
     Html,
 }
 
+/// A count option: `N` (0 leaves the list out).
+fn count_opt(name: &str, v: Option<&String>) -> Result<i64, Fail> {
+    let s = need(name, v)?;
+    s.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| usage(&format!("mtalog: {name} wants a number, not '{s}'")))
+}
+
 fn cmd_report(args: &[String]) -> Result<(), Fail> {
-    let mut day = None;
-    let mut top = 20usize;
+    if wants_help(args) {
+        println!("{REPORT_USAGE}");
+        return Ok(());
+    }
+    let (this_year, this_month) = time::this_year_month();
+    let mut o = report::Options {
+        this_year,
+        this_month,
+        ..report::Options::default()
+    };
     let mut output = Output::Text;
+    let mut detail: Option<i64> = None;
+    let mut set: Vec<&'static str> = Vec::new();
     let c = parse_args(args, |name, v| {
-        Ok(match name {
+        // pflogsumm takes `--name` and `-name`, with `_` or `-` in the name.
+        let long = if name.len() > 2 && !name.starts_with("--") {
+            format!("-{name}")
+        } else {
+            name.to_owned()
+        };
+        let key = long.replace('_', "-");
+        Ok(match key.as_str() {
             "-d" | "--day" => {
                 let s = need(name, v)?;
-                day = Some(time::parse_day(s).ok_or_else(|| {
+                let d = time::parse_day(s).ok_or_else(|| {
                     usage(&format!(
                         "mtalog: -d wants today, yesterday or YYYY-MM-DD, not '{s}'"
                     ))
-                })?);
+                })?;
+                o.day = Some(time::ymd(d));
                 2
             }
-            "--top" | "-n" => {
-                let s = need(name, v)?;
-                top = s
-                    .parse()
-                    .map_err(|_| usage(&format!("mtalog: --top wants a number, not '{s}'")))?;
+            "-e" => {
+                o.extended = true;
+                1
+            }
+            "-q" => {
+                o.quiet = true;
+                1
+            }
+            "-i" | "--ignore-case" => {
+                o.ignore_case = true;
+                1
+            }
+            "-h" => {
+                o.hosts = count_opt(name, v)?;
+                set.push("h");
                 2
+            }
+            "-u" => {
+                o.users = count_opt(name, v)?;
+                set.push("u");
+                2
+            }
+            "--detail" | "--top" | "-n" => {
+                detail = Some(count_opt(name, v)?);
+                2
+            }
+            "--bounce-detail" => {
+                o.bounce_detail = count_opt(name, v)?;
+                set.push("bounce");
+                2
+            }
+            "--deferral-detail" => {
+                o.deferral_detail = count_opt(name, v)?;
+                set.push("deferral");
+                2
+            }
+            "--reject-detail" => {
+                o.reject_detail = count_opt(name, v)?;
+                set.push("reject");
+                2
+            }
+            "--smtp-detail" => {
+                o.smtp_detail = count_opt(name, v)?;
+                set.push("smtp");
+                2
+            }
+            "--smtpd-warning-detail" => {
+                o.warning_detail = count_opt(name, v)?;
+                set.push("warning");
+                2
+            }
+            "--no-bounce-detail" => {
+                o.bounce_detail = 0;
+                set.push("bounce");
+                1
+            }
+            "--no-deferral-detail" => {
+                o.deferral_detail = 0;
+                set.push("deferral");
+                1
+            }
+            "--no-reject-detail" => {
+                o.reject_detail = 0;
+                set.push("reject");
+                1
+            }
+            "--no-smtpd-warnings" => {
+                o.no_smtpd_warnings = true;
+                o.warning_detail = 0;
+                set.push("warning");
+                1
+            }
+            "--no-no-msg-size" => {
+                o.no_no_msg_size = true;
+                1
+            }
+            "--iso-date-time" => {
+                o.iso = true;
+                1
+            }
+            "--mailq" => {
+                o.mailq = true;
+                1
+            }
+            "--problems-first" => {
+                o.problems_first = true;
+                1
+            }
+            "--rej-add-from" => {
+                o.rej_add_from = true;
+                1
+            }
+            "--smtpd-stats" => {
+                o.smtpd_stats = true;
+                1
+            }
+            "--syslog-name" => {
+                o.syslog_name = need(name, v)?.clone();
+                2
+            }
+            "--verbose-msg-detail" => {
+                o.verbose = true;
+                1
+            }
+            "--zero-fill" => {
+                o.zero_fill = true;
+                1
+            }
+            "-m" | "--uucp-mung" | "--verp-mung" => {
+                return Err(usage(&format!(
+                    "mtalog: {name} (pflogsumm's address munging) is not supported"
+                )));
             }
             "--json" => {
                 output = Output::Json;
@@ -172,19 +344,40 @@ fn cmd_report(args: &[String]) -> Result<(), Fail> {
             _ => 0,
         })
     })?;
+    // --detail sets every count that was not given (pflogsumm's rule).
+    if let Some(n) = detail {
+        for (k, field) in [
+            ("h", &mut o.hosts),
+            ("u", &mut o.users),
+            ("bounce", &mut o.bounce_detail),
+            ("deferral", &mut o.deferral_detail),
+            ("smtp", &mut o.smtp_detail),
+            ("warning", &mut o.warning_detail),
+            ("reject", &mut o.reject_detail),
+        ] {
+            if !set.contains(&k) {
+                *field = n;
+            }
+        }
+    }
     let files = source::order(&c.files);
-    let mut parser = Parser::new();
-    let mut rep = report::Report::new(day);
+    let mut rep = report::Report::new(o);
+    rep.files = files.clone();
+    let mut events = report::Events::new();
     let mut recs = Vec::new();
     let mut bad = 0u64;
     let mut first_bad: Option<String> = None;
+    let mut parser = Parser::new();
     source::each_line(&files, &mut parser, c.progress, true, |p, line| {
-        rep.lines += 1;
+        if detect(line.text) == Some(LineKind::Postfix) {
+            rep.postfix_line(line.text);
+            return Ok(());
+        }
         recs.clear();
         match p.line(line.text, &mut recs) {
             Ok(_) => {
                 for r in &recs {
-                    rep.add(r);
+                    events.add(&mut rep, r);
                 }
             }
             Err(e) => {
@@ -199,24 +392,35 @@ fn cmd_report(args: &[String]) -> Result<(), Fail> {
         }
         Ok(())
     })?;
-    recs.clear();
-    parser.finish(&mut recs);
-    for r in &recs {
-        rep.add(r);
-    }
     let text = match output {
-        Output::Text => rep.text(top),
-        Output::Json => rep.json(top),
-        Output::Html => rep.html(top),
+        Output::Text => report::text(&rep),
+        Output::Json => rep.json(),
+        Output::Html => rep.html(),
     };
     write_stdout(text.as_bytes())?;
+    // --mailq: pflogsumm runs `mailq` after the report and prints what it writes; a
+    // mailq that cannot be run or that fails is an error here (exit status 1).
+    let mut mailq_failed = None;
+    if rep.o.mailq && output == Output::Text {
+        write_stdout(b"\nCurrent Mail Queue\n------------------\n")?;
+        match std::process::Command::new("mailq").status() {
+            Err(e) => mailq_failed = Some(format!("mtalog: --mailq: cannot run mailq: {e}")),
+            Ok(s) if !s.success() => {
+                mailq_failed = Some(format!("mtalog: --mailq: mailq failed ({s})"))
+            }
+            Ok(_) => {}
+        }
+    }
     if bad > 0 {
         eprintln!(
             "mtalog: {bad} line(s) not understood and left out (first: {}); 'mtalog check' lists them",
             first_bad.unwrap_or_default()
         );
     }
-    Ok(())
+    match mailq_failed {
+        Some(msg) => Err(Fail(msg, 1)),
+        None => Ok(()),
+    }
 }
 
 /// What a write error to standard output becomes: a reader that went away (`| head`)
@@ -244,6 +448,10 @@ fn write_stdout(b: &[u8]) -> Result<(), Fail> {
 // check
 
 fn cmd_check(args: &[String]) -> Result<(), Fail> {
+    if wants_help(args) {
+        println!("{CHECK_USAGE}");
+        return Ok(());
+    }
     let c = parse_args(args, |_, _| Ok(0))?;
     let mut parser = Parser::new();
     let mut recs = Vec::new();
@@ -299,10 +507,25 @@ fn cmd_check(args: &[String]) -> Result<(), Fail> {
 // trace
 
 fn cmd_trace(args: &[String]) -> Result<(), Fail> {
-    let Some(id) = args.first().filter(|a| !a.starts_with('-') || a.len() > 1) else {
+    if wants_help(args) {
+        println!("{TRACE_USAGE}");
+        return Ok(());
+    }
+    // The ID is the first argument that is not an option (options may come before it).
+    let at = args
+        .iter()
+        .position(|a| a == "--" || !a.starts_with('-') || a == "-");
+    let at = match at {
+        Some(i) if args[i] == "--" => i + 1,
+        Some(i) => i,
+        None => args.len(),
+    };
+    let Some(id) = args.get(at).filter(|a| *a != "-") else {
         return Err(usage("mtalog: trace needs an ID"));
     };
-    let c = parse_args(&args[1..], |_, _| Ok(0))?;
+    let mut rest: Vec<String> = args[..at].iter().filter(|a| *a != "--").cloned().collect();
+    rest.extend(args[at + 1..].iter().cloned());
+    let c = parse_args(&rest, |_, _| Ok(0))?;
     let files = source::order(&c.files);
     let id_b = id.as_bytes();
     let bare_id = bare_address(id_b).to_vec();
@@ -368,6 +591,10 @@ fn cmd_trace(args: &[String]) -> Result<(), Fail> {
 // convert
 
 fn cmd_convert(args: &[String]) -> Result<(), Fail> {
+    if wants_help(args) {
+        println!("{CONVERT_USAGE}");
+        return Ok(());
+    }
     let mut to: Option<Family> = None;
     let mut host: Option<String> = None;
     let mut utc = false;
@@ -491,6 +718,10 @@ fn emit(
 const CTL_TIMEOUT: u64 = 60;
 
 fn cmd_ctl(args: &[String]) -> Result<(), Fail> {
+    if args.first().is_some_and(|a| a == "--help") {
+        println!("{CTL_USAGE}");
+        return Ok(());
+    }
     let mut args = args;
     let mut timeout = CTL_TIMEOUT;
     if args.first().is_some_and(|a| a == "--timeout") {

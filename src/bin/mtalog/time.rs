@@ -9,10 +9,27 @@ pub fn local_day(epoch: i64) -> (i64, u32) {
     (days_from_civil(c.year, c.month, c.day), c.hour)
 }
 
-/// `YYYY-MM-DD` of a day number.
-pub fn day_text(day: i64) -> String {
+/// Now, local time, as `YYYY-MM-DD hh:mm:ss`.
+pub fn now_text() -> String {
+    let now = mtalog::event::Timestamp::now().sec;
+    let c = civil(now, utc_offset(now));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.min, c.sec
+    )
+}
+
+/// The local year and month (1..=12) of now.
+pub fn this_year_month() -> (i64, u32) {
+    let now = mtalog::event::Timestamp::now().sec;
+    let c = civil(now, utc_offset(now));
+    (c.year, c.month)
+}
+
+/// Year, month and day of a day number.
+pub fn ymd(day: i64) -> (i64, u32, u32) {
     let c = civil(day * 86_400, 0);
-    format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
+    (c.year, c.month, c.day)
 }
 
 /// The day number of `today`, `yesterday` or `YYYY-MM-DD`.
@@ -49,7 +66,7 @@ mod tests {
             let c = civil(t, 0);
             assert_eq!(utc_epoch(c.year, c.month, c.day, c.hour, c.min, c.sec), t);
         }
-        assert_eq!(day_text(days_from_civil(2024, 2, 29)), "2024-02-29");
+        assert_eq!(ymd(days_from_civil(2024, 2, 29)), (2024, 2, 29));
         assert_eq!(parse_day("2024-03-07"), Some(days_from_civil(2024, 3, 7)));
         assert_eq!(parse_day("2024-13-07"), None);
     }

@@ -20,6 +20,109 @@ pub fn is_line(line: &[u8]) -> bool {
         || (line.len() >= 20 && leading_digits(line) == 4 && line[4] == b'-' && line[10] == b'T')
 }
 
+/// The start of a Postfix syslog line as it is written: the wall-clock time stamp (no time
+/// zone applied) and what follows the host name. pflogsumm reads lines this way, and so
+/// does `mtalog report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The year of an RFC 3339 stamp; `None` for a traditional stamp (it has none).
+    pub year: Option<i64>,
+    /// 1..=12
+    pub month: u32,
+    /// 1..=31
+    pub day: u32,
+    /// 0..=23
+    pub hour: u32,
+    /// 0..=59
+    pub min: u32,
+    /// 0..=60
+    pub sec: u32,
+    /// The host name.
+    pub host: &'a [u8],
+    /// Everything after the host name and its space (`postfix/smtpd[123]: ...`).
+    pub rest: &'a [u8],
+}
+
+/// Splits a Postfix syslog line (`Mmm dd hh:mm:ss HOST REST` with the day space-padded or
+/// not, or `YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm) HOST REST`) into its [`Header`]; `None`
+/// when it is not one.
+pub fn header(line: &[u8]) -> Option<Header<'_>> {
+    let d2 = |b: &[u8]| -> Option<u32> {
+        (b.len() == 2 && b.iter().all(u8::is_ascii_digit))
+            .then(|| u32::from(b[0] - b'0') * 10 + u32::from(b[1] - b'0'))
+    };
+    let (year, month, day, hms, after) =
+        if line.len() >= 20 && leading_digits(line) == 4 && line[4] == b'-' && line[10] == b'T' {
+            let sp = line.iter().position(|&b| b == b' ')?;
+            let s = &line[..sp];
+            if s.len() < 20 || s[7] != b'-' {
+                return None;
+            }
+            let mut p = 19;
+            if s[p] == b'.' {
+                p += 1;
+                let st = p;
+                while p < s.len() && s[p].is_ascii_digit() {
+                    p += 1;
+                }
+                if p == st {
+                    return None;
+                }
+            }
+            match &s[p..] {
+                b"Z" => {}
+                [b'+' | b'-', h1, h2, b':', m1, m2] => {
+                    d2(&[*h1, *h2])?;
+                    d2(&[*m1, *m2])?;
+                }
+                _ => return None,
+            }
+            (
+                Some(num(&s[..4])? as i64),
+                d2(&s[5..7])?,
+                d2(&s[8..10])?,
+                &s[11..19],
+                sp + 1,
+            )
+        } else {
+            if line.len() < 16 || line[3] != b' ' {
+                return None;
+            }
+            let month = month(&line[..3])?;
+            let mut p = 4;
+            if line[p] == b' ' {
+                p += 1;
+            }
+            let ds = p;
+            while p < line.len() && p - ds < 2 && line[p].is_ascii_digit() {
+                p += 1;
+            }
+            let day = num(&line[ds..p])? as u32;
+            if line.get(p) != Some(&b' ') || line.get(p + 9) != Some(&b' ') {
+                return None;
+            }
+            (None, month, day, &line[p + 1..p + 9], p + 10)
+        };
+    if hms[2] != b':' || hms[5] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let rest = &line[after..];
+    let hs = rest.iter().position(|&b| b == b' ')?;
+    if hs == 0 {
+        return None;
+    }
+    Some(Header {
+        year,
+        month,
+        day,
+        hour: d2(&hms[..2])?,
+        min: d2(&hms[3..5])?,
+        sec: d2(&hms[6..8])?,
+        host: &rest[..hs],
+        rest: &rest[hs + 1..],
+    })
+}
+
 #[derive(Default)]
 struct Msg {
     client_name: Vec<u8>,
@@ -492,6 +595,9 @@ fn reject(qid: &[u8], r: &[u8], time: Timestamp) -> Result<Event, String> {
         .position(|&b| b == b' ')
         .ok_or("no stage after reject:")?;
     let stage = &r[..sp];
+    if stage == b"header" || stage == b"body" {
+        return Ok(content_reject(qid, &r[sp + 1..], time));
+    }
     let phase = Stage::parse(stage)
         .ok_or_else(|| format!("unknown reject stage '{}'", lossy(stage)))?
         .phase();
@@ -536,4 +642,42 @@ fn reject(qid: &[u8], r: &[u8], time: Timestamp) -> Result<Event, String> {
         ev.flags |= flags::ESMTP;
     }
     Ok(ev)
+}
+
+/// cleanup's `QID: reject: header|body TEXT from CLIENT; from=<S> to=<R> proto=P
+/// helo=<H>: REPLY` (header_checks / body_checks): a rejection at the end of the message
+/// whose note is the reply.
+fn content_reject(qid: &[u8], r: &[u8], time: Timestamp) -> Event {
+    let semi = find(r, b"; from=<").unwrap_or(r.len());
+    let before = &r[..semi];
+    let client = rfind(before, b" from ").map_or(&b""[..], |p| &before[p + 6..]);
+    let (name, ip, _) = split_host(client);
+    let tail = r.get(semi + 1..).unwrap_or(b"");
+    let reply = rfind(tail, b">: ").map_or(&b""[..], |p| &tail[p + 3..]);
+    let tag = |k: &[u8]| -> &[u8] {
+        find(tail, k)
+            .and_then(|p| bracketed(&tail[p + k.len() - 1..]))
+            .map(|(v, _)| v)
+            .unwrap_or(b"")
+    };
+    let mut fields: Vec<(Field, &[u8])> = vec![
+        (Field::PeerIp, ip),
+        (Field::Helo, tag(b" helo=<")),
+        (Field::VMailFrom, tag(b" from=<")),
+        (Field::VRcptTo, tag(b" to=<")),
+        (Field::MsgId, qid),
+        (Field::Note, reply),
+    ];
+    if !name.is_empty() && name != b"unknown" {
+        fields.push((Field::PeerName, name));
+    }
+    let mut ev = build(Kind::Rejection, fields);
+    ev.time = time;
+    ev.phase = Stage::EndOfMessage.phase();
+    ev.code = num(reply.get(..3).unwrap_or(b"")).unwrap_or(0) as i32;
+    ev.flags |= flags::HAS_ACCEPT;
+    if find(tail, b" proto=ESMTP").is_some() {
+        ev.flags |= flags::ESMTP;
+    }
+    ev
 }

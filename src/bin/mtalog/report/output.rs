@@ -1,627 +1,32 @@
-//! The report as text (pflogsumm's layout), JSON or HTML with inline SVG charts.
+//! The report as JSON (one object; docs/command.md lists its keys) and as a self-contained
+//! HTML page with SVG charts.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::BuildHasher;
 
+use super::text::{by_count, by_count_then_size};
+use super::{COLS, Conns, Counted, Counts, Nested2, Nested3, Report};
 use mtalog::format::read::Map;
 
-use super::{COLS, CountBytes, DomainStat, Report};
-use crate::time::day_text;
-
-fn sorted<K: Clone + Ord, V: Copy, S: Ord, H: BuildHasher>(
-    m: &HashMap<K, V, H>,
-    key: impl Fn(&V) -> S,
-) -> Vec<(K, V)> {
-    let mut v: Vec<(K, V)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    v.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(&b.0)));
-    v
+fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(b)
 }
 
-/// Seconds with pflogsumm's units (`s`, `m`, `h`, `d`).
-fn dly(us: u64) -> String {
-    let s = us as f64 / 1e6;
-    if s >= 86_400.0 {
-        format!("{:.1} d", s / 86_400.0)
-    } else if s >= 3600.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 60.0 {
-        format!("{:.1} m", s / 60.0)
-    } else {
-        format!("{s:.1} s")
-    }
+fn take<T>(v: Vec<T>, n: i64) -> impl Iterator<Item = T> {
+    v.into_iter()
+        .take(if n <= 0 { usize::MAX } else { n as usize })
 }
 
-fn title(out: &mut String, t: &str) {
-    let _ = writeln!(out, "\n{t}\n{}", "-".repeat(t.len()));
-}
-
-impl Report {
-    /// The top recipient domains, most delivered first, with their average delay.
-    fn domain_rows(&self, top: usize) -> Vec<(String, DomainStat, u64)> {
-        sorted(&self.recipient_domains, |s| (s.sent, s.bytes, s.defers))
-            .into_iter()
-            .take(top)
-            .map(|(d, s)| {
-                let avg = s.delay_sum.checked_div(s.sent).unwrap_or(0);
-                (d, s, avg)
-            })
-            .collect()
+/// `12345678` as `12,345,678`.
+pub fn thousands(v: u64) -> String {
+    let s = v.to_string();
+    let mut o = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            o.push(',');
+        }
+        o.push(c);
     }
-
-    fn pct_rejected(&self) -> u64 {
-        let total = self.delivered + self.rejected;
-        (self.rejected * 100).checked_div(total).unwrap_or(0)
-    }
-
-    /// Text, in pflogsumm's layout.
-    pub fn text(&self, top: usize) -> String {
-        let mut o = String::new();
-        if let Some(d) = self.day {
-            let _ = writeln!(o, "mtalog report for {}", day_text(d));
-        } else {
-            let _ = writeln!(o, "mtalog report");
-        }
-        title(&mut o, "Grand Totals");
-        let _ = writeln!(o, "messages\n");
-        let n = |o: &mut String, v: u64, what: &str| {
-            let _ = writeln!(o, " {v:10}   {what}");
-        };
-        n(&mut o, self.received, "received");
-        n(&mut o, self.delivered, "delivered");
-        let _ = writeln!(
-            o,
-            " {:10}   deferred  ({} deferrals)",
-            self.deferred, self.deferrals
-        );
-        n(&mut o, self.bounced, "bounced");
-        let _ = writeln!(
-            o,
-            " {:10}   rejected ({}%)",
-            self.rejected,
-            self.pct_rejected()
-        );
-        o.push('\n');
-        n(&mut o, self.bytes_received, "bytes received");
-        n(&mut o, self.bytes_delivered, "bytes delivered");
-        n(&mut o, self.senders.len() as u64, "senders");
-        n(
-            &mut o,
-            self.sending_domains.len() as u64,
-            "sending hosts/domains",
-        );
-        n(&mut o, self.recipients.len() as u64, "recipients");
-        n(
-            &mut o,
-            self.recipient_domains
-                .values()
-                .filter(|d| d.sent > 0)
-                .count() as u64,
-            "recipient hosts/domains",
-        );
-
-        title(&mut o, "Per-Day Traffic Summary");
-        let _ = writeln!(
-            o,
-            "    date          received  delivered   deferred    bounced     rejected"
-        );
-        let _ = writeln!(
-            o,
-            "    --------------------------------------------------------------------"
-        );
-        for (d, c) in &self.per_day {
-            let _ = writeln!(
-                o,
-                "    {}  {:10} {:10} {:10} {:10} {:10}",
-                day_text(*d),
-                c[0],
-                c[1],
-                c[2],
-                c[3],
-                c[4]
-            );
-        }
-
-        title(&mut o, "Per-Hour Traffic Summary");
-        let _ = writeln!(
-            o,
-            "    time          received  delivered   deferred    bounced     rejected"
-        );
-        let _ = writeln!(
-            o,
-            "    --------------------------------------------------------------------"
-        );
-        for (h, c) in self.per_hour.iter().enumerate() {
-            let _ = writeln!(
-                o,
-                "    {h:02}00-{:02}00   {:10} {:10} {:10} {:10} {:10}",
-                h + 1,
-                c[0],
-                c[1],
-                c[2],
-                c[3],
-                c[4]
-            );
-        }
-
-        title(
-            &mut o,
-            &format!("Host/Domain Summary: Message Delivery (top {top})"),
-        );
-        let _ = writeln!(
-            o,
-            " sent cnt      bytes   defers   avg dly max dly host/domain"
-        );
-        let _ = writeln!(
-            o,
-            " -------- ----------  -------  ------- ------- -----------"
-        );
-        for (d, s, avg) in self.domain_rows(top) {
-            let _ = writeln!(
-                o,
-                " {:8} {:10}  {:7} {:>8} {:>7}  {d}",
-                s.sent,
-                s.bytes,
-                s.defers,
-                dly(avg),
-                dly(s.delay_max)
-            );
-        }
-
-        title(
-            &mut o,
-            &format!("Host/Domain Summary: Messages Received (top {top})"),
-        );
-        let _ = writeln!(o, " msg cnt       bytes   host/domain");
-        let _ = writeln!(o, " -------- ----------  -----------");
-        for (d, s) in sorted(&self.sending_domains, |s| (s.count, s.bytes))
-            .into_iter()
-            .take(top)
-        {
-            let _ = writeln!(o, " {:8} {:10}  {d}", s.count, s.bytes);
-        }
-
-        for (t, m, by_size) in [
-            ("Senders by message count", &self.senders, false),
-            ("Recipients by message count", &self.recipients, false),
-            ("Senders by message size", &self.senders, true),
-            ("Recipients by message size", &self.recipients, true),
-        ] {
-            title(&mut o, &format!("{t} (top {top})"));
-            for (a, s) in sorted(m, |s| {
-                if by_size {
-                    (s.bytes, s.count)
-                } else {
-                    (s.count, s.bytes)
-                }
-            })
-            .into_iter()
-            .take(top)
-            {
-                let _ = writeln!(o, " {:10}   {a}", if by_size { s.bytes } else { s.count });
-            }
-        }
-
-        title(&mut o, "message deferral detail");
-        for (r, n) in sorted(&self.deferral_reasons, |n| *n).into_iter().take(top) {
-            let _ = writeln!(o, " {n:8}   {r}");
-        }
-        title(&mut o, "message bounce detail (by recipient domain)");
-        for ((d, r), n) in sorted(&self.bounce_reasons, |n| *n).into_iter().take(top) {
-            let _ = writeln!(o, " {n:8}   {d}: {r}");
-        }
-        title(&mut o, "message reject detail");
-        for ((s, r), n) in sorted(&self.reject_reasons, |n| *n).into_iter().take(top) {
-            let _ = writeln!(o, " {n:8}   {s}: {r}");
-        }
-        for (sev, heading) in [
-            ("warning", "Warnings"),
-            ("error", "Errors"),
-            ("fatal", "Fatal Errors"),
-            ("panic", "Panics"),
-        ] {
-            title(&mut o, heading);
-            if let Some(m) = self.diagnostics.get(sev) {
-                for ((src, t), n) in sorted(m, |n| *n).into_iter().take(top) {
-                    let _ = writeln!(o, " {n:8}   {src}: {t}");
-                }
-            } else {
-                let _ = writeln!(o, "  none");
-            }
-        }
-        o
-    }
-
-    /// JSON (one object; docs/command.md lists its keys).
-    pub fn json(&self, top: usize) -> String {
-        let mut o = String::from("{");
-        let _ = write!(
-            o,
-            "\"day\":{},",
-            self.day.map_or("null".into(), |d| js(&day_text(d)))
-        );
-        let _ = write!(
-            o,
-            "\"totals\":{{\"received\":{},\"delivered\":{},\"deferred\":{},\"deferrals\":{},\"bounced\":{},\"rejected\":{},\"bytes_received\":{},\"bytes_delivered\":{},\"senders\":{},\"sending_domains\":{},\"recipients\":{},\"recipient_domains\":{}}},",
-            self.received,
-            self.delivered,
-            self.deferred,
-            self.deferrals,
-            self.bounced,
-            self.rejected,
-            self.bytes_received,
-            self.bytes_delivered,
-            self.senders.len(),
-            self.sending_domains.len(),
-            self.recipients.len(),
-            self.recipient_domains
-                .values()
-                .filter(|d| d.sent > 0)
-                .count()
-        );
-        let row = |c: &[u64; 5]| {
-            COLS.iter()
-                .zip(c)
-                .map(|(k, v)| format!("\"{k}\":{v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        o.push_str("\"per_day\":[");
-        let days: Vec<String> = self
-            .per_day
-            .iter()
-            .map(|(d, c)| format!("{{\"date\":{},{}}}", js(&day_text(*d)), row(c)))
-            .collect();
-        o.push_str(&days.join(","));
-        o.push_str("],\"per_hour\":[");
-        let hours: Vec<String> = self
-            .per_hour
-            .iter()
-            .enumerate()
-            .map(|(h, c)| format!("{{\"hour\":{h},{}}}", row(c)))
-            .collect();
-        o.push_str(&hours.join(","));
-        o.push_str("],\"recipient_domains\":[");
-        let v: Vec<String> = self
-            .domain_rows(top)
-            .into_iter()
-            .map(|(d, s, avg)| {
-                format!(
-                    "{{\"domain\":{},\"delivered\":{},\"bytes\":{},\"deferrals\":{},\"avg_delay\":{:.2},\"max_delay\":{:.2}}}",
-                    js(&d),
-                    s.sent,
-                    s.bytes,
-                    s.defers,
-                    avg as f64 / 1e6,
-                    s.delay_max as f64 / 1e6
-                )
-            })
-            .collect();
-        o.push_str(&v.join(","));
-        o.push(']');
-        for (k, m) in [
-            ("sending_domains", &self.sending_domains),
-            ("senders", &self.senders),
-            ("recipients", &self.recipients),
-        ] {
-            for (suffix, by_size) in [("by_count", false), ("by_size", true)] {
-                if k == "sending_domains" && by_size {
-                    continue;
-                }
-                let name = if k == "sending_domains" {
-                    k.to_owned()
-                } else {
-                    format!("{k}_{suffix}")
-                };
-                let v: Vec<String> = sorted(m, |s| {
-                    if by_size {
-                        (s.bytes, s.count)
-                    } else {
-                        (s.count, s.bytes)
-                    }
-                })
-                .into_iter()
-                .take(top)
-                .map(|(a, s)| {
-                    format!(
-                        "{{\"name\":{},\"count\":{},\"bytes\":{}}}",
-                        js(&a),
-                        s.count,
-                        s.bytes
-                    )
-                })
-                .collect();
-                let _ = write!(o, ",\"{name}\":[{}]", v.join(","));
-            }
-        }
-        let v: Vec<String> = sorted(&self.deferral_reasons, |n| *n)
-            .into_iter()
-            .take(top)
-            .map(|(r, n)| format!("{{\"reason\":{},\"count\":{n}}}", js(&r)))
-            .collect();
-        let _ = write!(o, ",\"deferral_reasons\":[{}]", v.join(","));
-        let v: Vec<String> = sorted(&self.bounce_reasons, |n| *n)
-            .into_iter()
-            .take(top)
-            .map(|((d, r), n)| {
-                format!(
-                    "{{\"domain\":{},\"reason\":{},\"count\":{n}}}",
-                    js(&d),
-                    js(&r)
-                )
-            })
-            .collect();
-        let _ = write!(o, ",\"bounce_reasons\":[{}]", v.join(","));
-        let v: Vec<String> = sorted(&self.reject_reasons, |n| *n)
-            .into_iter()
-            .take(top)
-            .map(|((s, r), n)| {
-                format!(
-                    "{{\"stage\":{},\"reason\":{},\"count\":{n}}}",
-                    js(&s),
-                    js(&r)
-                )
-            })
-            .collect();
-        let _ = write!(o, ",\"reject_reasons\":[{}]", v.join(","));
-        for sev in ["warning", "error", "fatal", "panic"] {
-            let v: Vec<String> = self
-                .diagnostics
-                .get(sev)
-                .map(|m| {
-                    sorted(m, |n| *n)
-                        .into_iter()
-                        .take(top)
-                        .map(|((s, t), n)| {
-                            format!(
-                                "{{\"source\":{},\"text\":{},\"count\":{n}}}",
-                                js(&s),
-                                js(&t)
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let _ = write!(o, ",\"{sev}s\":[{}]", v.join(","));
-        }
-        o.push_str("}\n");
-        o
-    }
-
-    /// A self-contained HTML page: the text report's tables plus SVG bar charts of the
-    /// hourly and daily traffic.
-    pub fn html(&self, top: usize) -> String {
-        let mut o = String::new();
-        let title_text = match self.day {
-            Some(d) => format!("mtalog report for {}", day_text(d)),
-            None => "mtalog report".to_owned(),
-        };
-        let _ = write!(
-            o,
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
-             body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:.5em 0 1.5em}}\
-             td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:right}} td.l,th.l{{text-align:left}}\
-             th{{background:#f0f0f0}} .legend span{{display:inline-block;width:1em;height:1em;margin:0 .3em 0 1em;vertical-align:middle}}\
-             </style></head><body>\n<h1>{}</h1>\n",
-            esc(&title_text),
-            esc(&title_text)
-        );
-        o.push_str("<h2>Grand totals</h2>\n<table>");
-        for (k, v) in [
-            ("received", self.received),
-            ("delivered", self.delivered),
-            ("deferred", self.deferred),
-            ("deferrals", self.deferrals),
-            ("bounced", self.bounced),
-            ("rejected", self.rejected),
-            ("bytes received", self.bytes_received),
-            ("bytes delivered", self.bytes_delivered),
-            ("senders", self.senders.len() as u64),
-            ("sending hosts/domains", self.sending_domains.len() as u64),
-            ("recipients", self.recipients.len() as u64),
-            (
-                "recipient hosts/domains",
-                self.recipient_domains
-                    .values()
-                    .filter(|d| d.sent > 0)
-                    .count() as u64,
-            ),
-        ] {
-            let _ = write!(o, "<tr><th class=\"l\">{k}</th><td>{v}</td></tr>");
-        }
-        o.push_str("</table>\n");
-        o.push_str("<p class=\"legend\">");
-        for (i, c) in COLS.iter().enumerate() {
-            let _ = write!(o, "<span style=\"background:{}\"></span>{c}", COLORS[i]);
-        }
-        o.push_str("</p>\n<h2>Per-hour traffic</h2>\n");
-        let hours: Vec<(String, [u64; 5])> = self
-            .per_hour
-            .iter()
-            .enumerate()
-            .map(|(h, c)| (format!("{h:02}"), *c))
-            .collect();
-        o.push_str(&svg_chart(&hours));
-        o.push_str("<h2>Per-day traffic</h2>\n");
-        let days: Vec<(String, [u64; 5])> = self
-            .per_day
-            .iter()
-            .map(|(d, c)| (day_text(*d), *c))
-            .collect();
-        o.push_str(&svg_chart(&days));
-        o.push_str("<table><tr><th class=\"l\">date</th>");
-        for c in COLS {
-            let _ = write!(o, "<th>{c}</th>");
-        }
-        o.push_str("</tr>");
-        for (d, c) in &days {
-            let _ = write!(o, "<tr><td class=\"l\">{d}</td>");
-            for v in c {
-                let _ = write!(o, "<td>{v}</td>");
-            }
-            o.push_str("</tr>");
-        }
-        o.push_str("</table>\n");
-        let _ = write!(
-            o,
-            "<h2>Recipient domains (top {top})</h2>\n<table><tr><th>delivered</th><th>bytes</th><th>deferrals</th><th>avg delay</th><th>max delay</th><th class=\"l\">domain</th></tr>"
-        );
-        for (d, s, avg) in self.domain_rows(top) {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                s.sent,
-                s.bytes,
-                s.defers,
-                dly(avg),
-                dly(s.delay_max),
-                esc(&d)
-            );
-        }
-        o.push_str("</table>\n");
-        let two = |o: &mut String, t: &str, m: &Map<String, CountBytes>, by_size: bool| {
-            let _ = write!(
-                o,
-                "<h2>{t} (top {top})</h2>\n<table><tr><th>messages</th><th>bytes</th><th class=\"l\">name</th></tr>"
-            );
-            for (a, s) in sorted(m, |s| {
-                if by_size {
-                    (s.bytes, s.count)
-                } else {
-                    (s.count, s.bytes)
-                }
-            })
-            .into_iter()
-            .take(top)
-            {
-                let _ = write!(
-                    o,
-                    "<tr><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                    s.count,
-                    s.bytes,
-                    esc(&a)
-                );
-            }
-            o.push_str("</table>\n");
-        };
-        two(&mut o, "Sending domains", &self.sending_domains, false);
-        two(&mut o, "Senders by message count", &self.senders, false);
-        two(
-            &mut o,
-            "Recipients by message count",
-            &self.recipients,
-            false,
-        );
-        two(&mut o, "Senders by message size", &self.senders, true);
-        two(&mut o, "Recipients by message size", &self.recipients, true);
-        let list = |o: &mut String, t: &str, rows: Vec<(String, u64)>| {
-            let _ = write!(
-                o,
-                "<h2>{t}</h2>\n<table><tr><th>count</th><th class=\"l\">detail</th></tr>"
-            );
-            for (r, n) in rows.into_iter().take(top) {
-                let _ = write!(o, "<tr><td>{n}</td><td class=\"l\">{}</td></tr>", esc(&r));
-            }
-            o.push_str("</table>\n");
-        };
-        list(
-            &mut o,
-            "Deferral reasons",
-            sorted(&self.deferral_reasons, |n| *n),
-        );
-        list(
-            &mut o,
-            "Bounce reasons",
-            sorted(&self.bounce_reasons, |n| *n)
-                .into_iter()
-                .map(|((d, r), n)| (format!("{d}: {r}"), n))
-                .collect(),
-        );
-        list(
-            &mut o,
-            "Rejection reasons",
-            sorted(&self.reject_reasons, |n| *n)
-                .into_iter()
-                .map(|((s, r), n)| (format!("{s}: {r}"), n))
-                .collect(),
-        );
-        for (sev, heading) in [
-            ("warning", "Warnings"),
-            ("error", "Errors"),
-            ("fatal", "Fatal errors"),
-            ("panic", "Panics"),
-        ] {
-            let rows = self
-                .diagnostics
-                .get(sev)
-                .map(|m| {
-                    sorted(m, |n| *n)
-                        .into_iter()
-                        .map(|((s, t), n)| (format!("{s}: {t}"), n))
-                        .collect()
-                })
-                .unwrap_or_default();
-            list(&mut o, heading, rows);
-        }
-        o.push_str("</body></html>\n");
-        o
-    }
-}
-
-const COLORS: [&str; 5] = ["#4e79a7", "#59a14f", "#f28e2b", "#e15759", "#9c9c9c"];
-
-/// Grouped bars, one group per slot, one bar per column.
-fn svg_chart(slots: &[(String, [u64; 5])]) -> String {
-    let max = slots.iter().flat_map(|s| s.1).max().unwrap_or(0).max(1);
-    let group = 5 * 6 + 8;
-    let (left, top, h) = (50, 10, 200);
-    let w = left + slots.len().max(1) * group + 10;
-    let mut o = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\">\n",
-        top + h + 40
-    );
-    for i in 0..=4 {
-        let y = top + h - h * i / 4;
-        let _ = writeln!(
-            o,
-            "<line x1=\"{left}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
-            w - 10,
-            left - 4,
-            y + 3,
-            max * i as u64 / 4
-        );
-    }
-    for (i, (label, c)) in slots.iter().enumerate() {
-        let x0 = left + i * group + 4;
-        for (k, v) in c.iter().enumerate() {
-            let bh = (*v as f64 / max as f64 * h as f64).round() as usize;
-            let _ = writeln!(
-                o,
-                "<rect x=\"{}\" y=\"{}\" width=\"5\" height=\"{bh}\" fill=\"{}\"><title>{} {}: {v}</title></rect>",
-                x0 + k * 6,
-                top + h - bh,
-                COLORS[k],
-                esc(label),
-                COLS[k]
-            );
-        }
-        let _ = writeln!(
-            o,
-            "<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
-            x0 + 15,
-            top + h + 14,
-            esc(label)
-        );
-    }
-    o.push_str("</svg>\n");
     o
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A JSON string.
@@ -641,4 +46,684 @@ pub fn js(s: &str) -> String {
     }
     o.push('"');
     o
+}
+
+fn jb(b: &[u8]) -> String {
+    js(&lossy(b))
+}
+
+fn day_iso(d: super::Day) -> String {
+    format!("{:04}-{:02}-{:02}", d.0, d.1, d.2)
+}
+
+/// The rows of a two-level detail: (heading, key, count).
+fn rows2(m: &Nested2, n: i64) -> Vec<(&[u8], &[u8], u64)> {
+    let mut v = Vec::new();
+    for (a, inner) in m {
+        for (k, c) in take(by_count(inner), n) {
+            v.push((a.as_slice(), k, c));
+        }
+    }
+    v
+}
+
+/// The rows of a three-level detail: (heading, reason, key, count).
+/// (stage, reason, key, count)
+type Row3<'a> = (&'a [u8], &'a [u8], &'a [u8], u64);
+
+fn rows3(m: &Nested3, n: i64) -> Vec<Row3<'_>> {
+    let mut v = Vec::new();
+    for (a, l2) in m {
+        for (b, inner) in l2 {
+            for (k, c) in take(by_count(inner), n) {
+                v.push((a.as_slice(), b.as_slice(), k, c));
+            }
+        }
+    }
+    v
+}
+
+fn counts_rows(m: &Map<Vec<u8>, Counts>, by_size: bool) -> Vec<(&[u8], Counts)> {
+    let c: Counted = m
+        .iter()
+        .map(|(k, c)| (k.clone(), if by_size { c.size } else { c.count }))
+        .collect();
+    by_count(&c)
+        .into_iter()
+        .map(|(k, _)| {
+            let (k, v) = m.get_key_value(k).expect("same keys");
+            (k.as_slice(), *v)
+        })
+        .collect()
+}
+
+impl Report {
+    fn pct(&self, part: u64) -> u64 {
+        (part * 100)
+            .checked_div(self.delivered + self.rejected + self.discarded)
+            .unwrap_or(0)
+    }
+
+    /// JSON: every figure of the text report (lists limited by the same options), plus
+    /// what pflogsumm leaves out (`expired`, `connect_failures`).
+    pub fn json(&self) -> String {
+        let o = &self.o;
+        let mut s = String::from("{");
+        let _ = write!(
+            s,
+            "\"period\":{},\"files\":[{}],",
+            match &self.span {
+                Some((a, b)) => format!("{{\"first\":{},\"last\":{}}}", js(a), js(b)),
+                None => "null".into(),
+            },
+            self.files
+                .iter()
+                .map(|f| js(f))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let _ = write!(
+            s,
+            "\"totals\":{{\"received\":{},\"delivered\":{},\"forwarded\":{},\"deferred\":{},\"deferrals\":{},\"bounced\":{},\"expired\":{},\"rejected\":{},\"rejected_percent\":{},\"reject_warnings\":{},\"held\":{},\"discarded\":{},\"discarded_percent\":{},\"bytes_received\":{},\"bytes_delivered\":{},\"senders\":{},\"sending_domains\":{},\"recipients\":{},\"recipient_domains\":{}}},",
+            self.received,
+            self.delivered,
+            self.forwarded,
+            self.deferred,
+            self.deferrals,
+            self.bounced,
+            self.expired,
+            self.rejected,
+            self.pct(self.rejected),
+            self.warned,
+            self.held,
+            self.discarded,
+            self.pct(self.discarded),
+            self.bytes_received,
+            self.bytes_delivered,
+            self.senders.len(),
+            self.sending_domains.len(),
+            self.recipients.len(),
+            self.recipient_domain_count
+        );
+        let _ = write!(
+            s,
+            "\"smtpd\":{{\"connections\":{},\"domains\":{},\"seconds\":{}}},\"days\":{},",
+            self.smtpd.count,
+            self.smtpd_per_domain.len(),
+            self.smtpd.secs,
+            self.day_count
+        );
+        let row = |c: &[u64; 5]| {
+            COLS.iter()
+                .zip(c)
+                .map(|(k, v)| format!("\"{k}\":{v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let days: Vec<String> = self
+            .per_day
+            .iter()
+            .map(|(d, c)| {
+                let c = c.map(|v| v.unwrap_or(0));
+                format!("{{\"date\":{},{}}}", js(&day_iso(*d)), row(&c))
+            })
+            .collect();
+        let _ = write!(s, "\"per_day\":[{}],", days.join(","));
+        let hours: Vec<String> = self
+            .per_hour
+            .iter()
+            .enumerate()
+            .map(|(h, c)| format!("{{\"hour\":{h},{}}}", row(c)))
+            .collect();
+        let _ = write!(s, "\"per_hour\":[{}]", hours.join(","));
+        let list = |s: &mut String, name: &str, items: Vec<String>| {
+            let _ = write!(s, ",\"{name}\":[{}]", items.join(","));
+        };
+        list(
+            &mut s,
+            "recipient_domains",
+            take(
+                by_count_then_size(&self.recipient_domains, |d| (d.count, d.size as f64)),
+                o.hosts,
+            )
+            .map(|(k, d)| {
+                format!(
+                    "{{\"domain\":{},\"delivered\":{},\"bytes\":{},\"deferrals\":{},\"avg_delay\":{:.2},\"max_delay\":{:.2}}}",
+                    jb(k),
+                    d.count,
+                    d.size,
+                    d.defers,
+                    if d.count > 0 { d.delay_sum / d.count as f64 } else { 0.0 },
+                    d.delay_max
+                )
+            })
+            .collect(),
+        );
+        list(
+            &mut s,
+            "sending_domains",
+            take(
+                by_count_then_size(&self.sending_domains, |d| (d.count, d.size as f64)),
+                o.hosts,
+            )
+            .map(|(k, d)| {
+                format!(
+                    "{{\"domain\":{},\"count\":{},\"bytes\":{}}}",
+                    jb(k),
+                    d.count,
+                    d.size
+                )
+            })
+            .collect(),
+        );
+        for (name, m, by_size) in [
+            ("senders_by_count", &self.senders, false),
+            ("recipients_by_count", &self.recipients, false),
+            ("senders_by_size", &self.senders, true),
+            ("recipients_by_size", &self.recipients, true),
+        ] {
+            list(
+                &mut s,
+                name,
+                take(counts_rows(m, by_size), o.users)
+                    .map(|(k, c)| {
+                        format!(
+                            "{{\"address\":{},\"count\":{},\"bytes\":{}}}",
+                            jb(k),
+                            c.count,
+                            c.size
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        for (name, m, head, key, n) in [
+            (
+                "deferrals",
+                &self.deferral_detail,
+                "service",
+                "reason",
+                o.deferral_detail,
+            ),
+            (
+                "bounces",
+                &self.bounce_detail,
+                "relay",
+                "reason",
+                o.bounce_detail,
+            ),
+            (
+                "smtp_failures",
+                &self.smtp_failures,
+                "reason",
+                "host",
+                o.smtp_detail,
+            ),
+            (
+                "connect_failures",
+                &self.connect_failures,
+                "reason",
+                "host",
+                o.smtp_detail,
+            ),
+            (
+                "warnings",
+                &self.warnings,
+                "service",
+                "text",
+                o.warning_detail,
+            ),
+            ("fatals", &self.fatals, "service", "text", -1),
+            ("panics", &self.panics, "service", "text", -1),
+        ] {
+            list(
+                &mut s,
+                name,
+                rows2(m, n)
+                    .into_iter()
+                    .map(|(a, k, c)| {
+                        format!("{{\"{head}\":{},\"{key}\":{},\"count\":{c}}}", jb(a), jb(k))
+                    })
+                    .collect(),
+            );
+        }
+        for (name, m) in [
+            ("rejects", &self.rejects),
+            ("reject_warnings", &self.warns),
+            ("holds", &self.holds),
+            ("discards", &self.discards),
+        ] {
+            list(
+                &mut s,
+                name,
+                rows3(m, o.reject_detail)
+                    .into_iter()
+                    .map(|(a, b, k, c)| {
+                        format!(
+                            "{{\"stage\":{},\"reason\":{},\"key\":{},\"count\":{c}}}",
+                            jb(a),
+                            jb(b),
+                            jb(k)
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        list(
+            &mut s,
+            "master",
+            by_count(&self.master)
+                .into_iter()
+                .map(|(k, c)| format!("{{\"text\":{},\"count\":{c}}}", jb(k)))
+                .collect(),
+        );
+        list(
+            &mut s,
+            "smtpd_domains",
+            take(
+                by_count_then_size(&self.smtpd_per_domain, |c: &Conns| (c.count, c.secs as f64)),
+                o.hosts,
+            )
+            .map(|(k, c)| {
+                format!(
+                    "{{\"domain\":{},\"connections\":{},\"seconds\":{},\"max_seconds\":{}}}",
+                    jb(k),
+                    c.count,
+                    c.secs,
+                    c.max
+                )
+            })
+            .collect(),
+        );
+        list(
+            &mut s,
+            "no_size",
+            self.no_size
+                .iter()
+                .map(|(q, a)| format!("{{\"queue_id\":{},\"recipient\":{}}}", jb(q), jb(a)))
+                .collect(),
+        );
+        s.push_str("}\n");
+        s
+    }
+
+    /// A self-contained HTML page: a header (period, files, when made), the totals, SVG
+    /// charts of the hourly and daily traffic, and the tables of the text report.
+    pub fn html(&self) -> String {
+        let o = &self.o;
+        let mut h = String::new();
+        let period = match &self.span {
+            Some((a, b)) => format!("{a} to {b}"),
+            None => "no Postfix traffic".into(),
+        };
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mail report: {}</title>\n<style>\
+             body{{font-family:sans-serif;margin:2em;color:#222;max-width:80em}} table{{border-collapse:collapse;margin:.5em 0 1.5em}}\
+             td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:right}} td.l,th.l{{text-align:left}}\
+             th{{background:#f0f0f0}} .legend span{{display:inline-block;width:1em;height:1em;margin:0 .3em 0 1em;vertical-align:middle}}\
+             .chart{{overflow-x:auto}} dl{{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}} dd{{margin:0}}\
+             </style></head><body>\n<h1>Mail report</h1>\n<dl>",
+            esc(&period)
+        );
+        let _ = writeln!(
+            h,
+            "<dt>period</dt><dd>{}</dd><dt>files</dt><dd>{}</dd><dt>made</dt><dd>{}</dd></dl>",
+            esc(&period),
+            esc(&self.files.join(", ")),
+            esc(&crate::time::now_text())
+        );
+        h.push_str("<h2>Grand totals</h2>\n<table>");
+        for (k, v) in [
+            ("received", self.received),
+            ("delivered", self.delivered),
+            ("forwarded", self.forwarded),
+            ("deferred (messages)", self.deferred),
+            ("deferrals", self.deferrals),
+            ("bounced", self.bounced),
+            ("expired (not in bounced)", self.expired),
+            ("rejected", self.rejected),
+            ("reject warnings", self.warned),
+            ("held", self.held),
+            ("discarded", self.discarded),
+            ("bytes received", self.bytes_received),
+            ("bytes delivered", self.bytes_delivered),
+            ("senders", self.senders.len() as u64),
+            ("sending hosts/domains", self.sending_domains.len() as u64),
+            ("recipients", self.recipients.len() as u64),
+            ("recipient hosts/domains", self.recipient_domain_count),
+        ] {
+            let _ = write!(
+                h,
+                "<tr><th class=\"l\">{k}</th><td>{}</td></tr>",
+                thousands(v)
+            );
+        }
+        h.push_str("</table>\n");
+        h.push_str(&legend());
+        let hours: Vec<(Vec<String>, [u64; 5])> = self
+            .per_hour
+            .iter()
+            .enumerate()
+            .map(|(hr, c)| (vec![format!("{hr:02}")], *c))
+            .collect();
+        h.push_str("<h2>Per-hour traffic</h2>\n<div class=\"chart\">");
+        h.push_str(&svg_chart(&hours));
+        h.push_str("</div>\n");
+        if self.per_day.len() > 1 {
+            let mut last_month = None;
+            let days: Vec<(Vec<String>, [u64; 5])> = self
+                .per_day
+                .iter()
+                .map(|(d, c)| {
+                    let mut label = vec![d.2.to_string()];
+                    if last_month != Some((d.0, d.1)) {
+                        label.push(format!("{} {}", MONTHS[(d.1 - 1) as usize], d.0));
+                        last_month = Some((d.0, d.1));
+                    }
+                    (label, c.map(|v| v.unwrap_or(0)))
+                })
+                .collect();
+            h.push_str("<h2>Per-day traffic</h2>\n<div class=\"chart\">");
+            h.push_str(&svg_chart(&days));
+            h.push_str("</div>\n<table><tr><th class=\"l\">date</th>");
+            for c in LEGEND {
+                let _ = write!(h, "<th>{c}</th>");
+            }
+            h.push_str("</tr>");
+            for (d, c) in &self.per_day {
+                let _ = write!(h, "<tr><td class=\"l\">{}</td>", day_iso(*d));
+                for v in c {
+                    let _ = write!(h, "<td>{}</td>", thousands(v.unwrap_or(0)));
+                }
+                h.push_str("</tr>");
+            }
+            h.push_str("</table>\n");
+        }
+        table(
+            &mut h,
+            "Recipient domains",
+            &[
+                "delivered",
+                "bytes",
+                "deferrals",
+                "avg delay (s)",
+                "max delay (s)",
+                "domain",
+            ],
+            take(
+                by_count_then_size(&self.recipient_domains, |d| (d.count, d.size as f64)),
+                o.hosts,
+            )
+            .map(|(k, d)| {
+                vec![
+                    thousands(d.count),
+                    thousands(d.size),
+                    thousands(d.defers),
+                    format!(
+                        "{:.1}",
+                        if d.count > 0 {
+                            d.delay_sum / d.count as f64
+                        } else {
+                            0.0
+                        }
+                    ),
+                    format!("{:.1}", d.delay_max),
+                    lossy(k).into_owned(),
+                ]
+            })
+            .collect(),
+        );
+        table(
+            &mut h,
+            "Sending domains",
+            &["messages", "bytes", "domain"],
+            take(
+                by_count_then_size(&self.sending_domains, |d| (d.count, d.size as f64)),
+                o.hosts,
+            )
+            .map(|(k, d)| vec![thousands(d.count), thousands(d.size), lossy(k).into_owned()])
+            .collect(),
+        );
+        for (t, m, by_size) in [
+            ("Senders by message count", &self.senders, false),
+            ("Recipients by message count", &self.recipients, false),
+            ("Senders by message size", &self.senders, true),
+            ("Recipients by message size", &self.recipients, true),
+        ] {
+            table(
+                &mut h,
+                t,
+                &["messages", "bytes", "address"],
+                take(counts_rows(m, by_size), o.users)
+                    .map(|(k, c)| {
+                        vec![thousands(c.count), thousands(c.size), lossy(k).into_owned()]
+                    })
+                    .collect(),
+            );
+        }
+        for (t, m, head, n) in [
+            (
+                "Deferrals",
+                &self.deferral_detail,
+                "service",
+                o.deferral_detail,
+            ),
+            ("Bounces", &self.bounce_detail, "relay", o.bounce_detail),
+            ("Warnings", &self.warnings, "service", o.warning_detail),
+            ("Fatal errors", &self.fatals, "service", -1),
+            ("Panics", &self.panics, "service", -1),
+        ] {
+            table(
+                &mut h,
+                t,
+                &["count", head, "detail"],
+                rows2(m, n)
+                    .into_iter()
+                    .map(|(a, k, c)| {
+                        vec![thousands(c), lossy(a).into_owned(), lossy(k).into_owned()]
+                    })
+                    .collect(),
+            );
+        }
+        for (t, m) in [
+            ("Rejects", &self.rejects),
+            ("Reject warnings", &self.warns),
+            ("Held", &self.holds),
+            ("Discarded", &self.discards),
+        ] {
+            table(
+                &mut h,
+                t,
+                &["count", "stage", "reason", "client or address"],
+                rows3(m, o.reject_detail)
+                    .into_iter()
+                    .map(|(a, b, k, c)| {
+                        vec![
+                            thousands(c),
+                            lossy(a).into_owned(),
+                            lossy(b).into_owned(),
+                            lossy(k).into_owned(),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        table(
+            &mut h,
+            "Master daemon messages",
+            &["count", "message"],
+            by_count(&self.master)
+                .into_iter()
+                .map(|(k, c)| vec![thousands(c), lossy(k).into_owned()])
+                .collect(),
+        );
+        h.push_str("</body></html>\n");
+        h
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// The series of the charts: what each bar counts.
+pub const LEGEND: [&str; 5] = [
+    "received",
+    "delivered",
+    "deferrals",
+    "bounced",
+    "rejected, warned, held, discarded",
+];
+
+const COLORS: [&str; 5] = ["#4e79a7", "#59a14f", "#f28e2b", "#e15759", "#9c9c9c"];
+
+fn legend() -> String {
+    let mut o = String::from("<p class=\"legend\">");
+    for (i, c) in LEGEND.iter().enumerate() {
+        let _ = write!(o, "<span style=\"background:{}\"></span>{c}", COLORS[i]);
+    }
+    o.push_str("</p>\n");
+    o
+}
+
+fn table(o: &mut String, title: &str, head: &[&str], rows: Vec<Vec<String>>) {
+    let _ = writeln!(o, "<h2>{}</h2>", esc(title));
+    if rows.is_empty() {
+        o.push_str("<p>none</p>\n");
+        return;
+    }
+    o.push_str("<table><tr>");
+    let last = head.len() - 1;
+    for (i, c) in head.iter().enumerate() {
+        let class = if i == last
+            || (i > 0 && rows[0][i].parse::<f64>().is_err() && !rows[0][i].contains(','))
+        {
+            " class=\"l\""
+        } else {
+            ""
+        };
+        let _ = write!(o, "<th{class}>{}</th>", esc(c));
+    }
+    o.push_str("</tr>");
+    for r in rows {
+        o.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            let numeric = c.replace(',', "").parse::<f64>().is_ok();
+            let class = if i == last || !numeric {
+                " class=\"l\""
+            } else {
+                ""
+            };
+            let _ = write!(o, "<td{class}>{}</td>", esc(c));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table>\n");
+}
+
+/// The step between axis ticks: 1, 2 or 5 times a power of ten, for at most `n` steps up
+/// to `max`.
+pub fn tick_step(max: u64, n: u64) -> u64 {
+    let mut p = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            let step = m * p;
+            if max.div_ceil(step) <= n {
+                return step;
+            }
+        }
+        p *= 10;
+    }
+}
+
+/// Width in pixels the charts give a character of their 10-pixel labels (an upper bound
+/// for the sans-serif digits and letters they use).
+pub const CHAR_WIDTH: f64 = 6.5;
+
+/// Grouped bars, one group per slot, one bar per series; each slot's label is one or two
+/// lines under it. Groups are wide enough for their longest label line.
+pub fn svg_chart(slots: &[(Vec<String>, [u64; 5])]) -> String {
+    let max = slots.iter().flat_map(|s| s.1).max().unwrap_or(0).max(1);
+    let step = tick_step(max, 5);
+    let top_value = max.div_ceil(step) * step;
+    let widest = slots
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(1);
+    let bars = 5 * 6;
+    let group = (bars + 8).max((widest as f64 * CHAR_WIDTH).ceil() as usize + 6);
+    let axis_label = thousands(top_value).len();
+    let left = (axis_label as f64 * CHAR_WIDTH) as usize + 12;
+    let (top, h) = (10usize, 200usize);
+    let w = left + slots.len().max(1) * group + 10;
+    let mut o = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" font-family=\"sans-serif\">\n",
+        top + h + 40
+    );
+    let ticks = top_value / step;
+    for i in 0..=ticks {
+        let y = top + h - (h as u64 * i / ticks) as usize;
+        let _ = writeln!(
+            o,
+            "<line x1=\"{left}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#ddd\"/><text class=\"tick\" x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
+            w - 10,
+            left - 4,
+            y + 3,
+            thousands(step * i)
+        );
+    }
+    for (i, (label, c)) in slots.iter().enumerate() {
+        let x0 = left + i * group + (group - bars) / 2;
+        for (k, v) in c.iter().enumerate() {
+            let bh = (*v as f64 / top_value as f64 * h as f64).round() as usize;
+            let _ = writeln!(
+                o,
+                "<rect x=\"{}\" y=\"{}\" width=\"5\" height=\"{bh}\" fill=\"{}\"><title>{} {}: {}</title></rect>",
+                x0 + k * 6,
+                top + h - bh,
+                COLORS[k],
+                esc(&label.join(" ")),
+                LEGEND[k],
+                thousands(*v)
+            );
+        }
+        for (line, l) in label.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "<text class=\"label\" x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+                left + i * group + group / 2,
+                top + h + 14 + 12 * line,
+                esc(l)
+            );
+        }
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_ticks_and_separators() {
+        assert_eq!(tick_step(27, 5), 10);
+        assert_eq!(tick_step(86, 5), 20);
+        assert_eq!(tick_step(120, 5), 50);
+        assert_eq!(tick_step(1, 5), 1);
+        assert_eq!(tick_step(12_345, 5), 5000);
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(js("a\"b\n"), "\"a\\\"b\\n\"");
+    }
 }
