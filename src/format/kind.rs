@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::{FormatContext, KindSetup, ec, imta, postfix};
+use super::{FormatContext, KindSetup, bounce, ec, imta, postfix};
 use crate::config::{ConfigError, Options};
 use crate::event::{KIND_COUNT, Kind};
 
@@ -17,11 +17,18 @@ pub enum LoggerKind {
     Postfix,
     /// Sun Java System Messaging Server MTA log.
     Imta,
+    /// Momentum `bounce_logger`: the bouncelog, with bounce classes.
+    Bounce,
 }
 
 impl LoggerKind {
     /// Every kind.
-    pub const ALL: [LoggerKind; 3] = [LoggerKind::Ec, LoggerKind::Postfix, LoggerKind::Imta];
+    pub const ALL: [LoggerKind; 4] = [
+        LoggerKind::Ec,
+        LoggerKind::Postfix,
+        LoggerKind::Imta,
+        LoggerKind::Bounce,
+    ];
 
     /// The kind's `module_name` and `module_description`, as the C strings the vtable
     /// points to.
@@ -38,6 +45,10 @@ impl LoggerKind {
             LoggerKind::Imta => (
                 c"imta_logger",
                 c"Sun Java System Messaging Server MTA logging",
+            ),
+            LoggerKind::Bounce => (
+                c"bounce_logger",
+                c"Momentum-style bounce logging (bouncelog: B and T records with bounce classes)",
             ),
         }
     }
@@ -69,6 +80,7 @@ impl LoggerKind {
             LoggerKind::Ec => ec::setup(o, ctx),
             LoggerKind::Postfix => postfix::setup(o, ctx),
             LoggerKind::Imta => imta::setup(o, ctx),
+            LoggerKind::Bounce => bounce::setup(o, ctx),
         }
     }
 
@@ -83,6 +95,7 @@ impl LoggerKind {
     pub fn fields_used(self) -> [u64; KIND_COUNT] {
         Kind::ALL.map(|k| match self {
             LoggerKind::Ec => ec::fields_used(k),
+            LoggerKind::Bounce => bounce::fields_used(k),
             LoggerKind::Postfix | LoggerKind::Imta => u64::MAX,
         })
     }

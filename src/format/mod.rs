@@ -6,8 +6,9 @@
 //! state that changes its output apart from caches and the per-thread counters of
 //! imta_logger's process id field.
 //!
-//! Each logger kind has its own module (`ec`, `postfix`, `imta`): its options and setup,
-//! its writer (`write.rs`) and its reader (`read.rs`, lines back into events) side by side.
+//! Each logger kind has its own module (`ec`, `postfix`, `imta`, `bounce`): its options
+//! and setup, its writer (`write.rs`) and its reader (`read.rs`, lines back into events)
+//! side by side.
 //! What the formats share: the number and date helpers in [`text`](crate::format::text)
 //! (re-exported here), what the readers share in [`read`](crate::format::read), and the
 //! [`Parser`](crate::format::parser::Parser) that reads any of the three formats.
@@ -32,7 +33,7 @@ pub use kind::LoggerKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, Kind, Timestamp};
 
 /// One file a logger writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +141,17 @@ pub trait Formatter: Send {
     fn heartbeat(&mut self, _now: Timestamp, _out: &mut Out) {}
     /// Lines written at the start of a new file of `target` (e.g. Sun's `Log created`).
     fn file_header(&mut self, _target: Target, _now: Timestamp, _out: &mut Vec<u8>) {}
+    /// Whether events of `kind` can give lines with the formatter's options. Asked once
+    /// when the logger is built: the others are filtered out at the hook (counted in
+    /// `filtered`) and cost the host nothing. Every kind by default.
+    fn writes(&self, _kind: Kind) -> bool {
+        true
+    }
+    /// Whether out-of-band bounces (`mtalog_bounce_log`) give lines: `None` when the
+    /// format has no record for them, else whether its options turn them on.
+    fn out_of_band(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Severity of a `log_error` text, from least to most severe.

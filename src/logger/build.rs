@@ -7,6 +7,7 @@ use crossbeam_channel::bounded;
 
 use super::{Core, Error, NEW, Pipeline, RUNNING};
 use crate::config::{self, Entry, Options, Overflow};
+use crate::event::Kind;
 use crate::file::{SharedFile, rotate};
 use crate::format::{FormatContext, Target};
 use crate::pipeline::pool::Pool;
@@ -56,6 +57,11 @@ impl Core {
         o.finish()?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
+        settings.bounces = setup.formatter.out_of_band();
+        // Events the formatter never writes with its options are filtered at the hook.
+        for k in Kind::ALL {
+            settings.filters[k.index()] &= setup.formatter.writes(k);
+        }
         for f in &setup.files {
             settings.targets[f.target as usize] = true;
         }

@@ -12,4 +12,4 @@ pub mod write;
 pub use classify::{
     BounceClass, Category, Enhanced, RULES, Reply, classify, classify_reply, parse_reply,
 };
-pub use write::{Bounce, OUT_OF_BAND_STAGE, Settings, failure_class, setup};
+pub use write::{Bounce, OUT_OF_BAND_STAGE, Settings, failure_class, fields_used, setup};
