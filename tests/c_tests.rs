@@ -312,4 +312,5 @@ c_tests!(
     test_owner,
     test_block_timeout,
     test_refusals,
+    test_bounce,
 );
