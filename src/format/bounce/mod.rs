@@ -4,9 +4,10 @@
 //! [`classify()`] reads a failure's reply code, enhanced status code and text and gives one
 //! of Momentum's bounce classes ([`BounceClass`]: number, name and category);
 //! [`Bounce`] writes the bouncelog's `B` and `T` records and heartbeats. Both are pure:
-//! no I/O, no allocation per event.
+//! no I/O, no allocation per event. [`read`] reads the records back.
 
 pub mod classify;
+pub mod read;
 pub mod write;
 
 pub use classify::{
