@@ -7,12 +7,14 @@
 //! recipients and domains from the envelope addresses (recipients and recipient domains
 //! from delivered lines), delays from the queue time of each delivery or deferral.
 
+mod bounces;
 mod output;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use mtalog::event::{Event, Field, Kind};
+use mtalog::format::bounce::read::BOUNCELOG;
 use mtalog::format::read::{Map, PARTIAL, Rec, Set};
 use mtalog::format::text::{bare_address, days_from_civil};
 use mtalog::format::{Level, LocalZone, Zone, civil, split_severity};
@@ -83,6 +85,8 @@ pub struct Report {
     pub bounce_reasons: Map<(String, String), u64>,
     /// Rejection reasons by stage.
     pub reject_reasons: Map<(String, String), u64>,
+    /// Bounces by Momentum bounce class.
+    pub bounce_classes: bounces::BounceClasses,
     /// Diagnostics by severity (`warning`, `error`, `fatal`, `panic`), then source and text.
     pub diagnostics: BTreeMap<&'static str, Map<(String, String), u64>>,
     /// Lines read, and lines that carried no event.
@@ -177,6 +181,11 @@ impl Report {
         let c = civil(ev.time.sec, self.zone.offset_at(ev.time.sec));
         let (day, hour) = (days_from_civil(c.year, c.month, c.day), c.hour);
         if self.day.is_some_and(|d| d != day) {
+            return;
+        }
+        self.bounce_classes.add(rec);
+        if rec.source == BOUNCELOG {
+            // The bouncelog repeats the mainlog's P and T lines: its bounces by class only.
             return;
         }
         let col = match ev.kind {

@@ -9,7 +9,8 @@ use mtalog::format::read::Map;
 use super::{COLS, CountBytes, DomainStat, Report};
 use crate::time::day_text;
 
-fn sorted<K: Clone + Ord, V: Copy, S: Ord, H: BuildHasher>(
+/// The entries of `m`, largest `key` first, then by key.
+pub(super) fn sorted<K: Clone + Ord, V: Copy, S: Ord, H: BuildHasher>(
     m: &HashMap<K, V, H>,
     key: impl Fn(&V) -> S,
 ) -> Vec<(K, V)> {
@@ -32,7 +33,8 @@ fn dly(us: u64) -> String {
     }
 }
 
-fn title(out: &mut String, t: &str) {
+/// A section title, underlined.
+pub(super) fn title(out: &mut String, t: &str) {
     let _ = writeln!(out, "\n{t}\n{}", "-".repeat(t.len()));
 }
 
@@ -210,6 +212,7 @@ impl Report {
         for ((d, r), n) in sorted(&self.bounce_reasons, |n| *n).into_iter().take(top) {
             let _ = writeln!(o, " {n:8}   {d}: {r}");
         }
+        self.bounce_classes.text(&mut o, top);
         title(&mut o, "message reject detail");
         for ((s, r), n) in sorted(&self.reject_reasons, |n| *n).into_iter().take(top) {
             let _ = writeln!(o, " {n:8}   {s}: {r}");
@@ -352,6 +355,7 @@ impl Report {
             })
             .collect();
         let _ = write!(o, ",\"bounce_reasons\":[{}]", v.join(","));
+        self.bounce_classes.json(&mut o, top);
         let v: Vec<String> = sorted(&self.reject_reasons, |n| *n)
             .into_iter()
             .take(top)
@@ -537,6 +541,7 @@ impl Report {
                 .map(|((d, r), n)| (format!("{d}: {r}"), n))
                 .collect(),
         );
+        self.bounce_classes.html(&mut o, top);
         list(
             &mut o,
             "Rejection reasons",
@@ -617,7 +622,8 @@ fn svg_chart(slots: &[(String, [u64; 5])]) -> String {
     o
 }
 
-fn esc(s: &str) -> String {
+/// Text for HTML.
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
