@@ -1,5 +1,5 @@
-//! The phrase index of the classifier, built at compile time from [`RULES`], and the
-//! one pass over a text that finds every rule with a phrase in it (the module
+//! The phrase indexes of the classifier, built at compile time from [`RULES`], and the
+//! one pass over a text that finds the first rule with a phrase in it (the module
 //! documentation of [`classify`](super) describes the matching).
 
 use super::When::{Any, NoCode, NotTemporary, Permanent, Temporary};
@@ -7,7 +7,7 @@ use super::rules::RULES;
 use super::{SCAN_BYTES, Test};
 
 /// Lower-case byte of a text byte, or 0 for a separator (for compile-time checks; the
-/// scan reads [`LOWER`]).
+/// scan reads [`CLASS`]).
 const MAP: [u8; 256] = {
     let mut m = [0u8; 256];
     let mut b = 0;
@@ -25,51 +25,72 @@ const MAP: [u8; 256] = {
     m
 };
 
-/// What [`normalize`] does with each byte: a separator, a blank (ends a token), an `@`, a
-/// lead byte of a UTF-8 punctuation character, or (from [`FIRST_WORD_BYTE`] up) the byte
-/// it writes.
-static SCAN: [u8; 256] = {
-    let mut m = MAP;
-    m[b' ' as usize] = BLANK;
-    m[b'\t' as usize] = BLANK;
-    m[b'\r' as usize] = BLANK;
-    m[b'\n' as usize] = BLANK;
-    m[0x0b] = BLANK;
-    m[0x0c] = BLANK;
-    m[b'@' as usize] = AT;
-    m[0xC2] = LEAD;
-    m[0xE2] = LEAD;
-    m
+/// What [`Scan::normalize`] does with each byte: the byte it writes (in the low eight
+/// bits: the lowered word byte, or a space for a separator) and what the byte is (the
+/// flags above them).
+static CLASS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        let m = MAP[b];
+        t[b] = if m == 0 { b' ' as u16 | SEP } else { m as u16 };
+        b += 1;
+    }
+    let mut k = 0;
+    while k < 6 {
+        t[[b' ', b'\t', b'\r', b'\n', 0x0b, 0x0c][k] as usize] = b' ' as u16 | SEP | BLANK;
+        k += 1;
+    }
+    t[b'@' as usize] = b' ' as u16 | SEP | AT;
+    t[0xC2] = 0xC2 | LEAD;
+    t[0xE2] = 0xE2 | LEAD;
+    t
 };
-const BLANK: u8 = 1;
-const AT: u8 = 2;
-const LEAD: u8 = 3;
-/// Word bytes are digits, letters and non-ASCII bytes, all above the codes above.
-const FIRST_WORD_BYTE: u8 = b'0';
+/// A separator: written as a space, and only one space for a run of them.
+const SEP: u16 = 0x100;
+/// A blank: it also ends a token (see [`Scan::normalize`]).
+const BLANK: u16 = 0x200;
+/// An `@`: its token is an address.
+const AT: u16 = 0x400;
+/// The lead byte of a no-break space or of a General Punctuation character (separators),
+/// or of another character (a word byte).
+const LEAD: u16 = 0x800;
 
-/// Buckets of the phrase index.
-const BUCKETS: usize = 1024;
+/// Phrases of at least this many bytes are indexed by their first [`LONG_KEY`] bytes,
+/// shorter ones by their first three: a text's common words (`not`, `mailbox`, `user`)
+/// begin many phrases, and a longer key leaves fewer of them to compare at each word.
+const LONG_KEY: usize = 6;
 
-/// The bucket of a phrase or a word start: a hash of its first three bytes.
-const fn bucket(a: u8, b: u8, c: u8) -> usize {
-    let key = a as u32 | (b as u32) << 8 | (c as u32) << 16;
-    (key.wrapping_mul(0x9E37_79B1) >> 22) as usize
+/// Buckets of the index of long phrases, and of short ones.
+const LONG_BUCKETS: usize = 1024;
+const SHORT_BUCKETS: usize = 64;
+
+/// The key of a phrase or of a text position: its first `len` bytes (little-endian).
+const fn key(word: u64, len: usize) -> u64 {
+    word & ((1u64 << (8 * len)) - 1)
+}
+
+/// The bucket of a key among `buckets` (a power of two).
+const fn bucket(key: u64, buckets: usize) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - buckets.trailing_zeros())) as usize
 }
 
 #[derive(Clone, Copy)]
 struct Entry {
-    /// The phrase's first eight bytes (little-endian, zero-padded) and the mask of them.
-    head: u64,
-    mask: u64,
+    /// The phrase's bytes 8 to 15 (little-endian, zero-padded) and the mask of them (0
+    /// and 0 for a phrase of up to eight bytes); its first eight are in [`Table::heads`].
+    head2: u64,
+    mask2: u64,
     rule: u8,
     phrase: &'static [u8],
 }
 
-const fn entry(rule: u8, phrase: &'static [u8]) -> Entry {
-    let mut head = 0u64;
+/// Eight bytes of `p` from `at` (little-endian, zero-padded) and the mask of them.
+const fn word_of(p: &[u8], at: usize) -> (u64, u64) {
+    let mut w = 0u64;
     let mut k = 0;
-    while k < phrase.len() && k < 8 {
-        head |= (phrase[k] as u64) << (8 * k);
+    while at + k < p.len() && k < 8 {
+        w |= (p[at + k] as u64) << (8 * k);
         k += 1;
     }
     let mask = if k == 8 {
@@ -77,27 +98,35 @@ const fn entry(rule: u8, phrase: &'static [u8]) -> Entry {
     } else {
         (1u64 << (8 * k)) - 1
     };
-    Entry {
-        head,
-        mask,
-        rule,
-        phrase,
-    }
+    (w, mask)
 }
 
-const fn phrase_count() -> usize {
+/// Is `p` one of the phrases of a table of long (or short) phrases?
+const fn in_table(p: &[u8], long: bool) -> bool {
+    (p.len() >= LONG_KEY) == long
+}
+
+/// How many phrases a table of long (or short) phrases has.
+const fn phrase_count(long: bool) -> usize {
     let mut n = 0;
     let mut r = 0;
     while r < RULES.len() {
         if let Test::Text(ps) = RULES[r].test {
-            n += ps.len();
+            let mut j = 0;
+            while j < ps.len() {
+                if in_table(ps[j].as_bytes(), long) {
+                    n += 1;
+                }
+                j += 1;
+            }
         }
         r += 1;
     }
     n
 }
 
-const PHRASES: usize = phrase_count();
+const LONG_PHRASES: usize = phrase_count(true);
+const SHORT_PHRASES: usize = phrase_count(false);
 
 /// Rejects at compile time a phrase that could never match a normalized text.
 const fn check_phrase(p: &[u8]) {
@@ -119,18 +148,25 @@ const fn check_phrase(p: &[u8]) {
     }
 }
 
-struct Index {
-    /// Bit `b` is set when bucket `b` has entries (128 bytes: always in cache).
-    used: [u64; BUCKETS / 64],
+/// The phrases of one length class, by the bucket of their key.
+struct Table<const K: usize, const B: usize, const P: usize> {
+    /// Bit `b` is set when bucket `b` has entries (at most 1024 buckets).
+    used: [u64; 16],
     /// `starts[b]..starts[b + 1]` are the entries of bucket `b`.
-    starts: [u16; BUCKETS + 1],
-    entries: [Entry; PHRASES],
+    starts: [u16; B],
+    /// The entries' first eight bytes and their masks, side by side: what every
+    /// candidate is compared with first.
+    heads: [(u64, u64); P],
+    entries: [Entry; P],
 }
 
-/// A `static`, not a `const`: every use of a `const` is a fresh copy of the table.
-static INDEX: Index = {
-    assert!(RULES.len() <= 128, "rule hits are a u128");
-    let mut counts = [0u16; BUCKETS + 1];
+/// Builds the table of the phrases of `K` bytes or more (`long`) or of fewer, keyed by
+/// their first `K` (or three) bytes; `B` is the number of buckets plus one.
+const fn table<const K: usize, const B: usize, const P: usize>(long: bool) -> Table<K, B, P> {
+    assert!(RULES.len() <= 128, "rules are bits of a u128");
+    let buckets = B - 1;
+    assert!(buckets.is_power_of_two() && buckets <= 1024);
+    let mut counts = [0u16; B];
     let mut r = 0;
     while r < RULES.len() {
         if let Test::Text(ps) = RULES[r].test {
@@ -138,145 +174,243 @@ static INDEX: Index = {
             while j < ps.len() {
                 let p = ps[j].as_bytes();
                 check_phrase(p);
-                counts[bucket(p[0], p[1], p[2]) + 1] += 1;
+                if in_table(p, long) {
+                    counts[bucket(key(word_of(p, 0).0, K), buckets) + 1] += 1;
+                }
                 j += 1;
             }
         }
         r += 1;
     }
     let mut k = 1;
-    while k < BUCKETS + 1 {
+    while k < B {
         counts[k] += counts[k - 1];
         k += 1;
     }
     let starts = counts;
     let mut fill = counts;
-    let mut entries = [entry(0, b""); PHRASES];
+    let empty = Entry {
+        head2: 0,
+        mask2: 0,
+        rule: 0,
+        phrase: b"",
+    };
+    let mut entries = [empty; P];
+    let mut heads = [(0u64, 0u64); P];
     let mut r = 0;
     while r < RULES.len() {
         if let Test::Text(ps) = RULES[r].test {
             let mut j = 0;
             while j < ps.len() {
                 let p = ps[j].as_bytes();
-                let b = bucket(p[0], p[1], p[2]);
-                entries[fill[b] as usize] = entry(r as u8, p);
-                fill[b] += 1;
+                if in_table(p, long) {
+                    let b = bucket(key(word_of(p, 0).0, K), buckets);
+                    let (head2, mask2) = word_of(p, 8);
+                    heads[fill[b] as usize] = word_of(p, 0);
+                    entries[fill[b] as usize] = Entry {
+                        head2,
+                        mask2,
+                        rule: r as u8,
+                        phrase: p,
+                    };
+                    fill[b] += 1;
+                }
                 j += 1;
             }
         }
         r += 1;
     }
-    let mut used = [0u64; BUCKETS / 64];
+    let mut used = [0u64; 16];
     let mut b = 0;
-    while b < BUCKETS {
+    while b < buckets {
         if starts[b + 1] > starts[b] {
             used[b / 64] |= 1 << (b % 64);
         }
         b += 1;
     }
-    Index {
+    Table {
         used,
         starts,
+        heads,
         entries,
     }
-};
+}
 
-/// Lowers `text` into `buf` as ` word word ... ` (see the module documentation): ASCII
-/// letters are lowered, ASCII digits and other non-ASCII bytes kept, everything else is a
-/// separator, and so are the UTF-8 forms of a no-break space and of the General
-/// Punctuation block (dashes, curly quotes, ...). A blank-separated token with an `@` in
-/// it (an address: `<jdoe@example.com>:`) is left out, so that `User <x@y> unknown` reads
-/// `user unknown`.
-pub(super) fn normalize(text: &[u8], buf: &mut [u8; SCAN_BYTES + 2]) -> usize {
-    let text = &text[..text.len().min(SCAN_BYTES)];
-    buf[0] = b' ';
-    let mut n = 1;
-    // Where the current blank-separated token starts in `buf`, and whether it has an `@`.
-    let mut token = 1;
-    let mut at = false;
-    let mut j = 0;
-    while j < text.len() {
-        let b = text[j];
-        let m = SCAN[b as usize];
-        j += 1;
-        if m >= FIRST_WORD_BYTE {
-            buf[n] = m;
-            n += 1;
-            continue;
+impl<const K: usize, const B: usize, const P: usize> Table<K, B, P> {
+    /// The bucket of the text whose first eight bytes are `word`, if it has entries.
+    #[inline]
+    fn bucket_of(&self, word: u64) -> (usize, bool) {
+        let b = bucket(key(word, K), B - 1);
+        (b, (self.used[b / 64] >> (b % 64)) & 1 != 0)
+    }
+}
+
+/// `static`s, not `const`s: every use of a `const` is a fresh copy of the table.
+static LONG: Table<LONG_KEY, { LONG_BUCKETS + 1 }, LONG_PHRASES> = table(true);
+static SHORT: Table<3, { SHORT_BUCKETS + 1 }, SHORT_PHRASES> = table(false);
+
+/// Bytes a [`Scan`] reads past the end of the normalized text (two words of eight).
+const SLACK: usize = 16;
+
+/// A text as the matching reads it: normalized (see [`Scan::normalize`]), with the
+/// position of each word start. Kept by the caller and reused: nothing in it is read before
+/// [`Scan::normalize`] wrote it.
+pub(super) struct Scan {
+    /// ` word word ... ` and [`SLACK`] zero bytes.
+    buf: [u8; SCAN_BYTES + 2 + SLACK],
+    /// Length of the normalized text.
+    len: usize,
+    /// Where its words start.
+    starts: [u16; SCAN_BYTES / 2 + 2],
+    words: usize,
+    /// The word starts whose first three bytes may begin a phrase.
+    candidates: [u16; SCAN_BYTES / 2 + 2],
+}
+
+impl Scan {
+    /// An empty scan.
+    pub(super) const fn new() -> Scan {
+        Scan {
+            buf: [0; SCAN_BYTES + 2 + SLACK],
+            len: 0,
+            starts: [0; SCAN_BYTES / 2 + 2],
+            words: 0,
+            candidates: [0; SCAN_BYTES / 2 + 2],
         }
-        match m {
-            BLANK => {
-                if at {
-                    n = token;
-                    at = false;
+    }
+
+    /// Lowers `text` into the buffer as ` word word ... ` (see the module documentation):
+    /// ASCII letters are lowered, ASCII digits and other non-ASCII bytes kept, everything
+    /// else is a separator, and so are the UTF-8 forms of a no-break space and of the
+    /// General Punctuation block (dashes, curly quotes, ...). A blank-separated token with
+    /// an `@` in it (an address: `<jdoe@example.com>:`) is left out, so that
+    /// `User <x@y> unknown` reads `user unknown`. The start of each word is noted on the
+    /// way.
+    pub(super) fn normalize(&mut self, text: &[u8]) {
+        let text = &text[..text.len().min(SCAN_BYTES)];
+        let buf = &mut self.buf;
+        let starts = &mut self.starts;
+        buf[0] = b' ';
+        let mut n = 1;
+        let mut words = 0;
+        // Whether the last byte written is a space.
+        let mut spaced = true;
+        // Where the current blank-separated token starts in `buf`, and whether it has an
+        // `@`.
+        let mut token = 1;
+        let mut at = false;
+        let mut j = 0;
+        // Each byte is written, and counted or not, without a branch on what it is: words
+        // and separators alternate at random, and a branch on them would be mispredicted
+        // at every word. Only the rare cases branch: a lead byte, the end of an address.
+        while j < text.len() {
+            let mut c = CLASS[text[j] as usize];
+            j += 1;
+            if c & LEAD != 0 {
+                // A no-break space or a General Punctuation character is a separator.
+                let next = |k: usize| text.get(j + k).copied().unwrap_or(0);
+                if c & 0xFF == 0xC2 && next(0) == 0xA0 {
+                    c = b' ' as u16 | SEP;
+                    j += 1;
+                } else if c & 0xFF == 0xE2 && next(0) == 0x80 && (0x80..0xC0).contains(&next(1)) {
+                    c = b' ' as u16 | SEP;
+                    j += 2;
                 }
-                if buf[n - 1] != b' ' {
-                    buf[n] = b' ';
-                    n += 1;
+            }
+            at |= c & AT != 0;
+            if at && c & BLANK != 0 {
+                // The token was an address: left out.
+                n = token;
+                while words > 0 && usize::from(starts[words - 1]) >= token {
+                    words -= 1;
                 }
-                token = n;
-                continue;
+                spaced = true;
+                at = false;
             }
-            AT => at = true,
-            // A no-break space or a General Punctuation character is a separator.
-            LEAD if b == 0xC2 && text.get(j) == Some(&0xA0) => j += 1,
-            LEAD if b == 0xE2
-                && text.get(j) == Some(&0x80)
-                && text.get(j + 1).is_some_and(|c| (0x80..0xC0).contains(c)) =>
-            {
-                j += 2
-            }
-            LEAD => {
-                buf[n] = b;
-                n += 1;
-                continue;
-            }
-            _ => {}
+            let sep = c & SEP != 0;
+            buf[n] = c as u8;
+            starts[words] = n as u16;
+            words += usize::from(!sep & spaced);
+            n += usize::from(!(sep & spaced));
+            spaced = sep;
+            token = if c & BLANK != 0 { n } else { token };
         }
-        if buf[n - 1] != b' ' {
+        if at {
+            n = token;
+            while words > 0 && usize::from(starts[words - 1]) >= token {
+                words -= 1;
+            }
+            spaced = true;
+        }
+        if !spaced {
             buf[n] = b' ';
             n += 1;
         }
+        // The word reads of `first_hit` look up to SLACK bytes past the end: no byte left
+        // there by a longer text or a dropped address may complete a phrase.
+        buf[n..n + SLACK].fill(0);
+        self.len = n;
+        self.words = words;
     }
-    if at {
-        n = token;
-    }
-    if buf[n - 1] != b' ' {
-        buf[n] = b' ';
-        n += 1;
-    }
-    // The word reads of `text_hits` look up to 8 bytes past the end: no byte left there
-    // by a dropped address may complete a phrase.
-    let tail = (n + 8).min(buf.len());
-    buf[n..tail].fill(0);
-    n
-}
 
-/// The set of text rules (bit = index in [`RULES`]) with a phrase in the normalized text
-/// `buf[..n]`.
-pub(super) fn text_hits(buf: &[u8; SCAN_BYTES + 2], n: usize) -> u128 {
-    let norm = &buf[..n];
-    let mut hits = 0u128;
-    for i in 1..n.saturating_sub(2) {
-        if norm[i - 1] != b' ' || norm[i] == b' ' {
-            continue;
+    /// Eight bytes of the buffer from `i` (which is at most the text's length).
+    #[inline]
+    fn word(&self, i: usize) -> u64 {
+        u64::from_le_bytes(self.buf[i..i + 8].try_into().expect("eight bytes"))
+    }
+
+    /// The first rule of `applies` with a phrase in the text, if it comes before `limit`
+    /// (an index in [`RULES`]); else `limit`. Phrases of rules at or after the best found
+    /// so far are not compared.
+    pub(super) fn first_hit(&mut self, applies: u128, limit: usize) -> usize {
+        // The word starts in a bucket with entries, kept without a branch: which ones are
+        // is different for every text, and a branch on it would be mispredicted often.
+        let mut n = 0;
+        for &start in &self.starts[..self.words] {
+            let word = self.word(usize::from(start));
+            self.candidates[n] = start;
+            n += usize::from(LONG.bucket_of(word).1 | SHORT.bucket_of(word).1);
         }
-        let b = bucket(norm[i], norm[i + 1], norm[i + 2]);
-        if INDEX.used[b / 64] & (1 << (b % 64)) == 0 {
-            continue;
+        let mut limit = limit;
+        for k in 0..n {
+            let i = usize::from(self.candidates[k]);
+            let word = self.word(i);
+            limit = self.hits(&LONG, i, word, applies, limit);
+            limit = self.hits(&SHORT, i, word, applies, limit);
         }
-        let entries = &INDEX.entries[INDEX.starts[b] as usize..INDEX.starts[b + 1] as usize];
-        let mut word = [0u8; 8];
-        let avail = (buf.len() - i).min(8);
-        word[..avail].copy_from_slice(&buf[i..i + avail]);
-        let word = u64::from_le_bytes(word);
-        for e in entries {
-            if word & e.mask == e.head && (e.phrase.len() <= 8 || norm[i..].starts_with(e.phrase)) {
-                hits |= 1 << e.rule;
+        limit
+    }
+
+    /// [`Scan::first_hit`] for the phrases of `table` at the word start `i` (whose first
+    /// eight bytes are `word`).
+    #[inline]
+    fn hits<const K: usize, const B: usize, const P: usize>(
+        &self,
+        table: &Table<K, B, P>,
+        i: usize,
+        word: u64,
+        applies: u128,
+        mut limit: usize,
+    ) -> usize {
+        let b = table.bucket_of(word).0;
+        let (lo, hi) = (table.starts[b] as usize, table.starts[b + 1] as usize);
+        for (k, &(head, mask)) in table.heads[lo..hi].iter().enumerate() {
+            if word & mask != head {
+                continue;
+            }
+            let e = &table.entries[lo + k];
+            let r = usize::from(e.rule);
+            if r < limit
+                && applies & (1 << r) != 0
+                && (e.phrase.len() <= 8
+                    || (self.word(i + 8) & e.mask2 == e.head2
+                        && (e.phrase.len() <= 16 || self.buf[i..self.len].starts_with(e.phrase))))
+            {
+                limit = r;
             }
         }
+        limit
     }
-    hits
 }
 
 /// Which rules apply, by the reply's class digit: none, 4, 5, other.
@@ -320,4 +454,62 @@ pub(super) const TEXT_RULES: u128 = {
         r += 1;
     }
     m
+};
+
+/// The first rule of `applies` that is not a list of phrases and passes for a reply with
+/// the enhanced code `subject.detail` (`None`: without one); `RULES.len()` when none does.
+pub(super) const fn first_other(applies: u128, enhanced: Option<(u16, u16)>) -> usize {
+    let mut others = applies & !TEXT_RULES;
+    while others != 0 {
+        let i = others.trailing_zeros() as usize;
+        let pass = match (RULES[i].test, enhanced) {
+            (Test::Status(subject, details), Some((s, d))) => {
+                let mut hit = s == subject && details.is_empty();
+                let mut k = 0;
+                while s == subject && k < details.len() {
+                    hit |= details[k] == d;
+                    k += 1;
+                }
+                hit
+            }
+            (Test::Status(..), None) => false,
+            (Test::Text(_) | Test::Always, _) => true,
+        };
+        if pass {
+            return i;
+        }
+        others &= others - 1;
+    }
+    RULES.len()
+}
+
+/// Enhanced-code subjects and details that [`OTHERS`] holds.
+pub(super) const SUBJECTS: usize = 8;
+pub(super) const DETAILS: usize = 64;
+
+/// [`first_other`] worked out at compile time, by the reply's case (the index of
+/// [`APPLIES`]), then subject and detail; subject [`SUBJECTS`] is a reply without an
+/// enhanced code.
+pub(super) static OTHERS: [[[u8; DETAILS]; SUBJECTS + 1]; 4] = {
+    assert!(RULES.len() < 256);
+    let mut t = [[[0u8; DETAILS]; SUBJECTS + 1]; 4];
+    let mut case = 0;
+    while case < 4 {
+        let mut s = 0;
+        while s <= SUBJECTS {
+            let mut d = 0;
+            while d < DETAILS {
+                let enhanced = if s == SUBJECTS {
+                    None
+                } else {
+                    Some((s as u16, d as u16))
+                };
+                t[case][s][d] = first_other(APPLIES[case], enhanced) as u8;
+                d += 1;
+            }
+            s += 1;
+        }
+        case += 1;
+    }
+    t
 };
