@@ -898,6 +898,7 @@ int main(int argc, char **argv) {
         {"mtalog postfix_logger D", P_MTALOG, M_LOAD, W_DELIVERY, 1, "postfix_logger", NULL, 0,
          5},
         {"mtalog imta_logger D", P_MTALOG, M_LOAD, W_DELIVERY, 1, "imta_logger", NULL, 0, 5},
+        {"mtalog json_logger D", P_MTALOG, M_LOAD, W_DELIVERY, 1, "json_logger", NULL, 0, 5},
         /* the same permanent failures: ec_logger's P line, bounce_logger's classified B */
         {"mtalog ec_logger P", P_MTALOG, M_LOAD, W_PERMANENT, 1, EC, NULL, 0, 5},
         {"mtalog bounce_logger P", P_MTALOG, M_LOAD, W_PERMANENT, 1, "bounce_logger", NULL, 0,

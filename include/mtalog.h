@@ -72,6 +72,8 @@ struct mtalog_stats {
   uint64_t rotations;
   /** Internal errors caught. */
   uint64_t panics;
+  /** Byte sequences that were not UTF-8, written as U+FFFD (json_logger). */
+  uint64_t invalid_utf8;
 };
 
 
@@ -240,7 +242,8 @@ typedef struct shared_module_infrastructure {
    */
   uint32_t module_api_version;
   /**
-   * The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, ...); static.
+   * The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, `"json_logger"`,
+   * ...); static.
    */
   const char *module_name;
   /**
@@ -251,7 +254,8 @@ typedef struct shared_module_infrastructure {
    * Initialises the logger from one configuration stanza (or its body; NULL or empty =
    * defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
    * `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
-   * created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-EADDRINUSE` or `-EEXIST`
+   * created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a
+   * FIFO that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
    * (the `control_socket` path is taken), `-EALREADY` (already initialised),
    * `-ECANCELED` (closed: a closed logger is not started again; free it and create a
    * new one).
@@ -326,7 +330,8 @@ typedef struct logging_infrastructure {
   LogHookFunc log_close;
   /**
    * Reopens every file by name, ordered with the events logged before it. Returns 0 or
-   * a negative errno (the old files stay in use on failure).
+   * a negative errno (the old files stay in use on failure; `-ENXIO`: a FIFO that no
+   * process reads, which mtalog does not wait for).
    */
   LogHookFunc log_reopen;
   /**
@@ -868,13 +873,15 @@ int mtalog_console(struct logging_infrastructure *li,
 int mtalog_stats(const struct logging_infrastructure *li, struct mtalog_stats *out);
 
 /**
- * Writes an acctlog record (ec_logger only): `type` is `'N'` (authentication), `'T'`
- * (authentication timeout), `'Z'` (authorization) or anything else for `'?'`; `listener`
- * (e.g. `"*:2025"`), `peer` (`"ip:port"`, NULL for Unix sockets), `user`, `result` (`1`
+ * Writes an acctlog record (to ec_logger's acctlog, or as an `auth` record to
+ * json_logger's mainlog): `type` is `'N'` (authentication), `'T'` (authentication
+ * timeout), `'Z'` (authorization) or anything else for `'?'`; `listener` (e.g.
+ * `"*:2025"`), `peer` (`"ip:port"`, NULL for Unix sockets), `user`, `result` (`1`
  * success, `0` failure, `-1` error), and for `'Z'` the `command` and the granting `role`
  * (NULL when refused). `now` NULL = the current time. Returns 0 (queued); `-EINVAL` (NULL
- * `li`); `-ENOTSUP` (not an ec_logger); `-ENOENT` (no `acctlog` configured);
- * `-ECANCELED` (not running); `-EAGAIN` (dropped: queue full in drop mode).
+ * `li`); `-ENOTSUP` (a kind without these records: postfix_logger, imta_logger);
+ * `-ENOENT` (an ec_logger without an `acctlog`); `-ECANCELED` (not running); `-EAGAIN`
+ * (dropped: queue full in drop mode).
  *
  * # Safety
  * `li` is NULL or a live logger; strings NULL or NUL-terminated; `now` NULL or valid.
@@ -890,12 +897,13 @@ int mtalog_acct_log(struct logging_infrastructure *li,
                     const char *role);
 
 /**
- * Writes an importlog record (ec_logger only): `orig_id` is the message id in the imported
- * spool, `new_id` the id in the live spool (NULL = unchanged), `result` 1 (success), 2
- * (metadata unreadable), 3 (message unreadable) or 4 (could not be written to the live
- * spool), `spool_dir` the imported spool's base directory. Returns 0; `-EINVAL` (NULL
- * `li`, `orig_id` NULL, `result` outside 1..4); `-ENOTSUP`; `-ENOENT` (no `importlog`
- * configured); `-ECANCELED`; `-EAGAIN` (dropped).
+ * Writes an importlog record (to ec_logger's importlog, or as an `import` record to
+ * json_logger's mainlog): `orig_id` is the message id in the imported spool, `new_id` the
+ * id in the live spool (NULL = unchanged), `result` 1 (success), 2 (metadata unreadable),
+ * 3 (message unreadable) or 4 (could not be written to the live spool), `spool_dir` the
+ * imported spool's base directory. Returns 0; `-EINVAL` (NULL `li`, `orig_id` NULL,
+ * `result` outside 1..4); `-ENOTSUP`; `-ENOENT` (an ec_logger without an `importlog`);
+ * `-ECANCELED`; `-EAGAIN` (dropped).
  *
  * # Safety
  * As `mtalog_acct_log`.

@@ -93,7 +93,9 @@ fn unreadable_and_unrecognised_input_are_clear_errors() {
     let out = mtalog(&["report", "notes.txt"], &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("notes.txt: not an ec_logger, Postfix or Sun Messaging Server log"),
+        stderr(&out).contains(
+            "notes.txt: not an ec_logger, Postfix, Sun Messaging Server or json_logger log"
+        ),
         "{}",
         stderr(&out)
     );

@@ -85,14 +85,16 @@ pub type LogInitFunc =
 pub struct shared_module_infrastructure {
     /// `MTALOG_MODULE_API_VERSION`.
     pub module_api_version: u32,
-    /// The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, ...); static.
+    /// The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, `"json_logger"`,
+    /// ...); static.
     pub module_name: *const c_char,
     /// A one-line description of the kind; static.
     pub module_description: *const c_char,
     /// Initialises the logger from one configuration stanza (or its body; NULL or empty =
     /// defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
     /// `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
-    /// created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-EADDRINUSE` or `-EEXIST`
+    /// created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a
+    /// FIFO that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
     /// (the `control_socket` path is taken), `-EALREADY` (already initialised),
     /// `-ECANCELED` (closed: a closed logger is not started again; free it and create a
     /// new one).
@@ -123,7 +125,8 @@ pub struct logging_infrastructure {
     /// `-ECANCELED` (not running: never initialised, or already closed).
     pub log_close: LogHookFunc,
     /// Reopens every file by name, ordered with the events logged before it. Returns 0 or
-    /// a negative errno (the old files stay in use on failure).
+    /// a negative errno (the old files stay in use on failure; `-ENXIO`: a FIFO that no
+    /// process reads, which mtalog does not wait for).
     pub log_reopen: LogHookFunc,
     /// `void (*)(self, now, accept_construct *, validate_context *, int phase, const char
     /// *format, va_list)`: an inbound rejection.

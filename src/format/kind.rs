@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::{FormatContext, KindSetup, bounce, ec, imta, postfix};
+use super::{FormatContext, KindSetup, Target, bounce, ec, imta, json, postfix};
 use crate::config::{ConfigError, Options};
 use crate::event::{KIND_COUNT, Kind};
 
@@ -17,16 +17,19 @@ pub enum LoggerKind {
     Postfix,
     /// Sun Java System Messaging Server MTA log.
     Imta,
+    /// JSON lines: one JSON object per event.
+    Json,
     /// Momentum `bounce_logger`: the bouncelog, with bounce classes.
     Bounce,
 }
 
 impl LoggerKind {
     /// Every kind.
-    pub const ALL: [LoggerKind; 4] = [
+    pub const ALL: [LoggerKind; 5] = [
         LoggerKind::Ec,
         LoggerKind::Postfix,
         LoggerKind::Imta,
+        LoggerKind::Json,
         LoggerKind::Bounce,
     ];
 
@@ -45,6 +48,10 @@ impl LoggerKind {
             LoggerKind::Imta => (
                 c"imta_logger",
                 c"Sun Java System Messaging Server MTA logging",
+            ),
+            LoggerKind::Json => (
+                c"json_logger",
+                c"JSON lines: one JSON object per event (schema v1), for log pipelines",
             ),
             LoggerKind::Bounce => (
                 c"bounce_logger",
@@ -74,13 +81,30 @@ impl LoggerKind {
         names.join(", ")
     }
 
-    /// Reads the kind's own options (and marks them used).
-    pub fn setup(self, o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, ConfigError> {
+    /// Reads the kind's own options (and marks them used) for the logger named `name`.
+    pub fn setup(
+        self,
+        o: &mut Options<'_>,
+        ctx: &FormatContext,
+        name: &str,
+    ) -> Result<KindSetup, ConfigError> {
         match self {
             LoggerKind::Ec => ec::setup(o, ctx),
             LoggerKind::Postfix => postfix::setup(o, ctx),
             LoggerKind::Imta => imta::setup(o, ctx),
+            LoggerKind::Json => json::setup(o, ctx, name),
             LoggerKind::Bounce => bounce::setup(o, ctx),
+        }
+    }
+
+    /// The file an `mtalog_acct_log` (`Kind::Acct`) or `mtalog_import_log`
+    /// (`Kind::Import`) record goes to, for the kinds that accept them
+    /// ([`KindSetup::records`]): ec_logger's acctlog and importlog, json_logger's mainlog.
+    pub fn record_target(self, kind: Kind) -> Target {
+        match (self, kind) {
+            (LoggerKind::Json, _) => Target::Main,
+            (_, Kind::Import) => Target::Import,
+            _ => Target::Acct,
         }
     }
 
@@ -95,6 +119,7 @@ impl LoggerKind {
     pub fn fields_used(self) -> [u64; KIND_COUNT] {
         Kind::ALL.map(|k| match self {
             LoggerKind::Ec => ec::fields_used(k),
+            LoggerKind::Json => json::fields_used(k),
             LoggerKind::Bounce => bounce::fields_used(k),
             LoggerKind::Postfix | LoggerKind::Imta => u64::MAX,
         })

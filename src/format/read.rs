@@ -1,11 +1,11 @@
-//! What the readers of the formats share: the kinds of line they recognise, the record a
-//! line becomes, and small byte helpers.
+//! What the readers of the four formats share: the kinds of line they recognise, the
+//! record a line becomes, and small byte helpers.
 //!
-//! Each format's reader (`ec::read`, `postfix::read`, `imta::read`, and `bounce::read` for
-//! Momentum's bouncelog) turns its lines back into the crate's [`Event`]s, what the
-//! library would have been given to write them; [`Parser`](crate::format::parser::Parser)
-//! puts them together. Readers are pure: bytes in, records out, with no files and no
-//! threads.
+//! Each format's reader (`ec::read`, `postfix::read`, `imta::read`, `json::read`, and
+//! `bounce::read` for Momentum's bouncelog) turns its lines back into the crate's
+//! [`Event`]s, what the library would have been given to write them;
+//! [`Parser`](crate::format::parser::Parser) puts them together. Readers are pure: bytes
+//! in, records out, with no files and no threads.
 //!
 //! Every line is recognised on its own by how it starts, so a file (or standard input)
 //! may hold lines of several files of one family:
@@ -18,6 +18,7 @@
 //! | `Mmm dd hh:mm:ss HOST ` / `YYYY-MM-DDThh:mm:ss` | Postfix syslog line |
 //! | `DD-Mon-YYYY hh:mm:ss.cc ` | Sun mail.log / connection.log |
 //! | `[DD/Mon/YYYY:hh:mm:ss ±zzzz] ` | Sun service log |
+//! | `{` | json_logger record |
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -46,9 +47,11 @@ pub enum LineKind {
     ImtaService,
     /// bounce_logger bouncelog `B` / `T` record (its heartbeats are [`LineKind::EcMain`]).
     Bouncelog,
+    /// json_logger record.
+    Json,
 }
 
-/// The three formats (the bouncelog is Momentum's, of the ec family).
+/// The four formats (the bouncelog is Momentum's, of the ec family).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// Momentum ec_logger.
@@ -57,6 +60,8 @@ pub enum Family {
     Postfix,
     /// Sun Messaging Server.
     Imta,
+    /// json_logger.
+    Json,
 }
 
 impl LineKind {
@@ -71,6 +76,7 @@ impl LineKind {
             | LineKind::Bouncelog => Family::Ec,
             LineKind::Postfix => Family::Postfix,
             LineKind::ImtaMail | LineKind::ImtaService => Family::Imta,
+            LineKind::Json => Family::Json,
         }
     }
 
@@ -86,6 +92,7 @@ impl LineKind {
             LineKind::ImtaMail => "Sun mail.log",
             LineKind::ImtaService => "Sun service log",
             LineKind::Bouncelog => "bounce_logger bouncelog",
+            LineKind::Json => "json_logger record",
         }
     }
 }
@@ -137,7 +144,7 @@ pub(crate) fn secs_2dp(s: &[u8]) -> Option<u64> {
         scale /= 10;
         frac += (d - b'0') as u64 * scale;
     }
-    Some(whole * 1_000_000 + frac)
+    whole.checked_mul(1_000_000)?.checked_add(frac)
 }
 
 /// Sets the reception time of `ev` to `micros` before its time.

@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use crossbeam_channel::bounded;
 
 use super::{Core, Error, NEW, Pipeline, RUNNING};
-use crate::config::{self, Entry, Options, Overflow};
+use crate::config::{self, ConfigError, Entry, Options, Overflow};
 use crate::event::Kind;
 use crate::file::{SharedFile, rotate};
-use crate::format::{FormatContext, Target};
+use crate::format::{FormatContext, KindSetup, LoggerKind, Target};
 use crate::pipeline::pool::Pool;
 use crate::pipeline::settings::Settings;
 use crate::pipeline::writer::Writer;
@@ -49,12 +49,8 @@ impl Core {
 
     /// A new pipeline from the configuration: the files open, the writer running.
     pub(super) fn build(&self, entries: &[Entry]) -> Result<Pipeline, Error> {
-        let mut o = Options::new(entries);
-        let mut settings = Settings::parse(&mut o)?;
-        let ctx = FormatContext::current(settings.error_default_level);
-        let setup = self.kind.setup(&mut o, &ctx)?;
-        settings.rotation = rotate::parse(&mut o, self.kind.sun_rotation())?;
-        o.finish()?;
+        let (mut settings, setup) =
+            read_options(self.kind, &self.name, &mut Options::new(entries))?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
         settings.bounces = setup.formatter.out_of_band();
@@ -68,14 +64,16 @@ impl Core {
         let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
         for spec in &setup.files {
             let rot = &settings.rotation[spec.target as usize];
-            let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)?;
+            let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)
+                .map_err(|e| at_entry(entries, spec.key, e.into()))?;
             files.push((spec.target, f));
         }
         self.shared.abort.store(false, Ordering::Relaxed);
         self.shared.failed.store(false, Ordering::Relaxed);
         let settings = Arc::new(settings);
         let control_key = match &settings.control_socket {
-            Some(path) => crate::control::prepare(path)?,
+            Some(path) => crate::control::prepare(path)
+                .map_err(|e| at_entry(entries, "control_socket", e.into()))?,
             None => None,
         };
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
@@ -94,18 +92,15 @@ impl Core {
             setup.formatter,
             files,
         );
-        let handle = std::thread::Builder::new()
-            .name("mtalog-writer".into())
-            .spawn(move || w.run())
-            .map_err(|e| {
-                if let Some(k) = &control_key {
-                    crate::control::release(k);
-                }
-                Error::Os(
-                    e.raw_os_error().unwrap_or(libc::EAGAIN),
-                    format!("cannot start the writer thread: {e}"),
-                )
-            })?;
+        let handle = crate::sys::spawn("mtalog-writer", move || w.run()).map_err(|e| {
+            if let Some(k) = &control_key {
+                crate::control::release(k);
+            }
+            Error::Os(
+                e.raw_os_error().unwrap_or(libc::EAGAIN),
+                format!("cannot start the writer thread: {e}"),
+            )
+        })?;
         let port = Port {
             tx,
             thread: handle.thread().clone(),
@@ -128,5 +123,39 @@ impl Core {
             fields: self.kind.fields_used(),
             control,
         })
+    }
+}
+
+/// Reads every option of a logger of `kind` from `o`: the ones every kind has, the kind's
+/// own, rotation; then rejects the keys none of them read. Opens nothing.
+pub(super) fn read_options(
+    kind: LoggerKind,
+    name: &str,
+    o: &mut Options<'_>,
+) -> Result<(Settings, KindSetup), ConfigError> {
+    let mut settings = Settings::parse(o)?;
+    let ctx = FormatContext::current(settings.error_default_level);
+    let setup = kind.setup(o, &ctx, name)?;
+    settings.rotation = rotate::parse(o, kind.sun_rotation())?;
+    o.finish()?;
+    Ok((settings, setup))
+}
+
+/// The option keys a logger of `kind` knows (every name of each, aliases included), in the
+/// order they are read.
+pub fn option_keys(kind: LoggerKind) -> Vec<String> {
+    let mut o = Options::new(&[]);
+    // The defaults of every option are valid: this fails on nothing.
+    let _ = read_options(kind, "keys", &mut o);
+    o.keys().to_vec()
+}
+
+/// `e`, an error about the value of option `key`, naming the line and key of its entry (a
+/// default value has none).
+fn at_entry(entries: &[Entry], key: &str, e: Error) -> Error {
+    match (entries.iter().rev().find(|x| x.key == key), e) {
+        (Some(entry), Error::Os(code, m)) => Error::Os(code, format!("{}: {m}", entry.place())),
+        (Some(entry), Error::Invalid(m)) => Error::Invalid(format!("{}: {m}", entry.place())),
+        (_, e) => e,
     }
 }

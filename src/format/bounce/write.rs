@@ -78,6 +78,7 @@ pub fn setup(o: &mut Options<'_>, _ctx: &FormatContext) -> Result<KindSetup, Con
             target: Target::Main,
             path,
             mode,
+            key: "bouncelog",
         }],
         formatter: Box::new(Bounce::new(settings)),
         heartbeat: (!heartbeat.is_zero()).then_some(heartbeat),
@@ -435,6 +436,7 @@ mod tests {
                 target: Target::Main,
                 path: PathBuf::from("/var/log/ecelerity/bouncelog.ec"),
                 mode: 0o644,
+                key: "bouncelog",
             }]
         );
         assert_eq!(k.heartbeat, Some(Duration::from_secs(60)));

@@ -27,18 +27,20 @@ fn wrong_number(what: &str, v: &[u8], expected: &str) -> String {
 /// The kind of an ec_logger line (by how it starts), `None` for a line of another format.
 pub fn line_kind(line: &[u8]) -> Option<LineKind> {
     let digits = leading_digits(line);
-    if digits < 9 {
+    if digits == 0 {
         return None;
     }
     match line.get(digits) {
         Some(b'@') => {
             let rest = &line[digits + 1..];
-            // acctlog: `TS@T@...` with a one-letter type; importlog: `TS@ID@I@`.
-            if rest.len() >= 2 && rest[1] == b'@' && b"NTZ?".contains(&rest[0]) {
+            // acctlog: `TS@T@...` with a one-letter type, 6 to 8 fields; importlog:
+            // `TS@ID@I@...`, 6 fields. A mainlog line has 5, 12 or at least 14 (its ids
+            // may be one letter too).
+            let (ats, n) = separators(rest);
+            let acct_or_import = (4..=6).contains(&n);
+            if acct_or_import && ats[0] == 1 && b"NTZ?".contains(&rest[0]) {
                 Some(LineKind::EcAcct)
-            } else if split_at_unescaped(rest, 3).get(1).map(|f| f.as_slice()) == Some(b"I")
-                && !rest.starts_with(b"@")
-            {
+            } else if acct_or_import && ats[0] > 0 && &rest[ats[0]..ats[1]] == b"@I" {
                 Some(LineKind::EcImport)
             } else {
                 Some(LineKind::EcMain)
@@ -283,6 +285,24 @@ pub fn time(line: &[u8]) -> Option<Timestamp> {
     ec_time(&line[..leading_digits(line)]).ok()
 }
 
+/// The positions of the first 8 unescaped `@` of `s`, and how many there are (8 for 8 or
+/// more).
+fn separators(s: &[u8]) -> ([usize; 8], usize) {
+    let (mut at, mut n, mut i) = ([0; 8], 0, 0);
+    while i < s.len() && n < at.len() {
+        match s[i] {
+            b'\\' => i += 1,
+            b'@' => {
+                at[n] = i;
+                n += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (at, n)
+}
+
 /// Splits at `@` not preceded by a backslash escape, into at most `max` fields (the last
 /// one keeps the rest raw), unescaping every field but the last raw one.
 pub(crate) fn split_at_unescaped(s: &[u8], max: usize) -> Vec<Vec<u8>> {
@@ -516,6 +536,7 @@ fn import(line: &[u8]) -> Result<(), String> {
         ));
     }
     ec_time(&f[0])?;
-    num(&f[4]).ok_or("importlog result is not a number")?;
+    let result = f[4].strip_prefix(b"-").unwrap_or(&f[4]);
+    num(result).ok_or("importlog result is not a number")?;
     Ok(())
 }

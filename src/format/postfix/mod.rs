@@ -96,7 +96,12 @@ pub fn setup(o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, Conf
     ] {
         let mode = o.mode(&[mode_key], 0o644)?;
         let path = o.path(key)?.unwrap_or_else(|| PathBuf::from(default));
-        files.push(FileSpec { target, path, mode });
+        files.push(FileSpec {
+            target,
+            path,
+            mode,
+            key,
+        });
     }
 
     let host = match o.entry(&["myhostname"]) {
