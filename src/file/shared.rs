@@ -26,10 +26,12 @@
 //! The lock is waited for at most [`LOCK_WAIT`] (a process holding it that long is
 //! stuck; later batches then try once without waiting, until the lock is had again), and
 //! not while this process is being forked (`fork()` waits for file operations under way
-//! only so long). A batch that goes on without the lock is still safe: a rotation may then
-//! move a file that another process has only just created, or give a number that another
-//! rotation gives too, but no name is replaced and no file that a process appends to is
-//! compressed or removed, so no line is lost or written twice.
+//! only so long). A batch that goes on without the lock is appended as it is, and this
+//! process rotates nothing until it has the lock again: the file may then grow past
+//! `max_file_size` for a while, but two rotations never run at once, so no sequence
+//! number is given twice. (On a file system without record locks, each process rotates
+//! as if it were alone: no name is replaced and nothing a process appends to is
+//! compressed or removed, but two processes may then give one number twice.)
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -87,6 +89,10 @@ struct State {
     inherited: bool,
     /// This process holds the file's write record lock (see the module documentation).
     locked: bool,
+    /// Another process held the lock all the time this one waited for it (or a fork was
+    /// being prepared): this process writes on, but rotates nothing until it has the lock
+    /// again, so that two rotations never run at once.
+    busy: bool,
     /// A move to the file that now has the path failed, and was reported.
     follow_failed: bool,
     /// How long the next lock may be waited for: [`LOCK_WAIT`], or nothing after a wait
@@ -115,6 +121,7 @@ impl State {
             torn_end: 0,
             inherited: false,
             locked: false,
+            busy: false,
             follow_failed: false,
             lock_wait: LOCK_WAIT,
         }
@@ -135,7 +142,7 @@ impl State {
 
     /// Makes `file` (this process's own opening, `locked` or not) the open file; the old
     /// one's lock is released first (its description may live on in a forked child).
-    fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64, locked: bool) {
+    fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64, lock: Lock) {
         self.unlock();
         self.dev = meta.dev();
         self.ino = meta.ino();
@@ -150,7 +157,8 @@ impl State {
         self.created = created;
         self.file = Some(file);
         self.inherited = false;
-        self.locked = locked;
+        self.locked = lock == Lock::Had;
+        self.busy = lock == Lock::Busy;
     }
 
     /// Takes the open file's write record lock (see [`lock_file`]); not on a description
@@ -158,7 +166,12 @@ impl State {
     fn lock(&mut self) {
         if !self.locked && !self.inherited {
             let wait = &mut self.lock_wait;
-            self.locked = self.file.as_ref().is_some_and(|f| lock_file(f, wait));
+            let lock = self
+                .file
+                .as_ref()
+                .map_or(Lock::Untaken, |f| lock_file(f, wait));
+            self.locked = lock == Lock::Had;
+            self.busy = lock == Lock::Busy;
         }
     }
 
@@ -177,11 +190,22 @@ impl State {
 /// documentation).
 pub const LOCK_WAIT: Duration = Duration::from_secs(5);
 
+/// What became of a try to take a file's write record lock.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lock {
+    /// Taken.
+    Had,
+    /// Held by another process all the time waited (or a fork is being prepared).
+    Busy,
+    /// Not taken, and held by no one known: not tried yet, or not to be had (a file system
+    /// without record locks, where a process rotates as if it were alone).
+    Untaken,
+}
+
 /// Takes the write record lock of `file` for this open file description, waiting up to
-/// `wait`, and not while a fork is being prepared. False when not taken (held elsewhere
-/// all that time, or a file system without record locks). A wait that runs out sets
-/// `wait` to nothing; a lock had sets it back to [`LOCK_WAIT`].
-fn lock_file(file: &File, wait: &mut Duration) -> bool {
+/// `wait`, and not while a fork is being prepared. A wait that runs out sets `wait` to
+/// nothing; a lock had sets it back to [`LOCK_WAIT`].
+fn lock_file(file: &File, wait: &mut Duration) -> Lock {
     let start = Instant::now();
     // Short naps: the lock is free only for moments while several processes write, and a
     // waiter that sleeps long misses them.
@@ -190,18 +214,18 @@ fn lock_file(file: &File, wait: &mut Duration) -> bool {
         match crate::sys::ofd_lock(file.as_fd(), true) {
             Ok(true) => {
                 *wait = LOCK_WAIT;
-                return true;
+                return Lock::Had;
             }
-            Ok(false) if crate::sync::fork_pending() => return false,
+            Ok(false) if crate::sync::fork_pending() => return Lock::Busy,
             Ok(false) if start.elapsed() < *wait => {
                 std::thread::sleep(nap);
                 nap = (nap * 2).min(Duration::from_micros(100));
             }
             Ok(false) => {
                 *wait = Duration::ZERO;
-                return false;
+                return Lock::Busy;
             }
-            Err(_) => return false,
+            Err(_) => return Lock::Untaken,
         }
     }
 }
@@ -359,7 +383,7 @@ impl SharedFile {
             1
         };
         let mut st = State::new(created, next_seq);
-        st.opened(file, &meta, created, false);
+        st.opened(file, &meta, created, Lock::Untaken);
         let shared = Arc::new(SharedFile {
             path: path.to_path_buf(),
             mode,
@@ -424,7 +448,9 @@ impl SharedFile {
         // A path that is not a regular file (a FIFO, a device) is used as it is, never
         // rotated: its period just starts again.
         let attached = !st.regular || self.attach(&mut st, &mut ctx.errors).is_ok();
-        if attached && self.due(now) {
+        // While another process holds the lock (see `State::busy`), that one rotates the
+        // file, or this one does later.
+        if attached && self.due(now) && !st.busy {
             if st.data && st.regular {
                 self.rotate_locked(&mut st, now, ctx);
             } else {
@@ -475,13 +501,13 @@ impl SharedFile {
             let moved = !self.names_open_file(st);
             match open_appending(&self.path, self.mode, &self.policy) {
                 Ok((file, meta)) => {
-                    let locked = lock_file(&file, &mut st.lock_wait);
+                    let lock = lock_file(&file, &mut st.lock_wait);
                     let created = creation_time(&meta);
-                    st.opened(file, &meta, created, locked);
+                    st.opened(file, &meta, created, lock);
                     st.follow_failed = false;
                     self.due
                         .store(self.rot.due_after(created), Ordering::Relaxed);
-                    if locked && self.names_open_file(st) {
+                    if lock == Lock::Had && self.names_open_file(st) {
                         return Ok(());
                     }
                 }
@@ -653,12 +679,12 @@ impl SharedFile {
         } else {
             creation_time(&meta)
         };
-        let locked = lock_file(&file, &mut st.lock_wait);
-        st.opened(file, &meta, created, locked);
+        let lock = lock_file(&file, &mut st.lock_wait);
+        st.opened(file, &meta, created, lock);
         st.retry_after = 0;
         self.due
             .store(self.rot.due_after(created), Ordering::Relaxed);
-        if !(locked && self.names_open_file(st)) {
+        if !(lock == Lock::Had && self.names_open_file(st)) {
             // Another process (moving to the new file as well) took its lock first, and
             // rotated it meanwhile: on to the file the path names now.
             let _ = self.attach(st, &mut ctx.errors);
@@ -744,10 +770,14 @@ impl SharedFile {
                 let now = rotate::unix_now();
                 let by_size = max > 0 && st.data && st.size + first_line as u64 > max;
                 let by_time = st.data && self.due(now);
-                if (by_size || by_time) && now >= st.retry_after {
+                // Not while another process holds the lock (see `State::busy`): the file
+                // then grows past `max_file_size` for a while rather than two rotations
+                // giving one sequence number.
+                let rotating = now >= st.retry_after && !st.busy;
+                if (by_size || by_time) && rotating {
                     self.rotate_locked(st, now, ctx);
                 }
-                if max > 0 && now >= st.retry_after {
+                if max > 0 && rotating {
                     let room = max.saturating_sub(st.size) as usize;
                     if room < n {
                         n = rest[..room]
@@ -791,7 +821,7 @@ impl SharedFile {
         // take goes to the new file (a torn line, rather than a lost one).
         let _ = write_locked(&mut st, &[]);
         let created = creation_time(&meta);
-        st.opened(file, &meta, created, false);
+        st.opened(file, &meta, created, Lock::Untaken);
         self.due
             .store(self.rot.due_after(created), Ordering::Relaxed);
         Ok(true)
