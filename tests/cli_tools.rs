@@ -405,3 +405,97 @@ fn bouncelog_is_checked_traced_and_reported() {
         "{report}"
     );
 }
+
+/// The "bounces by class" section on the logs real Postfix wrote (tests/corpus/postfix/):
+/// its six bounces (pflogsumm's "6 bounced") in their classes, the same in the three logs,
+/// and the same again when the log is converted to each other format and read back.
+#[test]
+fn bounces_by_class_of_the_postfix_corpus_in_every_format() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/postfix");
+    let dir = scratch("bounce-classes-corpus");
+    const TEXT: &str = "message bounces by class
+------------------------
+        6   bounces, read from the logs
+
+    count   share   class
+        3   50.0%   10 Invalid Recipient (Hard)
+                    2   550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table
+                    1   unknown user: \"nosuchuser\"
+        2   33.3%   52 Spam Content (Block)
+                    2   554 5.7.1 Message rejected: content looks like spam
+        1   16.7%   1 Undetermined (Undetermined)
+                    1   this domain no longer receives mail
+
+";
+    const JSON: &str = ",\"bounce_classes\":{\"source\":\"logs\",\"bounces\":6,\"classes\":[\
+        {\"class\":10,\"name\":\"Invalid Recipient\",\"category\":\"Hard\",\"count\":3,\"share\":50.0,\"texts\":[\
+        {\"text\":\"550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table\",\"count\":2},\
+        {\"text\":\"unknown user: \\\"nosuchuser\\\"\",\"count\":1}]},\
+        {\"class\":52,\"name\":\"Spam Content\",\"category\":\"Block\",\"count\":2,\"share\":33.3,\"texts\":[\
+        {\"text\":\"554 5.7.1 Message rejected: content looks like spam\",\"count\":2}]},\
+        {\"class\":1,\"name\":\"Undetermined\",\"category\":\"Undetermined\",\"count\":1,\"share\":16.7,\"texts\":[\
+        {\"text\":\"this domain no longer receives mail\",\"count\":1}]}]}";
+    let section = |report: &str| -> String {
+        let start = report
+            .find("message bounces by class\n")
+            .unwrap_or_else(|| panic!("no section in {report}"));
+        let end = start + report[start..].find("message reject detail").unwrap();
+        report[start..end].to_owned()
+    };
+    let member = |json: &str| -> String {
+        let start = json.find(",\"bounce_classes\":").unwrap();
+        let end = start + json[start..].find(",\"reject_reasons\"").unwrap();
+        json[start..end].to_owned()
+    };
+    for log in [
+        "maillog.log",
+        "syslog-traditional.log",
+        "syslog-rfc3339-long-ids.log",
+    ] {
+        let path = corpus.join(log);
+        let path = path.to_str().unwrap();
+        assert_eq!(section(&ok(&["report", path], &dir)), TEXT, "{log}");
+        assert_eq!(
+            member(&ok(&["report", "--json", path], &dir)),
+            JSON,
+            "{log}"
+        );
+    }
+    // `--top 1`: one text per class.
+    let path = corpus.join("maillog.log");
+    let path = path.to_str().unwrap();
+    let top1 = section(&ok(&["report", "--top", "1", path], &dir));
+    assert_eq!(
+        top1,
+        TEXT.replace("                    1   unknown user: \"nosuchuser\"\n", "")
+    );
+    for to in ["ec", "imta", "json"] {
+        let converted = ok(&["convert", "--to", to, "--utc", path], &dir);
+        let name = format!("converted.{to}");
+        std::fs::write(dir.join(&name), converted).unwrap();
+        assert_eq!(section(&ok(&["report", &name], &dir)), TEXT, "{to}");
+        assert_eq!(
+            member(&ok(&["report", "--json", &name], &dir)),
+            JSON,
+            "{to}"
+        );
+    }
+    // json_logger's records carry the classes the report counts.
+    let records = std::fs::read_to_string(dir.join("converted.json")).unwrap();
+    let classes: Vec<&str> = records
+        .lines()
+        .filter(|l| l.contains("\"type\":\"permanent_failure\""))
+        .map(|l| &l[l.find(",\"bounce_class\":").unwrap()..])
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            ",\"bounce_class\":10,\"bounce_category\":\"Hard\"}",
+            ",\"bounce_class\":1,\"bounce_category\":\"Undetermined\"}",
+            ",\"bounce_class\":10,\"bounce_category\":\"Hard\"}",
+            ",\"bounce_class\":52,\"bounce_category\":\"Block\"}",
+            ",\"bounce_class\":52,\"bounce_category\":\"Block\"}",
+            ",\"bounce_class\":10,\"bounce_category\":\"Hard\"}",
+        ]
+    );
+}
