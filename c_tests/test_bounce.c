@@ -186,6 +186,19 @@ static void other_kinds(void) {
     CHECK_EQ_INT(bounce(li, &tv, &m, &d, "550 5.1.1 user unknown"), -ENOTSUP);
     CHECK_EQ_INT(li->log_close(li), 0);
     free_fn(li);
+
+    /* json_logger writes a bounce's class in its permanent_failure records, but has no
+     * out-of-band record either. */
+    li = new_fn("json_logger", "js");
+    CHECK(li != NULL);
+    if (!li) return;
+    snprintf(cfg, sizeof cfg, "mainlog = \"%s\"\n", test_path("js.main"));
+    CHECK_EQ_INT(li->shared.log_init(li, cfg), 0);
+    CHECK_EQ_INT(bounce(li, &tv, &m, &d, "550 5.1.1 user unknown"), -ENOTSUP);
+    CHECK_CONTAINS(last_error_fn(li), "json_logger 'js' writes no bounce records");
+    CHECK_EQ_INT(li->log_close(li), 0);
+    CHECK_EQ_INT(count_lines(test_path("js.main")), 0);
+    free_fn(li);
 }
 
 typedef struct {
