@@ -300,12 +300,32 @@ impl Scan {
         let mut token = 1;
         let mut at = false;
         let mut j = 0;
-        // Each byte is written, and counted or not, without a branch on what it is: words
-        // and separators alternate at random, and a branch on them would be mispredicted
-        // at every word. Only the rare cases branch: a lead byte, the end of an address.
+        // A run of word bytes is copied in a tight loop, left once a word. Every other
+        // byte is written, and counted or not, without a branch on what it is: separators
+        // and word starts alternate at random, and a branch on them would be mispredicted.
+        // Only the rare cases branch: a lead byte, the end of an address.
         while j < text.len() {
             let mut c = CLASS[text[j] as usize];
             j += 1;
+            if c & (SEP | AT | LEAD) == 0 {
+                // A word byte, and the word bytes after it: copied in a tight loop (most of
+                // a text is words; the branch out is taken once a word).
+                starts[words] = n as u16;
+                words += usize::from(spaced);
+                spaced = false;
+                buf[n] = c as u8;
+                n += 1;
+                while let Some(&b) = text.get(j) {
+                    let d = CLASS[b as usize];
+                    if d & (SEP | AT | LEAD) != 0 {
+                        break;
+                    }
+                    buf[n] = d as u8;
+                    n += 1;
+                    j += 1;
+                }
+                continue;
+            }
             if c & LEAD != 0 {
                 // A no-break space or a General Punctuation character is a separator.
                 let next = |k: usize| text.get(j + k).copied().unwrap_or(0);
