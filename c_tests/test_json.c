@@ -41,7 +41,8 @@ static const char *const expected[][2] = {
     {"reception", IDS_JSON "," SESSION_JSON},
     {"attempt", IDS_JSON "," OUT_JSON},
     {"transient_failure",
-     IDS_JSON "," OUT_JSON ",\"response\":\"451 4.7.1 Greylisted\",\"code\":451,\"dsn\":\"4.7.1\""},
+     IDS_JSON "," OUT_JSON ",\"response\":\"451 4.7.1 Greylisted\",\"code\":451,\"dsn\":\"4.7.1\","
+                          "\"bounce_class\":70,\"bounce_category\":\"Soft\""},
     /* The note's bytes: quotes, a backslash, CR LF, NUL, a byte that is not UTF-8, '@'. */
     {"delivery", IDS_JSON "," OUT_JSON
                  ",\"response\":\"250 ok \\\"q\\\" \\\\ \\r\\n\\u0000 \xef\xbf\xbd @end\","
@@ -50,7 +51,7 @@ static const char *const expected[][2] = {
                  "\"dsn\":\"2.0.0\""},
     {"permanent_failure", IDS_JSON "," OUT_JSON
                           ",\"response\":\"550 5.1.1 unknown user\",\"code\":550,"
-                          "\"dsn\":\"5.1.1\""},
+                          "\"dsn\":\"5.1.1\",\"bounce_class\":10,\"bounce_category\":\"Hard\""},
     {"rejection", "\"conn_id\":\"E0/00-31337-F51F3556\"," SESSION_JSON
                   ",\"phase\":6,\"phase_text\":\"awaiting rcptto\",\"rcpt\":\"x@y.example\","
                   "\"module\":\"scriptlet\",\"pathway\":\"default\",\"pathway_group\":\"default\","

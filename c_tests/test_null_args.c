@@ -48,6 +48,10 @@ int main(void) {
     CHECK_EQ_INT(mtalog_import_log(NULL, &tv, "x", NULL, 1, "/d"), -EINVAL);
     CHECK_EQ_INT(mtalog_acct_log(li, &tv, 'N', "a", "b", "c", 1, NULL, NULL), -ENOENT);
     CHECK_EQ_INT(mtalog_import_log(li, &tv, "x", NULL, 1, "/d"), -ENOENT);
+    CHECK_EQ_INT(mtalog_bounce_log(NULL, &tv, MSG(m), DOM(d), "550 x", 5), -EINVAL);
+    CHECK_EQ_INT(mtalog_bounce_log(li, &tv, NULL, DOM(d), "550 x", 5), -EINVAL);
+    /* ec_logger has no bounce record. */
+    CHECK_EQ_INT(mtalog_bounce_log(li, &tv, MSG(m), DOM(d), "550 x", 5), -ENOTSUP);
     CHECK_EQ_INT(mtalog_set_host_api(NULL, NULL), -EINVAL);
     CHECK_EQ_INT(mtalog_set_host_api(li, NULL), 0);
     CHECK(mtalog_last_error(NULL) != NULL);

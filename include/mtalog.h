@@ -916,6 +916,28 @@ int mtalog_import_log(struct logging_infrastructure *li,
                       const char *spool_dir);
 
 /**
+ * Writes an out-of-band bounce (bounce_logger only): a DSN or reply about `original` that
+ * arrived after its delivery attempt. The record is a permanent failure of connection
+ * stage 21, read from `original` and `domain` (NULL when unknown) as the hooks read them,
+ * with `text` (`text_len` bytes, not NUL-terminated) as the bounce text that is
+ * classified. `now` NULL = the current time. Returns 0 (queued, or not wanted:
+ * `log_outofband_bounces = false`, counted in `filtered`); `-EINVAL` (NULL `li` or
+ * `original`, `text_len` negative or over 1 MiB, or `text` NULL with a `text_len` above
+ * 0); `-ENOTSUP` (a kind without a bounce record); `-ECANCELED` (not running); `-EAGAIN`
+ * (dropped: queue full in drop mode).
+ *
+ * # Safety
+ * `li` is NULL or a live logger; `original` and `domain` NULL or objects the hooks could
+ * be given; `text` NULL or `text_len` readable bytes; `now` NULL or valid.
+ */
+int mtalog_bounce_log(struct logging_infrastructure *li,
+                      const struct timeval *now,
+                      struct abstract_message *original,
+                      struct domain_record *domain,
+                      const char *text,
+                      int text_len);
+
+/**
  * Makes the hooks read the host's objects through `api` (copied; the caller keeps its
  * table). NULL restores reading them as mtalog's reference structs. Call it before the
  * hooks run. Returns 0, or `-EINVAL` (NULL `li`, or `api->struct_size` smaller than

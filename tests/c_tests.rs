@@ -314,6 +314,7 @@ c_tests!(
     test_owner,
     test_block_timeout,
     test_refusals,
+    test_bounce,
     test_fifo,
     test_special_files,
     test_close_compress,

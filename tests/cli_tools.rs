@@ -289,3 +289,213 @@ fn ctl_gives_up_when_no_reply_comes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
 }
+
+/// A bouncelog is checked, traced and reported; with the mainlog of the same traffic its
+/// records are its bounces by class (the out-of-band one too), and nothing is counted twice.
+#[test]
+fn bouncelog_is_checked_traced_and_reported() {
+    use mtalog::event::{Event, Field, Kind, Timestamp, build};
+    use mtalog::format::bounce::{Bounce, OUT_OF_BAND_STAGE};
+    use mtalog::format::ec::Ec;
+    use mtalog::format::{Formatter, Out, Target};
+
+    let dir = scratch("bouncelog");
+    let ev = |kind: Kind, id: &str, stage: i32, note: &str| -> Event {
+        let mut e = build(
+            kind,
+            vec![
+                (Field::MsgId, id.as_bytes()),
+                (Field::MailFrom, b"news@sender.example"),
+                (Field::RcptTo, b"alice@dest.example"),
+                (Field::DomainName, b"dest.example"),
+                (Field::MxIp, b"198.51.100.25"),
+                (Field::Note, note.as_bytes()),
+            ],
+        );
+        e.time = Timestamp::new(1_700_001_000, 0);
+        e.size = 4821;
+        e.stage = stage;
+        e
+    };
+    let recv = ev(Kind::Reception, "10/00-31337-8E4F3556", 0, "");
+    let inband = ev(
+        Kind::PermanentFailure,
+        "10/00-31337-8E4F3556",
+        9,
+        "550 5.1.1 <alice@dest.example>: Recipient address rejected: User unknown",
+    );
+    let deferred = ev(
+        Kind::TransientFailure,
+        "20/00-31337-8E4F3556",
+        4,
+        "451 4.7.1 Greylisted, try again later",
+    );
+    let oob = ev(
+        Kind::PermanentFailure,
+        "30/00-31337-8E4F3556",
+        OUT_OF_BAND_STAGE,
+        "552 5.2.2 <alice@dest.example>: mailbox full",
+    );
+    let write = |f: &mut dyn Formatter, evs: &[&Event], name: &str| {
+        let mut out = Out::default();
+        for e in evs {
+            f.format(e, &mut out);
+        }
+        f.heartbeat(Timestamp::new(1_700_001_060, 0), &mut out);
+        std::fs::write(dir.join(name), &out.bufs[Target::Main as usize]).unwrap();
+    };
+    write(
+        &mut Ec::default(),
+        &[&recv, &inband, &deferred],
+        "mainlog.ec",
+    );
+    write(
+        &mut Bounce::default(),
+        &[&inband, &deferred, &oob],
+        "bouncelog.ec",
+    );
+
+    let out = mtalog(&["check", "bouncelog.ec", "mainlog.ec"], &dir);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("8 line(s), all match"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(dir.join("bouncelog.ec")).unwrap();
+    std::fs::write(dir.join("bad.ec"), text.replace("@21@22@", "@21@2@")).unwrap();
+    let out = mtalog(&["check", "bad.ec"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "bad.ec:3: the bounce class 2 is not one of Momentum's\n"
+    );
+
+    let trace = ok(&["trace", "30/00-31337-8E4F3556", "bouncelog.ec"], &dir);
+    assert_eq!(
+        trace,
+        format!("bouncelog.ec:3: {}\n", text.lines().nth(2).unwrap())
+    );
+
+    // Both files: the mainlog's figures, the bouncelog's classes.
+    let json = ok(&["report", "--json", "mainlog.ec", "bouncelog.ec"], &dir);
+    assert!(
+        json.contains("\"bounced\":1,") && json.contains("\"deferrals\":1,"),
+        "{json}"
+    );
+    let classes = &json[json.find(",\"bounce_classes\":").unwrap()..];
+    let classes = &classes[..classes.find(",\"rejects\"").unwrap()];
+    assert_eq!(
+        classes,
+        ",\"bounce_classes\":{\"source\":\"bouncelog\",\"bounces\":2,\"classes\":[\
+         {\"class\":10,\"name\":\"Invalid Recipient\",\"category\":\"Hard\",\"count\":1,\"share\":50.0,\"texts\":[{\"text\":\"550 5.1.1 <address>: Recipient address rejected: User unknown\",\"count\":1}]},\
+         {\"class\":22,\"name\":\"Mailbox Full\",\"category\":\"Soft\",\"count\":1,\"share\":50.0,\"texts\":[{\"text\":\"552 5.2.2 <address>: mailbox full\",\"count\":1}]}]}"
+    );
+    // The mainlog alone: its P line.
+    let json = ok(&["report", "--json", "mainlog.ec"], &dir);
+    assert!(
+        json.contains(
+            ",\"bounce_classes\":{\"source\":\"logs\",\"bounces\":1,\"classes\":[{\"class\":10,"
+        ),
+        "{json}"
+    );
+    let report = ok(&["report", "bouncelog.ec"], &dir);
+    assert!(
+        report.contains("        2   bounces, read from the bouncelog\n"),
+        "{report}"
+    );
+}
+
+/// The "bounces by class" section on the logs real Postfix wrote (tests/corpus/postfix/):
+/// its six bounces (pflogsumm's "6 bounced") in their classes, the same in the three logs,
+/// and the same again when the log is converted to each other format and read back.
+#[test]
+fn bounces_by_class_of_the_postfix_corpus_in_every_format() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/postfix");
+    let dir = scratch("bounce-classes-corpus");
+    const TEXT: &str = "message bounces by class
+------------------------
+        6   bounces, read from the logs
+
+    count   share   class
+        3   50.0%   10 Invalid Recipient (Hard)
+                    2   550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table
+                    1   unknown user: \"nosuchuser\"
+        2   33.3%   52 Spam Content (Block)
+                    2   554 5.7.1 Message rejected: content looks like spam
+        1   16.7%   1 Undetermined (Undetermined)
+                    1   this domain no longer receives mail
+
+";
+    const JSON: &str = ",\"bounce_classes\":{\"source\":\"logs\",\"bounces\":6,\"classes\":[\
+        {\"class\":10,\"name\":\"Invalid Recipient\",\"category\":\"Hard\",\"count\":3,\"share\":50.0,\"texts\":[\
+        {\"text\":\"550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table\",\"count\":2},\
+        {\"text\":\"unknown user: \\\"nosuchuser\\\"\",\"count\":1}]},\
+        {\"class\":52,\"name\":\"Spam Content\",\"category\":\"Block\",\"count\":2,\"share\":33.3,\"texts\":[\
+        {\"text\":\"554 5.7.1 Message rejected: content looks like spam\",\"count\":2}]},\
+        {\"class\":1,\"name\":\"Undetermined\",\"category\":\"Undetermined\",\"count\":1,\"share\":16.7,\"texts\":[\
+        {\"text\":\"this domain no longer receives mail\",\"count\":1}]}]}";
+    let section = |report: &str| -> String {
+        let start = report
+            .find("message bounces by class\n")
+            .unwrap_or_else(|| panic!("no section in {report}"));
+        let end = start + report[start..].find("message reject detail").unwrap();
+        report[start..end].to_owned()
+    };
+    let member = |json: &str| -> String {
+        let start = json.find(",\"bounce_classes\":").unwrap();
+        let end = start + json[start..].find(",\"rejects\"").unwrap();
+        json[start..end].to_owned()
+    };
+    for log in [
+        "maillog.log",
+        "syslog-traditional.log",
+        "syslog-rfc3339-long-ids.log",
+    ] {
+        let path = corpus.join(log);
+        let path = path.to_str().unwrap();
+        assert_eq!(section(&ok(&["report", path], &dir)), TEXT, "{log}");
+        assert_eq!(
+            member(&ok(&["report", "--json", path], &dir)),
+            JSON,
+            "{log}"
+        );
+    }
+    // `--top 1`: one text per class.
+    let path = corpus.join("maillog.log");
+    let path = path.to_str().unwrap();
+    let top1 = section(&ok(&["report", "--top", "1", path], &dir));
+    assert_eq!(
+        top1,
+        TEXT.replace("                    1   unknown user: \"nosuchuser\"\n", "")
+    );
+    for to in ["ec", "imta", "json"] {
+        let converted = ok(&["convert", "--to", to, "--utc", path], &dir);
+        let name = format!("converted.{to}");
+        std::fs::write(dir.join(&name), converted).unwrap();
+        assert_eq!(section(&ok(&["report", &name], &dir)), TEXT, "{to}");
+        assert_eq!(
+            member(&ok(&["report", "--json", &name], &dir)),
+            JSON,
+            "{to}"
+        );
+    }
+    // json_logger's records carry the classes the report counts.
+    let records = std::fs::read_to_string(dir.join("converted.json")).unwrap();
+    let classes: Vec<&str> = records
+        .lines()
+        .filter(|l| l.contains("\"type\":\"permanent_failure\""))
+        .map(|l| &l[l.find(",\"bounce_class\":").unwrap()..])
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            ",\"bounce_class\":10,\"bounce_category\":\"Hard\"}",
+            ",\"bounce_class\":1,\"bounce_category\":\"Undetermined\"}",
+            ",\"bounce_class\":10,\"bounce_category\":\"Hard\"}",
+            ",\"bounce_class\":52,\"bounce_category\":\"Block\"}",
+            ",\"bounce_class\":52,\"bounce_category\":\"Block\"}",
+            ",\"bounce_class\":10,\"bounce_category\":\"Hard\"}",
+        ]
+    );
+}

@@ -206,7 +206,13 @@ pub fn config(data: &[u8]) {
             typed(&s.kind, &s.entries);
         }
     }
-    for kind in ["ec_logger", "postfix_logger", "imta_logger", "json_logger"] {
+    for kind in [
+        "ec_logger",
+        "postfix_logger",
+        "imta_logger",
+        "json_logger",
+        "bounce_logger",
+    ] {
         if let Ok(es) = config::parse_init(&text, kind, "x") {
             typed(kind, &es);
         }
@@ -558,6 +564,8 @@ fn key_order(ty: &str) -> &'static [&'static str] {
             "response",
             "code",
             "dsn",
+            "bounce_class",
+            "bounce_category",
         ],
         "rejection" => &[
             "v",

@@ -387,8 +387,9 @@ fn fill_note(fl: &mut Filler<'_>, note: *const c_char, note_len: c_int) -> bool 
     true
 }
 
-/// Queues a filled event; `bad_input` says why part of the call was refused.
-fn finish(h: &Handle, ev: Box<Event>, truncated: u64, bad_input: Option<&str>) {
+/// Queues a filled event; `bad_input` says why part of the call was refused. Returns
+/// whether the event was queued (a drop is counted).
+pub(crate) fn finish(h: &Handle, ev: Box<Event>, truncated: u64, bad_input: Option<&str>) -> bool {
     let stats = &h.logger.shared().stats;
     if truncated > 0 {
         stats.add(Counter::truncated, truncated);
@@ -396,7 +397,31 @@ fn finish(h: &Handle, ev: Box<Event>, truncated: u64, bad_input: Option<&str>) {
     if let Some(why) = bad_input {
         h.logger.input_error(why);
     }
-    h.logger.submit(ev);
+    h.logger.submit(ev)
+}
+
+/// Copies what a mail event needs out of the message, the domain and the note (for the
+/// delivery hooks and `mtalog_bounce_log`). Returns the values cut, and whether the
+/// note's arguments were valid (an invalid note is left out).
+pub(crate) fn fill_mail(
+    h: &Handle,
+    ev: &mut Event,
+    msg: *const abstract_message,
+    dr: *const domain_record,
+    note: *const c_char,
+    note_len: c_int,
+) -> (u64, bool) {
+    let api = h.host_api();
+    let mut fl = Filler {
+        want: h.logger.fields_used(ev.kind),
+        ev,
+        max: h.logger.max_field(),
+        truncated: 0,
+    };
+    fill_message(&mut fl, api, msg);
+    fill_domain(&mut fl, api, dr);
+    let ok = fill_note(&mut fl, note, note_len);
+    (fl.truncated, ok)
 }
 
 /// The handle behind `self` (NULL-safe; counts nothing).
@@ -468,17 +493,7 @@ fn mail_hook(
             return;
         };
         ev.time = time_of(now);
-        let api = h.host_api();
-        let mut fl = Filler {
-            want: h.logger.fields_used(ev.kind),
-            ev: &mut ev,
-            max: h.logger.max_field(),
-            truncated: 0,
-        };
-        fill_message(&mut fl, api, msg);
-        fill_domain(&mut fl, api, dr);
-        let ok = fill_note(&mut fl, note, note_len);
-        let t = fl.truncated;
+        let (t, ok) = fill_mail(h, &mut ev, msg, dr, note, note_len);
         finish(h, ev, t, (!ok).then_some(BAD_NOTE));
     })
 }

@@ -1,4 +1,5 @@
-//! The record functions beside the hooks: `mtalog_acct_log` and `mtalog_import_log`.
+//! The record functions beside the hooks: `mtalog_acct_log`, `mtalog_import_log` and
+//! `mtalog_bounce_log`.
 
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
@@ -7,6 +8,7 @@ use super::handle::{Handle, handle_ref};
 use super::types::*;
 use super::{boundary, hooks};
 use crate::event::{Field, Kind};
+use crate::format::bounce::OUT_OF_BAND_STAGE;
 use crate::logger::Logger;
 use crate::pipeline::stats::Counter;
 
@@ -168,6 +170,71 @@ pub unsafe extern "C" fn mtalog_import_log(
             max,
         );
         if h.logger.submit(ev) {
+            0
+        } else {
+            -libc::EAGAIN
+        }
+    });
+    r.unwrap_or(-libc::ENOTRECOVERABLE)
+}
+
+/// Writes an out-of-band bounce (bounce_logger only): a DSN or reply about `original` that
+/// arrived after its delivery attempt. The record is a permanent failure of connection
+/// stage 21, read from `original` and `domain` (NULL when unknown) as the hooks read them,
+/// with `text` (`text_len` bytes, not NUL-terminated) as the bounce text that is
+/// classified. `now` NULL = the current time. Returns 0 (queued, or not wanted:
+/// `log_outofband_bounces = false`, counted in `filtered`); `-EINVAL` (NULL `li` or
+/// `original`, `text_len` negative or over 1 MiB, or `text` NULL with a `text_len` above
+/// 0); `-ENOTSUP` (a kind without a bounce record); `-ECANCELED` (not running); `-EAGAIN`
+/// (dropped: queue full in drop mode).
+///
+/// # Safety
+/// `li` is NULL or a live logger; `original` and `domain` NULL or objects the hooks could
+/// be given; `text` NULL or `text_len` readable bytes; `now` NULL or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mtalog_bounce_log(
+    li: *mut logging_infrastructure,
+    now: *const libc::timeval,
+    original: *mut abstract_message,
+    domain: *mut domain_record,
+    text: *const c_char,
+    text_len: c_int,
+) -> c_int {
+    let Some(h) = handle_ref(li) else {
+        return -libc::EINVAL;
+    };
+    let r = boundary::guard(|| {
+        let l = &h.logger;
+        if original.is_null()
+            || !(0..=hooks::MAX_SANE_NOTE).contains(&text_len)
+            || (text.is_null() && text_len > 0)
+        {
+            l.input_error(&format!(
+                "mtalog_bounce_log: original is NULL, or text_len {text_len} is negative, \
+                 over 1 MiB or above 0 with a NULL text"
+            ));
+            return -libc::EINVAL;
+        }
+        let Some(settings) = l.settings() else {
+            l.input_error("a bounce record was refused: called before log_init");
+            return -libc::ECANCELED;
+        };
+        if settings.bounces.is_none() {
+            l.set_last_error(&format!(
+                "{} '{}' writes no bounce records",
+                l.kind(),
+                l.name()
+            ));
+            return -libc::ENOTSUP;
+        }
+        let Some(mut ev) = l.begin_if(Kind::PermanentFailure, |s| s.bounces == Some(true)) else {
+            // Not running (recorded by `begin_if`), or out-of-band bounces are off.
+            return if l.is_running() { 0 } else { -libc::ECANCELED };
+        };
+        ev.time = hooks::time_of(now);
+        let (truncated, _) = hooks::fill_mail(h, &mut ev, original, domain, text, text_len);
+        ev.stage = OUT_OF_BAND_STAGE;
+        if hooks::finish(h, ev, truncated, None) {
             0
         } else {
             -libc::EAGAIN

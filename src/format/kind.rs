@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::{FormatContext, KindSetup, Target, ec, imta, json, postfix};
+use super::{FormatContext, KindSetup, Target, bounce, ec, imta, json, postfix};
 use crate::config::{ConfigError, Options};
 use crate::event::{KIND_COUNT, Kind};
 
@@ -19,15 +19,18 @@ pub enum LoggerKind {
     Imta,
     /// JSON lines: one JSON object per event.
     Json,
+    /// Momentum `bounce_logger`: the bouncelog, with bounce classes.
+    Bounce,
 }
 
 impl LoggerKind {
     /// Every kind.
-    pub const ALL: [LoggerKind; 4] = [
+    pub const ALL: [LoggerKind; 5] = [
         LoggerKind::Ec,
         LoggerKind::Postfix,
         LoggerKind::Imta,
         LoggerKind::Json,
+        LoggerKind::Bounce,
     ];
 
     /// The kind's `module_name` and `module_description`, as the C strings the vtable
@@ -49,6 +52,10 @@ impl LoggerKind {
             LoggerKind::Json => (
                 c"json_logger",
                 c"JSON lines: one JSON object per event (schema v1), for log pipelines",
+            ),
+            LoggerKind::Bounce => (
+                c"bounce_logger",
+                c"Momentum-style bounce logging (bouncelog: B and T records with bounce classes)",
             ),
         }
     }
@@ -86,6 +93,7 @@ impl LoggerKind {
             LoggerKind::Postfix => postfix::setup(o, ctx),
             LoggerKind::Imta => imta::setup(o, ctx),
             LoggerKind::Json => json::setup(o, ctx, name),
+            LoggerKind::Bounce => bounce::setup(o, ctx),
         }
     }
 
@@ -112,6 +120,7 @@ impl LoggerKind {
         Kind::ALL.map(|k| match self {
             LoggerKind::Ec => ec::fields_used(k),
             LoggerKind::Json => json::fields_used(k),
+            LoggerKind::Bounce => bounce::fields_used(k),
             LoggerKind::Postfix | LoggerKind::Imta => u64::MAX,
         })
     }

@@ -12,8 +12,9 @@
 //! and a value outside what a field can hold as the format's "unknown" (ec_logger's
 //! connection stage 22). `tests/cli_check_any_line.rs` checks this with hostile events.
 //!
-//! Each logger kind has its own module (`ec`, `postfix`, `imta`, `json`): its options and setup,
-//! its writer (`write.rs`) and its reader (`read.rs`, lines back into events) side by side.
+//! Each logger kind has its own module (`ec`, `postfix`, `imta`, `json`, `bounce`): its
+//! options and setup, its writer (`write.rs`) and its reader (`read.rs`, lines back into
+//! events) side by side.
 //! What the formats share: the number and date helpers in [`text`](crate::format::text)
 //! (re-exported here), what the readers share in [`read`](crate::format::read), and the
 //! [`Parser`](crate::format::parser::Parser) that reads any of the four formats.
@@ -39,7 +40,7 @@ pub use kind::LoggerKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, Kind, Timestamp};
 
 /// One file a logger writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +151,17 @@ pub trait Formatter: Send {
     fn heartbeat(&mut self, _now: Timestamp, _out: &mut Out) {}
     /// Lines written at the start of a new file of `target` (e.g. Sun's `Log created`).
     fn file_header(&mut self, _target: Target, _now: Timestamp, _out: &mut Vec<u8>) {}
+    /// Whether events of `kind` can give lines with the formatter's options. Asked once
+    /// when the logger is built: the others are filtered out at the hook (counted in
+    /// `filtered`) and cost the host nothing. Every kind by default.
+    fn writes(&self, _kind: Kind) -> bool {
+        true
+    }
+    /// Whether out-of-band bounces (`mtalog_bounce_log`) give lines: `None` when the
+    /// format has no record for them, else whether its options turn them on.
+    fn out_of_band(&self) -> Option<bool> {
+        None
+    }
     /// How many byte sequences that were not UTF-8 were written as U+FFFD since the last
     /// call (by the formats that write only UTF-8); the writer counts them in
     /// `invalid_utf8`.

@@ -9,16 +9,20 @@
 use crate::event::Timestamp;
 use crate::format::imta::ImtaOptions;
 use crate::format::read::{Family, Ids, LineKind, Rec};
-use crate::format::{FormatContext, Level, ec, imta, json, postfix};
+use crate::format::{FormatContext, Level, bounce, ec, imta, json, postfix};
 
 /// Recognises a line by how it starts; `None` when it looks like none of the formats.
 pub fn detect(line: &[u8]) -> Option<LineKind> {
     if line.first() == Some(&b'{') {
         return Some(LineKind::Json);
     }
-    ec::read::line_kind(line)
-        .or_else(|| postfix::read::is_line(line).then_some(LineKind::Postfix))
-        .or_else(|| imta::read::line_kind(line))
+    match ec::read::line_kind(line) {
+        Some(LineKind::EcMain) if bounce::read::is_line(line) => Some(LineKind::Bouncelog),
+        Some(k) => Some(k),
+        None => postfix::read::is_line(line)
+            .then_some(LineKind::Postfix)
+            .or_else(|| imta::read::line_kind(line)),
+    }
 }
 
 /// Turns lines into records; one parser reads all the files of one run, so that a message
@@ -63,11 +67,12 @@ impl Parser {
     /// for lines that carry no event of their own, such as heartbeats).
     pub fn line(&mut self, line: &[u8], out: &mut Vec<Rec>) -> Result<LineKind, String> {
         let kind = detect(line).ok_or_else(|| "not a line of any known log format".to_owned())?;
-        match kind.family() {
-            Family::Ec => self.ec.line(kind, line, out)?,
-            Family::Postfix => self.pf.line(line, out)?,
-            Family::Imta => self.imta.line(kind, line, out)?,
-            Family::Json => json::read::line(line, out)?,
+        match (kind, kind.family()) {
+            (LineKind::Bouncelog, _) => bounce::read::line(line, out)?,
+            (_, Family::Ec) => self.ec.line(kind, line, out)?,
+            (_, Family::Postfix) => self.pf.line(line, out)?,
+            (_, Family::Imta) => self.imta.line(kind, line, out)?,
+            (_, Family::Json) => json::read::line(line, out)?,
         }
         Ok(kind)
     }
@@ -85,6 +90,7 @@ impl Parser {
             LineKind::Postfix => postfix::read::ids(line),
             LineKind::ImtaMail => self.imta.ids(line),
             LineKind::ImtaService => Ids::default(),
+            LineKind::Bouncelog => ec::read::ids(LineKind::EcMain, line),
             LineKind::Json => json::read::ids(line),
             _ => ec::read::ids(kind, line),
         }
@@ -109,12 +115,16 @@ mod tests {
 
     #[test]
     fn recognises_each_format() {
-        let cases: [(&str, LineKind); 9] = [
+        let cases: [(&str, LineKind); 10] = [
             (
                 "1700000000@60/00-31337-EF0F3556@60/00-31337-EF0F3556@1A/20-31337-821F3556@R@alice@dest.example@news@sender.example@192.0.2.10@4821@esmtp@group-a@vip-1",
                 LineKind::EcMain,
             ),
             ("1700000060@@@@M1", LineKind::EcMain),
+            (
+                "1700001000@80/00-31337-8E4F3556@60/00-31337-EF0F3556@50/00-31337-6F0F3556@B@alice@dest.example@news@sender.example@group-a@vip-1@21@10@4821@198.51.100.25@550 5.1.1 user unknown",
+                LineKind::Bouncelog,
+            ),
             (
                 "1700000100: R=\"203.0.113.9:51234\" L=\"\" C=\"\" PATH=\"\" PATH_GRP=\"\" P=\"unknown\" E=421 M= CTXCONN=[] CTXMESS=[] 421 busy",
                 LineKind::EcReject,
@@ -164,6 +174,27 @@ mod tests {
         assert_eq!(d.get(Field::MailFrom), b"news@sender.example");
         assert_eq!(d.time.micros_since(d.received), 44_060_000);
         assert!(p.ec.is_empty());
+    }
+
+    #[test]
+    fn bouncelog_records_are_read_and_traced() {
+        let mut p = Parser::new();
+        let mut out = Vec::new();
+        let l = b"1700001000@80/00-31337-8E4F3556@60/00-31337-EF0F3556@50/00-31337-6F0F3556@T@alice@dest.example@news@sender.example@group-a@vip-1@4@70@4821@198.51.100.25@451 4.7.1 later";
+        assert_eq!(p.line(l, &mut out), Ok(LineKind::Bouncelog));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].ev.kind, Kind::TransientFailure);
+        assert_eq!(out[0].source, bounce::read::BOUNCELOG);
+        let ids = p.ids(LineKind::Bouncelog, l);
+        assert_eq!(
+            ids.ids,
+            [
+                &b"80/00-31337-8E4F3556"[..],
+                b"60/00-31337-EF0F3556",
+                b"50/00-31337-6F0F3556"
+            ]
+        );
+        assert_eq!(p.time_of(l), Some(Timestamp::new(1_700_001_000, 0)));
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! What the readers of the four formats share: the kinds of line they recognise, the
 //! record a line becomes, and small byte helpers.
 //!
-//! Each format's reader (`ec::read`, `postfix::read`, `imta::read`, `json::read`) turns its
-//! lines back into the crate's [`Event`]s, what the library would have been given to write
-//! them; [`Parser`](crate::format::parser::Parser) puts them together. Readers are pure:
-//! bytes in, records out, with no files and no threads.
+//! Each format's reader (`ec::read`, `postfix::read`, `imta::read`, `json::read`, and
+//! `bounce::read` for Momentum's bouncelog) turns its lines back into the crate's
+//! [`Event`]s, what the library would have been given to write them;
+//! [`Parser`](crate::format::parser::Parser) puts them together. Readers are pure: bytes
+//! in, records out, with no files and no threads.
 //!
 //! Every line is recognised on its own by how it starts, so a file (or standard input)
 //! may hold lines of several files of one family:
 //!
 //! | start of the line | kind |
 //! | --- | --- |
-//! | `DIGITS@` | ec_logger mainlog (or acctlog / importlog) |
+//! | `DIGITS@` | ec_logger mainlog (or acctlog / importlog, or a bounce_logger bouncelog record) |
 //! | `DIGITS: R="` / `DIGITS: Marker` | ec_logger rejectlog |
 //! | `DIGITS:` | ec_logger paniclog |
 //! | `Mmm dd hh:mm:ss HOST ` / `YYYY-MM-DDThh:mm:ss` | Postfix syslog line |
@@ -44,11 +45,13 @@ pub enum LineKind {
     ImtaMail,
     /// Sun service log.
     ImtaService,
+    /// bounce_logger bouncelog `B` / `T` record (its heartbeats are [`LineKind::EcMain`]).
+    Bouncelog,
     /// json_logger record.
     Json,
 }
 
-/// The four formats.
+/// The four formats (the bouncelog is Momentum's, of the ec family).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// Momentum ec_logger.
@@ -69,7 +72,8 @@ impl LineKind {
             | LineKind::EcReject
             | LineKind::EcPanic
             | LineKind::EcAcct
-            | LineKind::EcImport => Family::Ec,
+            | LineKind::EcImport
+            | LineKind::Bouncelog => Family::Ec,
             LineKind::Postfix => Family::Postfix,
             LineKind::ImtaMail | LineKind::ImtaService => Family::Imta,
             LineKind::Json => Family::Json,
@@ -87,6 +91,7 @@ impl LineKind {
             LineKind::Postfix => "Postfix log",
             LineKind::ImtaMail => "Sun mail.log",
             LineKind::ImtaService => "Sun service log",
+            LineKind::Bouncelog => "bounce_logger bouncelog",
             LineKind::Json => "json_logger record",
         }
     }

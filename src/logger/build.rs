@@ -7,6 +7,7 @@ use crossbeam_channel::bounded;
 
 use super::{Core, Error, NEW, Pipeline, RUNNING};
 use crate::config::{self, ConfigError, Entry, Options, Overflow};
+use crate::event::Kind;
 use crate::file::{SharedFile, rotate};
 use crate::format::{FormatContext, KindSetup, LoggerKind, Target};
 use crate::pipeline::pool::Pool;
@@ -52,6 +53,11 @@ impl Core {
             read_options(self.kind, &self.name, &mut Options::new(entries))?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
+        settings.bounces = setup.formatter.out_of_band();
+        // Events the formatter never writes with its options are filtered at the hook.
+        for k in Kind::ALL {
+            settings.filters[k.index()] &= setup.formatter.writes(k);
+        }
         for f in &setup.files {
             settings.targets[f.target as usize] = true;
         }

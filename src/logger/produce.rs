@@ -11,7 +11,7 @@ use crate::config::Overflow;
 use crate::event::{Event, Field, Kind, Timestamp, thread_token};
 use crate::pipeline::Msg;
 use crate::pipeline::pool;
-use crate::pipeline::settings::DEFAULT_MAX_FIELD;
+use crate::pipeline::settings::{DEFAULT_MAX_FIELD, Settings};
 use crate::pipeline::stats::Counter;
 
 /// How long a producer retries on a full queue (block mode) before it sleeps.
@@ -26,12 +26,23 @@ impl Core {
     /// [`Pool::take`](crate::pipeline::pool::Pool::take)).
     #[inline]
     pub fn begin(&self, kind: Kind) -> Option<Box<Event>> {
+        self.begin_if(kind, |s| s.filters[kind.index()])
+    }
+
+    /// [`Core::begin`] with another filter than the kind's: `wanted` reads the settings
+    /// (`mtalog_bounce_log` asks for `bounces`, not for the permanent failures' filter).
+    #[inline]
+    pub fn begin_if(
+        &self,
+        kind: Kind,
+        wanted: impl FnOnce(&Settings) -> bool,
+    ) -> Option<Box<Event>> {
         if self.state.load(Ordering::Acquire) != RUNNING {
             self.refused_not_running(kind);
             return None;
         }
         let p = self.pipe.get()?;
-        if !p.settings.filters[kind.index()] {
+        if !wanted(&p.settings) {
             self.shared.stats.add(Counter::filtered, 1);
             return None;
         }

@@ -260,6 +260,140 @@ fn console_commands() {
     l.close().unwrap();
 }
 
+/// A failure as the hooks fill it (fields in their order).
+fn failure(l: &Logger, kind: Kind, stage: i32, note: &[u8]) -> Option<Box<crate::event::Event>> {
+    let mut ev = l.begin(kind)?;
+    fill_failure(&mut ev, stage, note);
+    Some(ev)
+}
+
+fn fill_failure(ev: &mut crate::event::Event, stage: i32, note: &[u8]) {
+    ev.time.sec = 1_700_001_000;
+    for (f, v) in [
+        (Field::MsgId, &b"80/00-31337-8E4F3556"[..]),
+        (Field::BatchId, b"60/00-31337-EF0F3556"),
+        (Field::ConnId, b"50/00-31337-6F0F3556"),
+        (Field::MailFrom, b"news@sender.example"),
+        (Field::RcptTo, b"alice@dest.example"),
+        (Field::BindingGroup, b"group-a"),
+        (Field::Binding, b"vip-1"),
+        (Field::DomainName, b"dest.example"),
+        (Field::MxIp, b"198.51.100.25"),
+        (Field::Note, note),
+    ] {
+        ev.push(f, v, 4096);
+    }
+    ev.size = 4821;
+    ev.stage = stage;
+}
+
+fn bounce_cfg(d: &std::path::Path, extra: &str) -> String {
+    format!(
+        "bouncelog = \"{}/bouncelog.ec\"\nheartbeat = 0\n{extra}",
+        d.display()
+    )
+}
+
+#[test]
+fn bounce_logger_writes_b_and_t_records_and_filters_the_rest_at_the_hook() {
+    let d = dir("bounce");
+    let l = Logger::open("bounce_logger", "b", &bounce_cfg(&d, "")).unwrap();
+    assert_eq!(l.settings().unwrap().bounces, Some(true));
+    for k in [
+        Kind::Reception,
+        Kind::Attempt,
+        Kind::Delivery,
+        Kind::Rejection,
+        Kind::Error,
+    ] {
+        assert!(l.begin(k).is_none(), "{k:?}");
+    }
+    let p = failure(&l, Kind::PermanentFailure, 9, b"550 5.1.1 user unknown\r\n").unwrap();
+    assert!(l.submit(p));
+    let t = failure(
+        &l,
+        Kind::TransientFailure,
+        4,
+        b"421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred due to unexpected volume or user complaints",
+    )
+    .unwrap();
+    assert!(l.submit(t));
+    // An out-of-band bounce, as `mtalog_bounce_log` makes it.
+    let mut b = l
+        .begin_if(Kind::PermanentFailure, |s| s.bounces == Some(true))
+        .unwrap();
+    fill_failure(
+        &mut b,
+        21,
+        b"552 5.2.2 <alice@dest.example>: user is over quota",
+    );
+    assert!(l.submit(b));
+    l.close().unwrap();
+    const IDS: &str = "1700001000@80/00-31337-8E4F3556@60/00-31337-EF0F3556@50/00-31337-6F0F3556";
+    const ENV: &str = "alice@dest.example@news@sender.example@group-a@vip-1";
+    assert_eq!(
+        std::fs::read_to_string(d.join("bouncelog.ec")).unwrap(),
+        format!(
+            "{IDS}@B@{ENV}@9@10@4821@198.51.100.25@550 5.1.1 user unknown\n\
+             {IDS}@T@{ENV}@4@51@4821@198.51.100.25@421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred due to unexpected volume or user complaints\n\
+             {IDS}@B@{ENV}@21@22@4821@198.51.100.25@552 5.2.2 <alice@dest.example>: user is over quota\n"
+        )
+    );
+    let s = l.stats();
+    assert_eq!((s.accepted, s.written, s.filtered), (3, 3, 5), "{s:?}");
+}
+
+#[test]
+fn bounce_logger_options_decide_what_reaches_the_queue() {
+    let d = dir("bounce-options");
+    let l = Logger::open(
+        "bounce_logger",
+        "b",
+        &bounce_cfg(
+            &d,
+            "log_inband_bounces = false\nlog_transient_failures = false\n",
+        ),
+    )
+    .unwrap();
+    assert!(l.begin(Kind::PermanentFailure).is_none());
+    assert!(l.begin(Kind::TransientFailure).is_none());
+    // Out-of-band bounces are still wanted.
+    assert_eq!(l.settings().unwrap().bounces, Some(true));
+    assert_eq!(l.stats().filtered, 2);
+    l.close().unwrap();
+    let l = Logger::open(
+        "bounce_logger",
+        "b",
+        &bounce_cfg(&d, "log_outofband_bounces = false\n"),
+    )
+    .unwrap();
+    assert_eq!(l.settings().unwrap().bounces, Some(false));
+    let p = failure(&l, Kind::PermanentFailure, 9, b"550 5.1.1 user unknown").unwrap();
+    assert!(l.submit(p));
+    l.close().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(d.join("bouncelog.ec"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    // Only bounce_logger has an out-of-band record; its files are its own.
+    let l = Logger::open("ec_logger", "t", &cfg(&d, "")).unwrap();
+    assert_eq!(l.settings().unwrap().bounces, None);
+    l.close().unwrap();
+    let e = Logger::open(
+        "bounce_logger",
+        "b",
+        &bounce_cfg(&d, "mainlog = \"/tmp/x\"\n"),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("key 'mainlog': unknown option"),
+        "{e}"
+    );
+}
+
 /// A bad value (or several, one per way of being wrong) for every option key of every
 /// kind; the test checks that this table and the keys the kinds read agree.
 const BAD_VALUES: &[(&str, &[&str])] = &[
@@ -294,6 +428,10 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ("acctlog_log_mode", &["0899"]),
     ("importlog", &["\"\""]),
     ("importlog_mode", &["0899"]),
+    ("bouncelog", &["\"\""]),
+    ("bouncelog_mode", &["0899"]),
+    ("log_inband_bounces", &["maybe"]),
+    ("log_outofband_bounces", &["maybe"]),
     ("connection_log", &["\"\""]),
     ("connection_log_mode", &["0899"]),
     ("logdir", &["\"\""]),

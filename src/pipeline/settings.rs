@@ -36,6 +36,9 @@ pub struct Settings {
     pub heartbeat: Option<Duration>,
     /// Whether acctlog/importlog records are accepted.
     pub records: bool,
+    /// Whether out-of-band bounces (`mtalog_bounce_log`) are written: `None` when the
+    /// kind has no record for them, `Some(false)` when its options turn them off.
+    pub bounces: Option<bool>,
     /// Reopen a file whose path was renamed or removed (`reopen_on_rename`, default off).
     pub reopen_on_rename: bool,
     /// Which targets have a file, indexed by `Target as usize`.
@@ -140,6 +143,7 @@ impl Settings {
             },
             heartbeat: None,
             records: false,
+            bounces: None,
             reopen_on_rename,
             targets: [false; TARGET_COUNT],
             rotation: Default::default(),

@@ -18,6 +18,10 @@ pub const LOGS: [&str; 3] = [
     "syslog-rfc3339-long-ids.log",
 ];
 
+/// The title of the report's section that pflogsumm does not print: every bounce in
+/// Momentum's bounce classes.
+pub const BOUNCE_CLASSES: &str = "message bounces by class";
+
 /// A report's sections: title (the line above a line of dashes; "" for what comes before
 /// the first) and its lines (without the dashes, trailing blanks cut).
 pub fn sections(report: &str) -> Vec<(String, Vec<String>)> {
@@ -141,7 +145,9 @@ pub fn grand_totals(lines: &[String]) -> BTreeMap<String, String> {
 
 /// Compares our report with pflogsumm's; a message naming every difference.
 pub fn differences(ours: &str, theirs: &str) -> Vec<String> {
-    let a = sections(ours);
+    let mut a = sections(ours);
+    // mtalog's one section that pflogsumm does not have (compared in tests/cli_tools.rs).
+    a.retain(|s| s.0 != BOUNCE_CLASSES);
     let b = sections(theirs);
     let mut diffs = Vec::new();
     let ta: Vec<&String> = a.iter().map(|s| &s.0).collect();

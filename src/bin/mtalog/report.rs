@@ -11,6 +11,7 @@
 //! the messages in flight; `-e` (the per-message detail) keeps every message, as
 //! pflogsumm does.
 
+mod bounces;
 mod output;
 pub mod rules;
 mod text;
@@ -190,6 +191,11 @@ pub struct Report {
     pub deferrals: u64,
     /// Bounced (`status=bounced`).
     pub bounced: u64,
+    /// Every bounce in Momentum's classes (not pflogsumm's).
+    pub bounce_classes: bounces::BounceClasses,
+    /// The lines being counted were written for the events of another format, whose
+    /// bounces are counted by class from the events themselves (see `BounceClasses::hold`).
+    from_events: bool,
     /// Expired (`status=expired`): not counted as bounced by pflogsumm; `--json` only.
     pub expired: u64,
     /// Rejected.
@@ -716,6 +722,13 @@ impl Report {
                 }
             }
             b"bounced" => {
+                if self.from_events {
+                    self.bounce_classes.counted();
+                } else {
+                    let reason = paren_reason(log, b", status=bounced (", true);
+                    let reply = mtalog::format::postfix::read::reply_of(reason).0;
+                    self.bounce_classes.add_reply(reply);
+                }
                 if self.o.bounce_detail != 0 {
                     let reason = paren_reason(log, b", status=bounced (", true);
                     let reason = if self.o.verbose {
@@ -783,19 +796,25 @@ impl Events {
         }
     }
 
-    /// Counts one record.
+    /// Counts one record. A bouncelog record counts only in the bounces by class: the
+    /// bouncelog repeats the mainlog's bounces and deferrals.
     pub fn add(&mut self, rep: &mut Report, rec: &mtalog::format::read::Rec) {
         use mtalog::format::Formatter;
-        if rec.ev.kind == mtalog::event::Kind::Attempt {
+        rep.bounce_classes.hold(rec);
+        if rec.ev.kind == mtalog::event::Kind::Attempt
+            || rec.source == mtalog::format::bounce::read::BOUNCELOG
+        {
             return;
         }
         self.out.clear();
         self.fmt.format(&rec.ev, &mut self.out);
+        rep.from_events = true;
         for b in &self.out.bufs {
             for line in b.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
                 rep.postfix_line(line);
             }
         }
+        rep.from_events = false;
     }
 }
 

@@ -4,12 +4,13 @@
 //! [`classify()`] reads a failure's reply code, enhanced status code and text and gives one
 //! of Momentum's bounce classes ([`BounceClass`]: number, name and category);
 //! [`Bounce`] writes the bouncelog's `B` and `T` records and heartbeats. Both are pure:
-//! no I/O, no allocation per event.
+//! no I/O, no allocation per event. [`read`] reads the records back.
 
 pub mod classify;
+pub mod read;
 pub mod write;
 
 pub use classify::{
     BounceClass, Category, Enhanced, RULES, Reply, classify, classify_reply, parse_reply,
 };
-pub use write::{Bounce, OUT_OF_BAND_STAGE, Settings, failure_class, setup};
+pub use write::{Bounce, OUT_OF_BAND_STAGE, Settings, failure_class, fields_used, setup};

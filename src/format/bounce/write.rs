@@ -99,6 +99,30 @@ pub fn failure_class(ev: &Event) -> BounceClass {
     classify(code, reply.enhanced, text)
 }
 
+/// The fields the bouncelog reads, per event kind (see
+/// [`LoggerKind::fields_used`](crate::format::LoggerKind::fields_used)): the ids, the
+/// envelope, the binding, the MX address and the text of a failure; nothing of the other
+/// events, which it never writes.
+pub fn fields_used(kind: Kind) -> u64 {
+    use Field::*;
+    match kind {
+        Kind::TransientFailure | Kind::PermanentFailure => [
+            MsgId,
+            BatchId,
+            ConnId,
+            MailFrom,
+            RcptTo,
+            BindingGroup,
+            Binding,
+            MxIp,
+            Note,
+        ]
+        .iter()
+        .fold(0u64, |m, f| m | 1 << *f as u64),
+        _ => 0,
+    }
+}
+
 /// bounce_logger formatter.
 #[derive(Clone, Debug)]
 pub struct Bounce {
@@ -184,6 +208,21 @@ impl Formatter for Bounce {
         let m = out.buf(Target::Main);
         self.push_ts(m, now);
         m.extend_from_slice(b"@@@@M1\n");
+    }
+
+    /// Permanent failures when in-band bounces are on (the hook's; out-of-band bounces
+    /// come through [`Formatter::out_of_band`]), transient failures when they are on,
+    /// nothing else.
+    fn writes(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::PermanentFailure => self.settings.inband,
+            Kind::TransientFailure => self.settings.transient,
+            _ => false,
+        }
+    }
+
+    fn out_of_band(&self) -> Option<bool> {
+        Some(self.settings.outofband)
     }
 }
 

@@ -285,8 +285,6 @@ pub fn time(line: &[u8]) -> Option<Timestamp> {
     ec_time(&line[..leading_digits(line)]).ok()
 }
 
-/// Splits at `@` not preceded by a backslash escape, into at most `max` fields (the last
-/// one keeps the rest raw), unescaping every field but the last raw one.
 /// The positions of the first 8 unescaped `@` of `s`, and how many there are (8 for 8 or
 /// more).
 fn separators(s: &[u8]) -> ([usize; 8], usize) {
@@ -305,7 +303,9 @@ fn separators(s: &[u8]) -> ([usize; 8], usize) {
     (at, n)
 }
 
-fn split_at_unescaped(s: &[u8], max: usize) -> Vec<Vec<u8>> {
+/// Splits at `@` not preceded by a backslash escape, into at most `max` fields (the last
+/// one keeps the rest raw), unescaping every field but the last raw one.
+pub(crate) fn split_at_unescaped(s: &[u8], max: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(max.min(16));
     let mut cur = Vec::new();
     let mut i = 0;
@@ -335,7 +335,7 @@ fn split_at_unescaped(s: &[u8], max: usize) -> Vec<Vec<u8>> {
 }
 
 /// Undoes ec_logger's escapes (`\@`, `\\`, `\n`, `\r`, `\t`, `\xHH`).
-fn unescape(s: &[u8]) -> Vec<u8> {
+pub(crate) fn unescape(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -368,7 +368,8 @@ fn unescape(s: &[u8]) -> Vec<u8> {
     out
 }
 
-fn ec_time(t: &[u8]) -> Result<Timestamp, String> {
+/// An ec time stamp: seconds, or microseconds (`log_hires_timestamp`) when 15 digits or more.
+pub(crate) fn ec_time(t: &[u8]) -> Result<Timestamp, String> {
     let n = num(t).ok_or_else(|| "time stamp is not a number".to_owned())?;
     Ok(if t.len() >= 15 {
         Timestamp::new((n / 1_000_000) as i64, (n % 1_000_000) as i64)
@@ -377,7 +378,8 @@ fn ec_time(t: &[u8]) -> Result<Timestamp, String> {
     })
 }
 
-fn join_addr(local: &[u8], domain: &[u8]) -> Vec<u8> {
+/// `local@domain` from the two fields of an address (`local` alone without a domain).
+pub(crate) fn join_addr(local: &[u8], domain: &[u8]) -> Vec<u8> {
     if domain.is_empty() {
         return local.to_vec();
     }

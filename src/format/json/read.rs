@@ -9,6 +9,7 @@
 
 use super::SCHEMA_VERSION;
 use crate::event::{Event, Field, Kind, Timestamp, build, flags};
+use crate::format::bounce::{BounceClass, Category};
 use crate::format::read::{Ids, Rec, lossy, set_received};
 use crate::format::text::{num, utc_epoch};
 
@@ -486,6 +487,9 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
             if let Some(q) = r.seconds("queue_time")? {
                 set_received(&mut ev, q);
             }
+            if matches!(kind, Kind::TransientFailure | Kind::PermanentFailure) {
+                check_class(&r)?;
+            }
         }
     }
     if r.get("note").is_some() || r.get("response").is_some() {
@@ -493,6 +497,51 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
     }
     out.push(Rec { ev, source });
     Ok(())
+}
+
+/// Checks a failure's `bounce_class` and `bounce_category`, when there: one of Momentum's
+/// class codes, and its category. They make no field of the event: the class is the
+/// classifier's reading of `response`, and a reader that wants it (`mtalog report`) reads
+/// the text again, as it does for the other formats.
+fn check_class(r: &Record<'_, '_>) -> Result<(), String> {
+    let class = match r.uint("bounce_class")? {
+        None => None,
+        Some(c) => Some(
+            u8::try_from(c)
+                .ok()
+                .and_then(BounceClass::from_code)
+                .ok_or_else(|| format!("\"bounce_class\" {c} is not one of Momentum's"))?,
+        ),
+    };
+    let category = r.str("bounce_category")?;
+    if category.is_empty() {
+        return Ok(());
+    }
+    match class {
+        Some(c) if c.category().name().as_bytes() == category => Ok(()),
+        Some(c) => Err(format!(
+            "\"bounce_category\" \"{}\" is not the category of class {} ({})",
+            lossy(category),
+            c.code(),
+            c.category().name()
+        )),
+        None if [
+            Category::Hard,
+            Category::Soft,
+            Category::Block,
+            Category::Admin,
+            Category::Undetermined,
+        ]
+        .iter()
+        .any(|k| k.name().as_bytes() == category) =>
+        {
+            Ok(())
+        }
+        None => Err(format!(
+            "\"bounce_category\" \"{}\" is not one of Momentum's",
+            lossy(category)
+        )),
+    }
 }
 
 /// The ids a line carries (for `trace`): `id`, `batch_id`, `conn_id`, `new_id`.

@@ -203,21 +203,36 @@ fn the_exact_line_of_every_record_type() {
             false,
             "transient_failure",
             b"451 4.7.1 Greylisted, try again",
-            r#","code":451,"dsn":"4.7.1""#,
+            r#","code":451,"dsn":"4.7.1","bounce_class":70,"bounce_category":"Soft""#,
         ),
         (
             Kind::PermanentFailure,
             false,
             "permanent_failure",
             b"550-5.1.1 no such user",
-            r#","code":550,"dsn":"5.1.1""#,
+            r#","code":550,"dsn":"5.1.1","bounce_class":10,"bounce_category":"Hard""#,
         ),
         (
             Kind::TransientFailure,
             false,
             "transient_failure",
             b"Connection refused",
-            "",
+            r#","bounce_class":70,"bounce_category":"Soft""#,
+        ),
+        (
+            Kind::PermanentFailure,
+            false,
+            "permanent_failure",
+            b"554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+            r#","code":554,"dsn":"5.7.1","bounce_class":51,"bounce_category":"Block""#,
+        ),
+        // A failure without a text: nothing to read, but the keys are there.
+        (
+            Kind::PermanentFailure,
+            false,
+            "permanent_failure",
+            b"",
+            r#","bounce_class":1,"bounce_category":"Undetermined""#,
         ),
     ] {
         let mut ev = outbound(kind, note);
@@ -275,7 +290,7 @@ fn the_exact_line_of_every_record_type() {
             common(next(), "import", "000000")
         )
     );
-    assert_eq!(f.seq(), 12);
+    assert_eq!(f.seq(), 14);
 }
 
 #[test]
@@ -765,6 +780,22 @@ fn the_reader_takes_json_from_elsewhere_and_refuses_what_is_not_a_record() {
             "control",
         ),
         (br#"{"v":01}"#, "number"),
+        (
+            br#"{"v":1,"time":"2026-11-23T11:08:57Z","type":"permanent_failure","bounce_class":11}"#,
+            "\"bounce_class\" 11 is not one of Momentum's",
+        ),
+        (
+            br#"{"v":1,"time":"2026-11-23T11:08:57Z","type":"permanent_failure","bounce_class":"10"}"#,
+            "\"bounce_class\" is not a number",
+        ),
+        (
+            br#"{"v":1,"time":"2026-11-23T11:08:57Z","type":"transient_failure","bounce_class":10,"bounce_category":"Soft"}"#,
+            "\"bounce_category\" \"Soft\" is not the category of class 10 (Hard)",
+        ),
+        (
+            br#"{"v":1,"time":"2026-11-23T11:08:57Z","type":"permanent_failure","bounce_category":"hard"}"#,
+            "\"bounce_category\" \"hard\" is not one of Momentum's",
+        ),
     ] {
         let e = read::line(bad, &mut out).unwrap_err();
         assert!(e.contains(why), "{}: {e}", String::from_utf8_lossy(bad));

@@ -3,6 +3,7 @@
 //! per line), keys in the order of the schema (`docs/json-logger.md`).
 
 use crate::event::{Event, Field, Kind, Timestamp, copy_short, flags};
+use crate::format::bounce::failure_class;
 use crate::format::ec::phase_text;
 use crate::format::text::{enhanced_code, reply_code, strip_one_newline, u64_digits};
 use crate::format::{Formatter, Level, Out, Target, civil, split_severity};
@@ -560,6 +561,15 @@ impl Records {
         let note = ev.get(Field::Note);
         self.string(buf, b",\"response\":\"", note);
         self.codes(buf, note, None);
+        if matches!(ev.kind, Kind::TransientFailure | Kind::PermanentFailure) {
+            // The class bounce_logger writes for the same failure (field 12 of `B`/`T`).
+            let class = failure_class(ev);
+            buf.put(b",\"bounce_class\":");
+            put_u64(buf, u64::from(class.code()));
+            buf.put(b",\"bounce_category\":\"");
+            buf.put(class.category().name().as_bytes());
+            buf.byte(b'"');
+        }
     }
 
     /// `code` and `dsn` of a reply text; `fallback` is the code when the text has none.

@@ -485,24 +485,7 @@ impl Reader {
         } else {
             split_host(relay)
         };
-        // The reply text as the MTA reported it.
-        let mut note = reason;
-        let mut command: &[u8] = b"";
-        if let Some(r) = note.strip_prefix(b"host ")
-            && let Some(p) = find(r, b" said: ")
-        {
-            note = &r[p + 7..];
-            if let Some(q) = rfind(note, b" (in reply to")
-                && note.ends_with(b" command)")
-            {
-                command = &note[q + 14..note.len() - 9];
-                note = &note[..q];
-            }
-        } else if let Some(r) = note.strip_prefix(b"connect to ")
-            && let Some(p) = find(r, b": ")
-        {
-            note = &r[p + 2..];
-        }
+        let (note, command) = reply_of(reason);
         let (from, size) = match self.msgs.get(qid) {
             Some(m) => (m.from.clone(), m.size),
             None => (Vec::new(), 0),
@@ -680,4 +663,27 @@ fn content_reject(qid: &[u8], r: &[u8], time: Timestamp) -> Event {
         ev.flags |= flags::ESMTP;
     }
     ev
+}
+
+/// The reply text of a delivery line's parenthesised reason, as the MTA reported it, and
+/// the SMTP command it answered: `host H said: TEXT (in reply to CMD command)` gives
+/// (`TEXT`, `CMD`), `connect to H: TEXT` gives (`TEXT`, ""), any other reason is the text.
+pub fn reply_of(reason: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(r) = reason.strip_prefix(b"host ")
+        && let Some(p) = find(r, b" said: ")
+    {
+        let note = &r[p + 7..];
+        if let Some(q) = rfind(note, b" (in reply to")
+            && note.ends_with(b" command)")
+        {
+            return (&note[..q], &note[q + 14..note.len() - 9]);
+        }
+        return (note, b"");
+    }
+    if let Some(r) = reason.strip_prefix(b"connect to ")
+        && let Some(p) = find(r, b": ")
+    {
+        return (&r[p + 2..], b"");
+    }
+    (reason, b"")
 }

@@ -287,6 +287,10 @@ impl Report {
                     .collect(),
             );
         }
+        self.bounce_classes.json(
+            &mut s,
+            usize::try_from(o.bounce_detail).unwrap_or(usize::MAX),
+        );
         for (name, m) in [
             ("rejects", &self.rejects),
             ("reject_warnings", &self.warns),
@@ -526,6 +530,10 @@ impl Report {
                     .collect(),
             );
         }
+        self.bounce_classes.html(
+            &mut h,
+            usize::try_from(o.bounce_detail).unwrap_or(usize::MAX),
+        );
         for (t, m) in [
             ("Rejects", &self.rejects),
             ("Reject warnings", &self.warns),
@@ -704,7 +712,7 @@ pub fn svg_chart(slots: &[(Vec<String>, [u64; 5])]) -> String {
     o
 }
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -48,10 +48,11 @@ pub fn layout(o: &Options) -> Vec<Section> {
 }
 
 /// The "problems" sections (`--problems_first` prints them before the traffic).
-fn problems() -> [Section; 11] {
+fn problems() -> [Section; 12] {
     [
         deferrals,
         bounces,
+        bounce_classes,
         rejects,
         reject_warnings,
         holds,
@@ -137,7 +138,7 @@ fn hour_label(h: usize, iso: bool) -> String {
     }
 }
 
-fn subsect(out: &mut String, t: &str) {
+pub(super) fn subsect(out: &mut String, t: &str) {
     let _ = write!(out, "\n{t}\n{}\n", "-".repeat(t.len()));
 }
 
@@ -577,6 +578,15 @@ fn bounces(r: &Report, out: &mut String) {
             n,
             r.o.quiet,
         );
+    }
+}
+
+/// Not pflogsumm's: every bounce in Momentum's classes (see `report/bounces.rs`).
+fn bounce_classes(r: &Report, out: &mut String) {
+    let n = r.o.bounce_detail;
+    if n != 0 {
+        r.bounce_classes
+            .text(out, usize::try_from(n).unwrap_or(usize::MAX));
     }
 }
 
