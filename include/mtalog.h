@@ -72,6 +72,8 @@ struct mtalog_stats {
   uint64_t rotations;
   /** Internal errors caught. */
   uint64_t panics;
+  /** Messages sent again to a syslog receiver after a connection broke (RELP: those not acknowledged; TCP/TLS: those the receiver's host had not acknowledged). The receiver may hold them twice. */
+  uint64_t resent;
 };
 
 

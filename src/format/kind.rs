@@ -72,6 +72,16 @@ impl LoggerKind {
         }
     }
 
+    /// The APP-NAME of the kind's syslog messages; `None` when each line carries its own
+    /// syslog tag (postfix_logger: `postfix/smtp[PID]: `).
+    pub fn syslog_app(self) -> Option<&'static str> {
+        match self {
+            LoggerKind::Ec => Some("ecelerity"),
+            LoggerKind::Postfix => None,
+            LoggerKind::Imta => Some("imta"),
+        }
+    }
+
     /// Whether the kind's files follow Sun's rotation defaults.
     pub fn sun_rotation(self) -> bool {
         self == LoggerKind::Imta

@@ -7,11 +7,12 @@ use crossbeam_channel::bounded;
 
 use super::{Core, Error, NEW, Pipeline, RUNNING};
 use crate::config::{self, Entry, Options, Overflow};
+use crate::file::syslog::{Endpoint, LineStyle, Syslog};
 use crate::file::{SharedFile, rotate};
 use crate::format::{FormatContext, Target};
 use crate::pipeline::pool::Pool;
 use crate::pipeline::settings::Settings;
-use crate::pipeline::writer::Writer;
+use crate::pipeline::writer::{Destinations, Writer};
 use crate::pipeline::{Msg, Port};
 use crate::sync::ForkMutex;
 
@@ -60,11 +61,34 @@ impl Core {
             settings.targets[f.target as usize] = true;
         }
         let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
+        let mut syslogs: Vec<(String, Vec<Target>, Endpoint)> = Vec::new();
         for spec in &setup.files {
+            // A value naming a syslog endpoint instead of a path (see `file::syslog`).
+            if let Some(ep) = spec.path.to_str().and_then(Endpoint::parse) {
+                let ep =
+                    ep.map_err(|e| Error::Invalid(format!("{}: {e}", spec.target.file_key())))?;
+                let name = spec.path.to_string_lossy().into_owned();
+                match syslogs.iter_mut().find(|s| s.0 == name) {
+                    Some(s) => s.1.push(spec.target),
+                    None => syslogs.push((name, vec![spec.target], ep)),
+                }
+                continue;
+            }
             let rot = &settings.rotation[spec.target as usize];
             let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)?;
             files.push((spec.target, f));
         }
+        let style = LineStyle {
+            app: self.kind.syslog_app(),
+            pid: ctx.pid.to_string(),
+            hostname: ctx.hostname.clone(),
+        };
+        let mut dests = Vec::with_capacity(syslogs.len());
+        for (name, targets, ep) in syslogs {
+            let d = Syslog::open(&name, &ep, &settings.syslog, style.clone())?;
+            dests.push((targets, d));
+        }
+        let dests = Destinations::new(dests, settings.error_default_level);
         self.shared.abort.store(false, Ordering::Relaxed);
         self.shared.failed.store(false, Ordering::Relaxed);
         let settings = Arc::new(settings);
@@ -87,7 +111,8 @@ impl Core {
             Arc::clone(&settings),
             setup.formatter,
             files,
-        );
+        )
+        .with_destinations(dests);
         let handle = std::thread::Builder::new()
             .name("mtalog-writer".into())
             .spawn(move || w.run())

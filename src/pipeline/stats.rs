@@ -62,6 +62,10 @@ macro_rules! for_each_counter {
             rotations,
             /// Internal errors caught.
             panics,
+            /// Messages sent again to a syslog receiver after a connection broke (RELP:
+            /// those not acknowledged; TCP/TLS: those the receiver's host had not
+            /// acknowledged). The receiver may hold them twice.
+            resent,
         }
     };
 }

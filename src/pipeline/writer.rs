@@ -32,6 +32,8 @@ use crate::event::{Event, Field, KIND_COUNT, Kind, Timestamp};
 use crate::file::rotate::{self, Helper};
 use crate::file::{RotateCtx, SharedFile};
 use crate::format::{Formatter, Out, TARGET_COUNT, Target};
+pub use destinations::Destinations;
+use destinations::abort_flag;
 use rotation::sweep_job;
 
 /// Size at which a buffer is written out even when more events are waiting.
@@ -103,6 +105,8 @@ pub struct Writer {
     helper: Option<Helper>,
     rotation_problems: Vec<String>,
     last_sweep: Instant,
+    /// Targets that go to syslog destinations instead of files.
+    dests: Destinations,
 }
 
 impl Writer {
@@ -153,6 +157,7 @@ impl Writer {
             helper: None,
             rotation_problems: Vec::new(),
             last_sweep: now,
+            dests: Destinations::default(),
         };
         for i in 0..w.files.len() {
             let f = Arc::clone(&w.files[i].1);
@@ -161,6 +166,12 @@ impl Writer {
             }
         }
         w
+    }
+
+    /// Sends the targets `dests` routes to them instead of to files.
+    pub fn with_destinations(mut self, dests: Destinations) -> Writer {
+        self.dests = dests;
+        self
     }
 
     /// The thread body: the loop inside a panic guard. A panic marks the logger failed and
@@ -179,6 +190,7 @@ impl Writer {
                 usize::MAX,
             );
             self.out.clear();
+            self.dests.clear();
             self.formatter.format(&ev, &mut self.out);
             let _ = self.try_write_all();
         }
@@ -349,6 +361,9 @@ impl Writer {
             self.format_failed(kind, payload.as_ref());
             return;
         }
+        if !self.dests.is_empty() {
+            self.dests.mark_event(&lens, &self.out, ev);
+        }
         self.unflushed[kind.index()] += 1;
     }
 
@@ -379,7 +394,12 @@ impl Writer {
         match c {
             Control::Flush(ack) => {
                 let ok = self.write_out();
-                let _ = ack.send(if ok { Ok(()) } else { Err(self.fault_error()) });
+                let r = if ok {
+                    self.drain()
+                } else {
+                    Err(self.fault_error())
+                };
+                let _ = ack.send(r);
                 false
             }
             Control::Reopen(ack) => {
@@ -393,8 +413,12 @@ impl Writer {
                     self.finish_helper();
                     ok = self.write_out();
                 }
-                let mut r = if ok { Ok(()) } else { Err(self.fault_error()) };
-                if ok {
+                let mut r = if ok {
+                    self.drain()
+                } else {
+                    Err(self.fault_error())
+                };
+                if r.is_ok() {
                     if let Err(msg) = self.sync_all() {
                         // Written, but maybe not on disk: said in the paniclog, and to the
                         // caller.
@@ -426,7 +450,30 @@ impl Writer {
         }
         self.shared.reopen_asked.store(false, Ordering::Relaxed);
         self.shared.stats.add(Counter::reopens, 1);
-        self.reopen_files()
+        let r = self.reopen_files();
+        for msg in self.dests.reconnect() {
+            self.report("error", &msg);
+        }
+        r
+    }
+
+    /// Waits until the destinations that acknowledge messages (RELP) have acknowledged
+    /// every one sent (the files need nothing more). A failure is reported.
+    fn drain(&mut self) -> Result<(), Error> {
+        if self.dests.is_empty() {
+            return Ok(());
+        }
+        let r = self
+            .dests
+            .drain(&abort_flag(&self.shared), &self.shared.stats);
+        match r {
+            Ok(()) => Ok(()),
+            Err(msg) => {
+                self.report("error", &msg);
+                self.write_out();
+                Err(Error::TimedOut(msg))
+            }
+        }
     }
 
     /// Reopens every file by name; a new file gets its header ahead of the lines that wait
@@ -547,8 +594,12 @@ impl Writer {
         ev.push(Field::Note, text.as_bytes(), usize::MAX);
         let mut tmp = Out::default();
         self.formatter.format(&ev, &mut tmp);
+        let lens: [usize; TARGET_COUNT] = std::array::from_fn(|i| self.out.bufs[i].len());
         for (i, b) in tmp.bufs.iter().enumerate() {
             self.out.bufs[i].extend_from_slice(b);
+        }
+        if !self.dests.is_empty() {
+            self.dests.mark_event(&lens, &self.out, &ev);
         }
     }
 
@@ -563,11 +614,21 @@ impl Writer {
             formatter,
             shared,
             rotation_problems,
+            dests,
             ..
         } = self;
+        let give_up = abort_flag(shared);
         for t in Target::ALL {
             let buf = &mut out.bufs[t as usize];
             if buf.is_empty() {
+                continue;
+            }
+            if dests.routes(t) {
+                if let (Err(e), true) =
+                    (dests.write(t, buf, &give_up, &shared.stats), result.is_ok())
+                {
+                    result = Err(e);
+                }
                 continue;
             }
             let Some(i) = route[t as usize] else {
@@ -607,6 +668,8 @@ impl Writer {
         // an earlier one, is written now even when no new lines wait for its file: a flush
         // or close is not done before it is, and a fault shows at once.
         finish_pending(files, &mut result);
+        dests.finish_pending(&give_up, &shared.stats, &mut result);
+        rotation_problems.extend(dests.take_problems());
         self.rotated(done);
         // Files that grew past what max_total_size leaves them: older files go now, not
         // only at the next rotation.
@@ -748,6 +811,7 @@ impl Writer {
             }
         }
         self.out.clear();
+        self.dests.clear();
         self.report(
             "critical",
             &format!("closing without writing {lost} queued events and the buffered lines"),
@@ -756,6 +820,7 @@ impl Writer {
     }
 }
 
+mod destinations;
 mod rotation;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,351 @@
+//! Syslog destinations: a file option (`mainlog`, `paniclog`, ...) whose value names a
+//! syslog endpoint instead of a path sends each line the file would have held as one
+//! syslog message.
+//!
+//! | value | destination |
+//! |---|---|
+//! | `syslog:` | the local socket `/dev/log` |
+//! | `syslog:/PATH` | a local socket at `PATH` (datagram; stream when the socket is one) |
+//!
+//! A [`Syslog`] takes whole lines from the writer, with the
+//! severity and time of the event each came from ([`Meta`]),
+//! and turns each into one message: the header glibc's `syslog(3)` writes on a local
+//! socket. Lines that carry their own syslog tag (postfix_logger's
+//! `STAMP HOST postfix/smtp[PID]: TEXT`) give the message its APP-NAME, PROCID and text;
+//! other kinds send the whole line under the kind's APP-NAME (`ecelerity`, `imta`).
+//! [`message`] builds the bytes (pure).
+//!
+//! Faults follow the writer's rules for files: a destination that cannot take a message
+//! returns the error, keeps what it took, and is tried again with back-off; it reconnects
+//! by itself. No message is ever split: a line is one message or none.
+
+pub mod message;
+
+mod local;
+
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::config::{self, ConfigError, Options};
+use crate::format::Target;
+use message::{Header, Ident, Meta};
+
+/// The local syslog socket of `syslog:`.
+pub const DEV_LOG: &str = "/dev/log";
+
+/// Where a syslog destination sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A local syslog socket.
+    Local(PathBuf),
+}
+
+impl Endpoint {
+    /// Reads a file option's value: `None` when it names a file, else the endpoint or
+    /// what is wrong with it.
+    pub fn parse(value: &str) -> Option<Result<Endpoint, String>> {
+        let rest = value.strip_prefix("syslog")?;
+        if let Some(path) = rest.strip_prefix(':') {
+            return Some(match path {
+                "" => Ok(Endpoint::Local(PathBuf::from(DEV_LOG))),
+                p if p.starts_with('/') => Ok(Endpoint::Local(PathBuf::from(p))),
+                _ => Err(format!(
+                    "'{value}': a local syslog socket is syslog: or syslog:/ABSOLUTE/PATH"
+                )),
+            });
+        }
+        if rest.starts_with('+') {
+            return Some(Err(format!(
+                "'{value}': unknown syslog destination (syslog:, syslog:/PATH)"
+            )));
+        }
+        None
+    }
+}
+
+/// The options of a logger's syslog destinations (every kind has them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyslogOptions {
+    /// Facility code (`syslog_facility`, default `mail`).
+    pub facility: u8,
+    /// HOSTNAME of the messages (`syslog_hostname`; default: the host name the format
+    /// uses).
+    pub hostname: Option<String>,
+    /// Longest wait for a connection (`connect_timeout`, default 5 s); also how long a
+    /// receiver may take nothing before that counts as a fault.
+    pub connect_timeout: Duration,
+}
+
+impl Default for SyslogOptions {
+    fn default() -> SyslogOptions {
+        SyslogOptions {
+            facility: 2,
+            hostname: None,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl SyslogOptions {
+    /// Reads the options (and marks them used).
+    pub fn parse(o: &mut Options<'_>) -> Result<SyslogOptions, ConfigError> {
+        let d = SyslogOptions::default();
+        let facility = match o.entry(&["syslog_facility"]) {
+            None => d.facility,
+            Some(e) => message::facility(&e.value).ok_or_else(|| {
+                let names: Vec<&str> = message::FACILITIES.iter().map(|f| f.0).collect();
+                config::err(
+                    e,
+                    format!("expected one of {}, got '{}'", names.join("|"), e.value),
+                )
+            })?,
+        };
+        let hostname = match o.entry(&["syslog_hostname"]) {
+            None => None,
+            Some(e) => {
+                let ok = !e.value.is_empty()
+                    && e.value.len() <= 255
+                    && e.value.bytes().all(|b| (33..=126).contains(&b));
+                if !ok {
+                    return Err(config::err(
+                        e,
+                        "must be 1 to 255 printable ASCII characters without spaces",
+                    ));
+                }
+                Some(e.value.clone())
+            }
+        };
+        let connect_timeout = o.duration(&["connect_timeout"], d.connect_timeout)?;
+        if connect_timeout.is_zero() {
+            let e = o
+                .entry(&["connect_timeout"])
+                .expect("present when not default");
+            return Err(config::err(e, "must be more than 0"));
+        }
+        Ok(SyslogOptions {
+            facility,
+            hostname,
+            connect_timeout,
+        })
+    }
+}
+
+/// What a logger kind's lines are, for their messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineStyle {
+    /// APP-NAME of the messages; `None`: each line carries its own tag and process id
+    /// (`STAMP HOST TAG[PID]: TEXT`, postfix_logger), and the message is the text.
+    pub app: Option<&'static str>,
+    /// PROCID of lines without a tag: the process id.
+    pub pid: String,
+    /// HOSTNAME when `syslog_hostname` is not set (for tagged lines: the line's host).
+    pub hostname: String,
+}
+
+enum Conn {
+    Local(local::Local),
+}
+
+/// One syslog destination of a logger: its connection and what it needs to make messages.
+pub struct Syslog {
+    name: String,
+    conn: Conn,
+    style: LineStyle,
+    opts: SyslogOptions,
+    header: Header,
+    scratch: Vec<u8>,
+    /// Problems met that the writer reports (a message that could never be sent).
+    problems: Vec<String>,
+    /// Messages sent again, not yet counted.
+    resent: u64,
+}
+
+impl std::fmt::Debug for Syslog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Syslog")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Syslog {
+    /// A destination for `endpoint` (configured as `name`). A receiver that cannot be
+    /// reached now is not an error: the first write reports it, and is retried.
+    pub fn open(
+        name: &str,
+        endpoint: &Endpoint,
+        opts: &SyslogOptions,
+        style: LineStyle,
+    ) -> Result<Syslog, crate::error::Error> {
+        let conn = match endpoint {
+            Endpoint::Local(path) => {
+                let mut l = local::Local::new(path);
+                let _ = l.connect();
+                Conn::Local(l)
+            }
+        };
+        Ok(Syslog {
+            name: name.to_owned(),
+            conn,
+            style,
+            opts: opts.clone(),
+            header: Header::default(),
+            scratch: Vec::with_capacity(1024),
+            problems: Vec::new(),
+            resent: 0,
+        })
+    }
+
+    /// The destination as configured (`syslog+tcp://host:514`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Sends the whole lines at the start of `buf` (lines of `target`'s file), as far as
+    /// the destination takes them; returns the bytes of the lines taken. `marks` gives the
+    /// end offset (in `buf`) of each event's lines and their [`Meta`]; lines after the last
+    /// mark are sent as `info`, now. An error means nothing was taken; what was taken
+    /// before is sent by the next call (an empty `buf` sends just that). `give_up` ends a
+    /// wait for a receiver that takes nothing.
+    pub fn write(
+        &mut self,
+        target: Target,
+        buf: &[u8],
+        marks: &[(usize, Meta)],
+        give_up: &dyn Fn() -> bool,
+    ) -> io::Result<usize> {
+        self.flush(give_up)?;
+        let default = Meta::now();
+        let mut mark = 0;
+        let mut taken = 0;
+        while let Some(nl) = buf[taken..].iter().position(|&b| b == b'\n') {
+            let line = &buf[taken..taken + nl];
+            while mark < marks.len() && marks[mark].0 <= taken {
+                mark += 1;
+            }
+            let meta = marks.get(mark).map_or(default, |m| m.1);
+            self.compose(target, line, meta);
+            match &mut self.conn {
+                Conn::Local(l) => l.queue(&self.scratch),
+            }
+            taken += nl + 1;
+            if let Err(e) = self.flush(give_up) {
+                // What was taken is sent by the next call, which reports the fault.
+                let _ = e;
+                return Ok(taken);
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Is something taken still waiting to be sent?
+    pub fn pending(&self) -> bool {
+        match &self.conn {
+            Conn::Local(l) => l.pending(),
+        }
+    }
+
+    /// Reconnects (`reopen logs`); what was taken is sent on the new connection.
+    pub fn reconnect(&mut self) -> io::Result<()> {
+        match &mut self.conn {
+            Conn::Local(l) => l.connect(),
+        }
+    }
+
+    /// Sends everything taken; with acknowledgements, waits for them. Until `give_up`.
+    pub fn drain(&mut self, give_up: &dyn Fn() -> bool) -> io::Result<()> {
+        self.flush(give_up)
+    }
+
+    /// The count of messages sent again since the last call (after a broken connection).
+    pub fn take_resent(&mut self) -> u64 {
+        std::mem::take(&mut self.resent)
+    }
+
+    /// Problems to report (each once).
+    pub fn take_problems(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.problems)
+    }
+
+    /// Sends what is pending, waiting at most `connect_timeout` for a receiver that takes
+    /// nothing (or until `give_up`).
+    fn flush(&mut self, give_up: &dyn Fn() -> bool) -> io::Result<()> {
+        let start = Instant::now();
+        loop {
+            let done = match &mut self.conn {
+                Conn::Local(l) => match l.send() {
+                    Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                        let n = l.discard();
+                        self.problems.push(format!(
+                            "a message of {n} bytes is larger than {} takes; it was not sent",
+                            self.name
+                        ));
+                        true
+                    }
+                    r => r?,
+                },
+            };
+            if done {
+                return Ok(());
+            }
+            if give_up() {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "given up"));
+            }
+            if start.elapsed() >= self.opts.connect_timeout {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the receiver took nothing for {:?}",
+                        self.opts.connect_timeout
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// The message of one line into `scratch`.
+    fn compose(&mut self, target: Target, line: &[u8], meta: Meta) {
+        let opts = &self.opts;
+        let style = &self.style;
+        let host_opt = opts.hostname.as_deref().map(str::as_bytes);
+        let tagged = match style.app {
+            None => message::split_tagged(line),
+            Some(_) => None,
+        };
+        let (id, msg) = match tagged {
+            Some(t) => (
+                Ident {
+                    app: t.tag,
+                    procid: t.pid,
+                    msgid: target.file_key().as_bytes(),
+                    host: host_opt.unwrap_or(if t.host.is_empty() {
+                        style.hostname.as_bytes()
+                    } else {
+                        t.host
+                    }),
+                },
+                t.msg,
+            ),
+            None => (
+                Ident {
+                    app: style.app.unwrap_or("mtalog").as_bytes(),
+                    procid: style.pid.as_bytes(),
+                    msgid: target.file_key().as_bytes(),
+                    host: host_opt.unwrap_or(style.hostname.as_bytes()),
+                },
+                line,
+            ),
+        };
+        let pri = message::pri(opts.facility, meta.severity);
+        self.scratch.clear();
+        match &self.conn {
+            Conn::Local(_) => self
+                .header
+                .local(&mut self.scratch, pri, meta.time, &id, msg),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+//! Helpers of the syslog destination tests: a real rsyslogd or syslog-ng of the test's
+//! own (its configuration, sockets, ports on 127.0.0.1, work directory and pid file in the
+//! test's directory; never the system's `/dev/log` or configuration), stopped by its pid;
+//! free ports; files read until they hold what a test waits for; a throwaway CA.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("syslog")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The program `name` from the usual places (or `also`), or `None` after a note; in CI a
+/// missing tool fails the test.
+pub fn tool(name: &str, also: &[PathBuf]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = also
+        .iter()
+        .cloned()
+        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/sbin".into()])
+        .chain(std::env::split_paths(&path))
+        .map(|d: PathBuf| if d.ends_with(name) { d } else { d.join(name) })
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(!in_ci(), "{name} is required in CI (.ci/run installs it)");
+        eprintln!("note: {name} not installed; skipping");
+    }
+    found
+}
+
+/// A TCP port on 127.0.0.1 that nobody listens on now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Waits until `ready` holds, at most `limit`.
+pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ready()
+}
+
+/// The lines of `path` (none when it does not exist yet).
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read(path)
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until `path` has at least `n` lines (at most `limit`); returns its lines.
+pub fn wait_lines(path: &Path, n: usize, limit: Duration) -> Vec<String> {
+    wait_for(limit, || lines(path).len() >= n);
+    lines(path)
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: a plain system call; the pid is the daemon's this test started.
+    unsafe { libc::kill(pid as libc::pid_t, sig) };
+}
+
+/// A syslog daemon the test started: stopped (SIGTERM) when dropped.
+pub struct Daemon {
+    pub name: &'static str,
+    pub dir: PathBuf,
+    child: Option<Child>,
+    start: Box<dyn Fn() -> Child + Send>,
+    ready: Box<dyn Fn() -> bool + Send>,
+}
+
+impl Daemon {
+    fn launch(
+        name: &'static str,
+        dir: &Path,
+        start: Box<dyn Fn() -> Child + Send>,
+        ready: Box<dyn Fn() -> bool + Send>,
+    ) -> Daemon {
+        let mut d = Daemon {
+            name,
+            dir: dir.to_path_buf(),
+            child: None,
+            start,
+            ready,
+        };
+        d.restart();
+        d
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Starts it (again) and waits until it listens.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "{} is running", self.name);
+        let mut child = (self.start)();
+        let ok = wait_for(Duration::from_secs(20), || {
+            (self.ready)() || child.try_wait().ok().flatten().is_some()
+        });
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "{} exited at start ({st}); its output:\n{}",
+                self.name,
+                std::fs::read_to_string(self.dir.join(format!("{}.out", self.name)))
+                    .unwrap_or_default()
+            );
+        }
+        assert!(ok, "{} does not listen", self.name);
+        self.child = Some(child);
+    }
+
+    /// Stops it with SIGTERM (it finishes its queue) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), libc::SIGTERM);
+            let _ = c.wait();
+        }
+    }
+
+    /// Kills it with SIGKILL (what it had taken and not written is lost).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(c.id(), libc::SIGKILL);
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn listens_tcp(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// rsyslogd, or `None` (see [`tool`]).
+pub fn rsyslogd() -> Option<PathBuf> {
+    tool("rsyslogd", &[])
+}
+
+/// Starts rsyslogd in `dir` with `body` (inputs, templates, rulesets) after a `global()`
+/// line of its own; `ready` tells when its inputs listen.
+pub fn rsyslog(dir: &Path, body: &str, ready: impl Fn() -> bool + Send + 'static) -> Daemon {
+    let exe = rsyslogd().expect("rsyslogd");
+    let work = dir.join("rsyslog-work");
+    std::fs::create_dir_all(&work).unwrap();
+    let conf = dir.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global(workDirectory=\"{}\" maxMessageSize=\"64k\")\n{body}",
+            work.display()
+        ),
+    )
+    .unwrap();
+    let (pidfile, out) = (dir.join("rsyslog.pid"), dir.join("rsyslogd.out"));
+    let start = move || {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&out)
+            .unwrap();
+        let _ = std::fs::remove_file(&pidfile);
+        Command::new(&exe)
+            .arg("-n")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-i")
+            .arg(&pidfile)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("rsyslogd")
+    };
+    Daemon::launch("rsyslogd", dir, Box::new(start), Box::new(ready))
+}
+
+/// An rsyslogd `omfile` action writing `file` with template `t`.
+pub fn rsyslog_file_action(file: &Path) -> String {
+    format!(
+        "action(type=\"omfile\" file=\"{}\" template=\"t\")",
+        file.display()
+    )
+}
+
+/// Is the Unix socket at `path` there?
+pub fn socket_exists(path: &Path) -> impl Fn() -> bool + Send + 'static {
+    let p = path.to_path_buf();
+    move || {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(&p).is_ok_and(|m| m.file_type().is_socket())
+    }
+}
+
+/// Does something listen on 127.0.0.1:`port`?
+pub fn tcp_listens(port: u16) -> impl Fn() -> bool + Send + 'static {
+    move || listens_tcp(port)
+}
+
+/// Sends the logger an event of `kind` at `time` for message `id` (the fields every
+/// format reads).
+pub fn event(
+    l: &mtalog::logger::Logger,
+    kind: mtalog::event::Kind,
+    time: mtalog::event::Timestamp,
+    id: &str,
+    note: &str,
+) {
+    use mtalog::event::Field;
+    let mut ev = l.begin(kind).expect("a box");
+    ev.time = time;
+    ev.push(Field::MsgId, id.as_bytes(), 4096);
+    ev.push(Field::DomainName, b"d.example", 4096);
+    ev.push(Field::MxIp, b"192.0.2.25", 4096);
+    ev.push(Field::Note, note.as_bytes(), 4096);
+    assert!(l.submit(ev));
+}
