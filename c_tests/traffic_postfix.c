@@ -1,6 +1,8 @@
 /* Drives a postfix_logger through the C ABI (dlopen) with a known traffic mix; the Rust
  * test tests/postfix_pflogsumm.rs runs pflogsumm on the result and checks its report.
- * Usage: traffic_postfix LIBPATH OUTDIR DAYSTART
+ * Usage: traffic_postfix LIBPATH OUTDIR DAYSTART [EXTRA]
+ * EXTRA: configuration lines appended to the stanza (a later key wins: e.g. a mainlog that
+ * names a syslog destination; tests/syslog_tcp.rs).
  * Traffic: 20 messages, one per hour from DAYSTART (epoch seconds, local midnight), to
  * d0/d1/d2.example by i % 3; i % 5 == 0 bounces (550), i % 5 == 1 is deferred once (451)
  * then delivered, the rest are delivered; plus 4 rejections (RCPT, relaying denied). */
@@ -29,7 +31,7 @@ int main(int argc, char **argv) {
     long day;
     int i, rc;
 
-    if (argc != 4) return 2;
+    if (argc != 4 && argc != 5) return 2;
     day = atol(argv[3]);
     lib = dlopen(argv[1], RTLD_NOW);
     if (lib == NULL) { fprintf(stderr, "dlopen: %s\n", dlerror()); return 1; }
@@ -39,6 +41,7 @@ int main(int argc, char **argv) {
     snprintf(cfg, sizeof cfg,
              "mainlog = \"%s/mainlog\"\npaniclog = \"%s/paniclog\"\nmyhostname = mx.example.test\npid = 4242\n",
              argv[2], argv[2]);
+    if (argc == 5 && strlen(cfg) + strlen(argv[4]) + 1 < sizeof cfg) strcat(cfg, argv[4]);
     rc = li->shared.log_init(li, cfg);
     if (rc != 0) { fprintf(stderr, "log_init: %d\n", rc); return 1; }
     for (i = 0; i < 20; i++) {

@@ -426,6 +426,39 @@ pub fn close_in_child() {
     }
 }
 
+/// Bytes of data the peer of the TCP socket `fd` has acknowledged on this connection
+/// (`tcpi_bytes_acked`: they reached its host), or `None` when the system does not say.
+pub fn tcp_bytes_acked(fd: BorrowedFd<'_>) -> Option<u64> {
+    // SAFETY: an all-zero `tcp_info` is a valid value of this plain C struct.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is valid for `len` bytes for the call, which writes at most that.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + 8;
+    (r == 0 && len as usize >= end).then_some(info.tcpi_bytes_acked)
+}
+
+/// Has the peer of the connected stream socket `fd` closed it (end of file or an error
+/// waiting), without waiting? For sockets the peer never writes to.
+pub fn peer_closed(fd: BorrowedFd<'_>) -> bool {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: `p` is valid for one entry for the call.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & (libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

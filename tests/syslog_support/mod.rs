@@ -242,3 +242,202 @@ pub fn event(
     ev.push(Field::Note, note.as_bytes(), 4096);
     assert!(l.submit(ev));
 }
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// libmtalog.so beside the test binary.
+pub fn cdylib() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    [deps, deps.parent().unwrap()]
+        .iter()
+        .map(|d| d.join("libmtalog.so"))
+        .find(|p| p.exists())
+        .expect("libmtalog.so next to the test")
+}
+
+/// Runs c_tests/traffic_postfix.c (the known traffic mix of tests/postfix_pflogsumm.rs)
+/// in `dir` from local midnight today, with `extra` configuration lines.
+pub fn traffic_postfix(dir: &Path, extra: &str) {
+    let exe = dir.join("traffic_postfix");
+    let st = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O1",
+            "-I",
+        ])
+        .arg(root().join("include"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(root().join("c_tests/traffic_postfix.c"))
+        .arg("-ldl")
+        .status()
+        .expect("cc");
+    assert!(st.success(), "compiling traffic_postfix.c failed");
+    let day = Command::new("date")
+        .args(["-d", "today 00:00", "+%s"])
+        .output()
+        .unwrap();
+    let day = String::from_utf8_lossy(&day.stdout).trim().to_owned();
+    let out = Command::new(&exe)
+        .arg(cdylib())
+        .arg(dir)
+        .arg(day)
+        .arg(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "traffic_postfix: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// pflogsumm, or `None` (see [`tool`]).
+pub fn pflogsumm() -> Option<PathBuf> {
+    tool("pflogsumm", &[])
+}
+
+/// pflogsumm's report on `files`.
+pub fn run_pflogsumm(files: &[PathBuf]) -> String {
+    let out = Command::new(pflogsumm().expect("pflogsumm"))
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pflogsumm failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The number before `label` in pflogsumm's Grand Totals.
+pub fn pfl_total(report: &str, label: &str) -> u64 {
+    report
+        .lines()
+        .find_map(|l| {
+            let t = l.trim();
+            let (num, rest) = t.split_once(char::is_whitespace)?;
+            rest.trim_start().starts_with(label).then(|| {
+                let n = num.trim_end_matches('k');
+                n.parse::<u64>().unwrap() * if num.ends_with('k') { 1024 } else { 1 }
+            })
+        })
+        .unwrap_or_else(|| panic!("no '{label}' line in the report:\n{report}"))
+}
+
+/// Asserts that pflogsumm's `report` shows exactly the traffic of traffic_postfix.c.
+pub fn assert_traffic_report(report: &str) {
+    assert_eq!(pfl_total(report, "received"), 20, "{report}");
+    assert_eq!(pfl_total(report, "delivered"), 16, "{report}");
+    assert_eq!(pfl_total(report, "deferred"), 4, "{report}");
+    assert_eq!(pfl_total(report, "bounced"), 4, "{report}");
+    assert_eq!(pfl_total(report, "rejected"), 4, "{report}");
+    let received: u64 = (0..20).map(|i| 1000 + i).sum();
+    let delivered: u64 = (0..20).filter(|i| i % 5 != 0).map(|i| 1000 + i).sum();
+    assert_eq!(pfl_total(report, "bytes received"), received, "{report}");
+    assert_eq!(pfl_total(report, "bytes delivered"), delivered, "{report}");
+    // Per-hour traffic: one reception in each of the first 20 hours (the stamps came
+    // through the receiver unchanged).
+    let hours: Vec<&str> = report
+        .lines()
+        .skip_while(|l| !l.starts_with("Per-Hour Traffic"))
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains('-'))
+        .take(24)
+        .collect();
+    assert_eq!(hours.len(), 24, "{report}");
+    for (h, line) in hours.iter().enumerate() {
+        let received: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_eq!(received, u64::from(h < 20), "hour {h}: {line}");
+    }
+}
+
+/// The rsyslog template that writes a Postfix log back from RFC 5424 messages.
+pub const POSTFIX_TEMPLATE: &str = "template(name=\"t\" type=\"string\" string=\"%TIMESTAMP% %HOSTNAME% %APP-NAME%[%PROCID%]: %msg%\\n\")";
+
+/// rsyslogd receiving octet-counted RFC 5424 over TCP on `port`, writing `file` with
+/// [`POSTFIX_TEMPLATE`].
+pub fn rsyslog_tcp(dir: &Path, port: u16, file: &Path) -> Daemon {
+    rsyslog(
+        dir,
+        &format!(
+            "module(load=\"imtcp\")\n{POSTFIX_TEMPLATE}\n\
+             ruleset(name=\"r\") {{ {} }}\n\
+             input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\" ruleset=\"r\")\n",
+            rsyslog_file_action(file)
+        ),
+        tcp_listens(port),
+    )
+}
+
+/// syslog-ng, and the root it is unpacked in: Debian's `syslog-ng-core` conflicts with
+/// `rsyslog` (both are the system's logger), so `.ci/run` unpacks it under
+/// `target/syslog-ng` instead of installing it (`MTALOG_SYSLOG_NG_ROOT` names another
+/// root); one in the PATH serves as well.
+pub fn syslog_ng() -> Option<(PathBuf, Option<PathBuf>)> {
+    let root = std::env::var_os("MTALOG_SYSLOG_NG_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| self::root().join("target/syslog-ng"));
+    let unpacked = root.join("usr/sbin/syslog-ng");
+    if unpacked.is_file() {
+        return Some((unpacked, Some(root)));
+    }
+    tool("syslog-ng", &[]).map(|p| (p, None))
+}
+
+/// Starts syslog-ng in `dir` with `body` (sources, destinations, log paths) after an
+/// `options` line of its own.
+pub fn syslog_ng_daemon(
+    dir: &Path,
+    body: &str,
+    ready: impl Fn() -> bool + Send + 'static,
+) -> Daemon {
+    let (exe, root) = syslog_ng().expect("syslog-ng");
+    let conf = dir.join("syslog-ng.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "@version: 3.38\n\
+             options {{ keep_hostname(yes); keep_timestamp(yes); use_dns(no); dns_cache(no); \
+             log_msg_size(65536); stats_freq(0); }};\n{body}"
+        ),
+    )
+    .unwrap();
+    let dir2 = dir.to_path_buf();
+    let out = dir.join("syslog-ng.out");
+    let start = move || {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&out)
+            .unwrap();
+        let mut c = Command::new(&exe);
+        c.arg("-F")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir2.join("syslog-ng.pid"))
+            .arg("-R")
+            .arg(dir2.join("syslog-ng.persist"))
+            .arg(format!(
+                "--control={}",
+                dir2.join("syslog-ng.ctl").display()
+            ));
+        if let Some(r) = &root {
+            c.env("LD_LIBRARY_PATH", r.join("usr/lib/syslog-ng"))
+                .arg(format!(
+                    "--module-path={}",
+                    r.join("usr/lib/syslog-ng/3.38").display()
+                ));
+        }
+        c.stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("syslog-ng")
+    };
+    Daemon::launch("syslog-ng", dir, Box::new(start), Box::new(ready))
+}

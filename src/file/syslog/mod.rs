@@ -6,14 +6,14 @@
 //! |---|---|
 //! | `syslog:` | the local socket `/dev/log` |
 //! | `syslog:/PATH` | a local socket at `PATH` (datagram; stream when the socket is one) |
+//! | `syslog+tcp://HOST:PORT` | RFC 5424 over TCP, RFC 6587 octet counting |
 //!
-//! A [`Syslog`] takes whole lines from the writer, with the
-//! severity and time of the event each came from ([`Meta`]),
-//! and turns each into one message: the header glibc's `syslog(3)` writes on a local
-//! socket. Lines that carry their own syslog tag (postfix_logger's
-//! `STAMP HOST postfix/smtp[PID]: TEXT`) give the message its APP-NAME, PROCID and text;
-//! other kinds send the whole line under the kind's APP-NAME (`ecelerity`, `imta`).
-//! [`message`] builds the bytes (pure).
+//! A [`Syslog`] takes whole lines from the writer, with the severity and time of the event
+//! each came from ([`Meta`]), and turns each into one message: the header glibc's
+//! `syslog(3)` writes on a local socket, RFC 5424 on the network. Lines that carry their
+//! own syslog tag (postfix_logger's `STAMP HOST postfix/smtp[PID]: TEXT`) give the message
+//! its APP-NAME, PROCID and text; other kinds send the whole line under the kind's
+//! APP-NAME (`ecelerity`, `imta`). [`message`] builds the bytes (pure).
 //!
 //! Faults follow the writer's rules for files: a destination that cannot take a message
 //! returns the error, keeps what it took, and is tried again with back-off; it reconnects
@@ -22,6 +22,7 @@
 pub mod message;
 
 mod local;
+mod stream;
 
 use std::io;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 use crate::config::{self, ConfigError, Options};
 use crate::format::Target;
 use message::{Header, Ident, Meta};
+use stream::Sent;
 
 /// The local syslog socket of `syslog:`.
 pub const DEV_LOG: &str = "/dev/log";
@@ -39,7 +41,16 @@ pub const DEV_LOG: &str = "/dev/log";
 pub enum Endpoint {
     /// A local syslog socket.
     Local(PathBuf),
+    /// RFC 5424 over TCP, octet-counted.
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
 }
+
+const FORMS: &str = "syslog:, syslog:/PATH, syslog+tcp://HOST:PORT";
 
 impl Endpoint {
     /// Reads a file option's value: `None` when it names a file, else the endpoint or
@@ -55,13 +66,31 @@ impl Endpoint {
                 )),
             });
         }
-        if rest.starts_with('+') {
-            return Some(Err(format!(
-                "'{value}': unknown syslog destination (syslog:, syslog:/PATH)"
-            )));
-        }
-        None
+        let rest = rest.strip_prefix('+')?;
+        let parsed = rest
+            .split_once("://")
+            .and_then(|(scheme, hp)| Some((scheme, split_host_port(hp)?)));
+        Some(match parsed {
+            Some(("tcp", (host, port))) => Ok(Endpoint::Tcp { host, port }),
+            _ => Err(format!("'{value}': not a syslog destination ({FORMS})")),
+        })
     }
+}
+
+/// `HOST:PORT` or `[V6]:PORT` (a port from 1 to 65535).
+fn split_host_port(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    let host = match host.strip_prefix('[') {
+        Some(h) => h.strip_suffix(']')?,
+        None if host.contains(':') => return None,
+        None => host,
+    };
+    let port: u16 = port.parse().ok().filter(|&p| p > 0)?;
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
+    ok.then(|| (host.to_owned(), port))
 }
 
 /// The options of a logger's syslog destinations (every kind has them).
@@ -145,6 +174,7 @@ pub struct LineStyle {
 
 enum Conn {
     Local(local::Local),
+    Stream(stream::Stream),
 }
 
 /// One syslog destination of a logger: its connection and what it needs to make messages.
@@ -157,8 +187,6 @@ pub struct Syslog {
     scratch: Vec<u8>,
     /// Problems met that the writer reports (a message that could never be sent).
     problems: Vec<String>,
-    /// Messages sent again, not yet counted.
-    resent: u64,
 }
 
 impl std::fmt::Debug for Syslog {
@@ -184,6 +212,11 @@ impl Syslog {
                 let _ = l.connect();
                 Conn::Local(l)
             }
+            Endpoint::Tcp { host, port } => {
+                let mut s = stream::Stream::new(host, *port, opts.connect_timeout);
+                let _ = s.connect();
+                Conn::Stream(s)
+            }
         };
         Ok(Syslog {
             name: name.to_owned(),
@@ -193,7 +226,6 @@ impl Syslog {
             header: Header::default(),
             scratch: Vec::with_capacity(1024),
             problems: Vec::new(),
-            resent: 0,
         })
     }
 
@@ -220,6 +252,10 @@ impl Syslog {
         let mut mark = 0;
         let mut taken = 0;
         while let Some(nl) = buf[taken..].iter().position(|&b| b == b'\n') {
+            if !self.room() && self.flush(give_up).is_err() {
+                // What was taken is sent by the next call, which reports the fault.
+                return Ok(taken);
+            }
             let line = &buf[taken..taken + nl];
             while mark < marks.len() && marks[mark].0 <= taken {
                 mark += 1;
@@ -228,14 +264,12 @@ impl Syslog {
             self.compose(target, line, meta);
             match &mut self.conn {
                 Conn::Local(l) => l.queue(&self.scratch),
+                Conn::Stream(s) => s.queue(&self.scratch),
             }
             taken += nl + 1;
-            if let Err(e) = self.flush(give_up) {
-                // What was taken is sent by the next call, which reports the fault.
-                let _ = e;
-                return Ok(taken);
-            }
         }
+        // A fault now is reported by the next call (the lines are taken).
+        let _ = self.flush(give_up);
         Ok(taken)
     }
 
@@ -243,6 +277,7 @@ impl Syslog {
     pub fn pending(&self) -> bool {
         match &self.conn {
             Conn::Local(l) => l.pending(),
+            Conn::Stream(s) => s.pending(),
         }
     }
 
@@ -250,6 +285,7 @@ impl Syslog {
     pub fn reconnect(&mut self) -> io::Result<()> {
         match &mut self.conn {
             Conn::Local(l) => l.connect(),
+            Conn::Stream(s) => s.connect(),
         }
     }
 
@@ -260,7 +296,10 @@ impl Syslog {
 
     /// The count of messages sent again since the last call (after a broken connection).
     pub fn take_resent(&mut self) -> u64 {
-        std::mem::take(&mut self.resent)
+        match &mut self.conn {
+            Conn::Local(_) => 0,
+            Conn::Stream(s) => s.take_resent(),
+        }
     }
 
     /// Problems to report (each once).
@@ -268,26 +307,43 @@ impl Syslog {
         std::mem::take(&mut self.problems)
     }
 
-    /// Sends what is pending, waiting at most `connect_timeout` for a receiver that takes
+    /// Does the connection take another message before it sends?
+    fn room(&self) -> bool {
+        match &self.conn {
+            Conn::Local(l) => !l.pending(),
+            Conn::Stream(s) => s.room(),
+        }
+    }
+
+    /// One try at sending what is queued.
+    fn send(&mut self) -> io::Result<Sent> {
+        match &mut self.conn {
+            Conn::Local(l) => match l.send() {
+                Ok(true) => Ok(Sent::All),
+                Ok(false) => Ok(Sent::Nothing),
+                Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                    let n = l.discard();
+                    self.problems.push(format!(
+                        "a message of {n} bytes is larger than {} takes; it was not sent",
+                        self.name
+                    ));
+                    Ok(Sent::All)
+                }
+                Err(e) => Err(e),
+            },
+            Conn::Stream(s) => s.send(),
+        }
+    }
+
+    /// Sends what is queued, waiting at most `connect_timeout` for a receiver that takes
     /// nothing (or until `give_up`).
     fn flush(&mut self, give_up: &dyn Fn() -> bool) -> io::Result<()> {
-        let start = Instant::now();
+        let mut start = Instant::now();
         loop {
-            let done = match &mut self.conn {
-                Conn::Local(l) => match l.send() {
-                    Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
-                        let n = l.discard();
-                        self.problems.push(format!(
-                            "a message of {n} bytes is larger than {} takes; it was not sent",
-                            self.name
-                        ));
-                        true
-                    }
-                    r => r?,
-                },
-            };
-            if done {
-                return Ok(());
+            match self.send()? {
+                Sent::All => return Ok(()),
+                Sent::Some => start = Instant::now(),
+                Sent::Nothing => {}
             }
             if give_up() {
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "given up"));
@@ -339,10 +395,10 @@ impl Syslog {
         };
         let pri = message::pri(opts.facility, meta.severity);
         self.scratch.clear();
+        let (h, out) = (&mut self.header, &mut self.scratch);
         match &self.conn {
-            Conn::Local(_) => self
-                .header
-                .local(&mut self.scratch, pri, meta.time, &id, msg),
+            Conn::Local(_) => h.local(out, pri, meta.time, &id, msg),
+            Conn::Stream(_) => h.rfc5424(out, pri, meta.time, &id, msg),
         }
     }
 }
