@@ -446,9 +446,9 @@ pub fn tcp_bytes_acked(fd: BorrowedFd<'_>) -> Option<u64> {
     (r == 0 && len as usize >= end).then_some(info.tcpi_bytes_acked)
 }
 
-/// Has the peer of the connected stream socket `fd` closed it (end of file or an error
-/// waiting), without waiting? For sockets the peer never writes to.
-pub fn peer_closed(fd: BorrowedFd<'_>) -> bool {
+/// Is the socket `fd` readable, at end of file or in error, now (without waiting)? For a
+/// socket the peer never writes to: has the peer closed it?
+pub fn readable_now(fd: BorrowedFd<'_>) -> bool {
     let mut p = libc::pollfd {
         fd: fd.as_raw_fd(),
         events: libc::POLLIN | libc::POLLRDHUP,

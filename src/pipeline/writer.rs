@@ -458,22 +458,39 @@ impl Writer {
     }
 
     /// Waits until the destinations that acknowledge messages (RELP) have acknowledged
-    /// every one sent (the files need nothing more). A failure is reported.
+    /// every one sent (the files need nothing more). A fault is met as in
+    /// [`Writer::write_out`]: counted and reported once, retried with back-off (the
+    /// destination reconnects) until the control side gives up.
     fn drain(&mut self) -> Result<(), Error> {
         if self.dests.is_empty() {
             return Ok(());
         }
-        let r = self
-            .dests
-            .drain(&abort_flag(&self.shared), &self.shared.stats);
-        match r {
-            Ok(()) => Ok(()),
-            Err(msg) => {
-                self.report("error", &msg);
-                self.write_out();
-                Err(Error::TimedOut(msg))
+        let give_up = abort_flag(&self.shared);
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            match self.dests.drain(&give_up, &self.shared.stats) {
+                Ok(()) => break,
+                Err((name, e)) => {
+                    if self.fault.is_none() {
+                        self.shared.stats.add(Counter::write_errors, 1);
+                        let msg =
+                            format!("write to {name} failed: {e}; keeping events and retrying");
+                        self.fault = Some(msg.clone());
+                        self.report("error", &msg);
+                    }
+                    if give_up() {
+                        return Err(self.fault_error());
+                    }
+                    std::thread::park_timeout(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
             }
         }
+        // The reports (a fault, its end) go out now.
+        if self.dirty() || self.fault.is_some() {
+            self.write_out();
+        }
+        Ok(())
     }
 
     /// Reopens every file by name; a new file gets its header ahead of the lines that wait

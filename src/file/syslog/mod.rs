@@ -7,6 +7,7 @@
 //! | `syslog:` | the local socket `/dev/log` |
 //! | `syslog:/PATH` | a local socket at `PATH` (datagram; stream when the socket is one) |
 //! | `syslog+tcp://HOST:PORT` | RFC 5424 over TCP, RFC 6587 octet counting |
+//! | `syslog+relp://HOST:PORT` | RELP: every message acknowledged by the receiver |
 //!
 //! A [`Syslog`] takes whole lines from the writer, with the severity and time of the event
 //! each came from ([`Meta`]), and turns each into one message: the header glibc's
@@ -22,6 +23,7 @@
 pub mod message;
 
 mod local;
+mod relp;
 mod stream;
 
 use std::io;
@@ -48,9 +50,16 @@ pub enum Endpoint {
         /// Port.
         port: u16,
     },
+    /// RELP.
+    Relp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
 }
 
-const FORMS: &str = "syslog:, syslog:/PATH, syslog+tcp://HOST:PORT";
+const FORMS: &str = "syslog:, syslog:/PATH, syslog+tcp://HOST:PORT, syslog+relp://HOST:PORT";
 
 impl Endpoint {
     /// Reads a file option's value: `None` when it names a file, else the endpoint or
@@ -72,6 +81,7 @@ impl Endpoint {
             .and_then(|(scheme, hp)| Some((scheme, split_host_port(hp)?)));
         Some(match parsed {
             Some(("tcp", (host, port))) => Ok(Endpoint::Tcp { host, port }),
+            Some(("relp", (host, port))) => Ok(Endpoint::Relp { host, port }),
             _ => Err(format!("'{value}': not a syslog destination ({FORMS})")),
         })
     }
@@ -104,6 +114,8 @@ pub struct SyslogOptions {
     /// Longest wait for a connection (`connect_timeout`, default 5 s); also how long a
     /// receiver may take nothing before that counts as a fault.
     pub connect_timeout: Duration,
+    /// RELP messages in flight, unacknowledged (`relp_window`, default 128).
+    pub relp_window: usize,
 }
 
 impl Default for SyslogOptions {
@@ -112,6 +124,7 @@ impl Default for SyslogOptions {
             facility: 2,
             hostname: None,
             connect_timeout: Duration::from_secs(5),
+            relp_window: 128,
         }
     }
 }
@@ -152,10 +165,12 @@ impl SyslogOptions {
                 .expect("present when not default");
             return Err(config::err(e, "must be more than 0"));
         }
+        let relp_window = o.uint("relp_window", d.relp_window as u64, 1, 65536)? as usize;
         Ok(SyslogOptions {
             facility,
             hostname,
             connect_timeout,
+            relp_window,
         })
     }
 }
@@ -175,6 +190,19 @@ pub struct LineStyle {
 enum Conn {
     Local(local::Local),
     Stream(stream::Stream),
+    Relp(relp::Relp),
+}
+
+/// What a flush waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Everything queued is written.
+    Written,
+    /// Everything is written and the connection takes another message (RELP: the window
+    /// has room).
+    Room,
+    /// Everything is written and acknowledged (RELP).
+    Acked,
 }
 
 /// One syslog destination of a logger: its connection and what it needs to make messages.
@@ -217,6 +245,11 @@ impl Syslog {
                 let _ = s.connect();
                 Conn::Stream(s)
             }
+            Endpoint::Relp { host, port } => {
+                let mut r = relp::Relp::new(host, *port, opts.connect_timeout, opts.relp_window);
+                let _ = r.connect();
+                Conn::Relp(r)
+            }
         };
         Ok(Syslog {
             name: name.to_owned(),
@@ -247,12 +280,12 @@ impl Syslog {
         marks: &[(usize, Meta)],
         give_up: &dyn Fn() -> bool,
     ) -> io::Result<usize> {
-        self.flush(give_up)?;
+        self.flush(give_up, Until::Written)?;
         let default = Meta::now();
         let mut mark = 0;
         let mut taken = 0;
         while let Some(nl) = buf[taken..].iter().position(|&b| b == b'\n') {
-            if !self.room() && self.flush(give_up).is_err() {
+            if !self.room() && self.flush(give_up, Until::Room).is_err() {
                 // What was taken is sent by the next call, which reports the fault.
                 return Ok(taken);
             }
@@ -265,11 +298,12 @@ impl Syslog {
             match &mut self.conn {
                 Conn::Local(l) => l.queue(&self.scratch),
                 Conn::Stream(s) => s.queue(&self.scratch),
+                Conn::Relp(r) => r.queue(&self.scratch),
             }
             taken += nl + 1;
         }
         // A fault now is reported by the next call (the lines are taken).
-        let _ = self.flush(give_up);
+        let _ = self.flush(give_up, Until::Written);
         Ok(taken)
     }
 
@@ -278,6 +312,7 @@ impl Syslog {
         match &self.conn {
             Conn::Local(l) => l.pending(),
             Conn::Stream(s) => s.pending(),
+            Conn::Relp(r) => r.pending(),
         }
     }
 
@@ -286,12 +321,13 @@ impl Syslog {
         match &mut self.conn {
             Conn::Local(l) => l.connect(),
             Conn::Stream(s) => s.connect(),
+            Conn::Relp(r) => r.connect(),
         }
     }
 
     /// Sends everything taken; with acknowledgements, waits for them. Until `give_up`.
     pub fn drain(&mut self, give_up: &dyn Fn() -> bool) -> io::Result<()> {
-        self.flush(give_up)
+        self.flush(give_up, Until::Acked)
     }
 
     /// The count of messages sent again since the last call (after a broken connection).
@@ -299,6 +335,7 @@ impl Syslog {
         match &mut self.conn {
             Conn::Local(_) => 0,
             Conn::Stream(s) => s.take_resent(),
+            Conn::Relp(r) => r.take_resent(),
         }
     }
 
@@ -312,11 +349,12 @@ impl Syslog {
         match &self.conn {
             Conn::Local(l) => !l.pending(),
             Conn::Stream(s) => s.room(),
+            Conn::Relp(r) => r.room(),
         }
     }
 
     /// One try at sending what is queued.
-    fn send(&mut self) -> io::Result<Sent> {
+    fn send(&mut self, until: Until) -> io::Result<Sent> {
         match &mut self.conn {
             Conn::Local(l) => match l.send() {
                 Ok(true) => Ok(Sent::All),
@@ -332,15 +370,25 @@ impl Syslog {
                 Err(e) => Err(e),
             },
             Conn::Stream(s) => s.send(),
+            Conn::Relp(r) => {
+                let unacked = match until {
+                    Until::Written => usize::MAX,
+                    Until::Room => self.opts.relp_window - 1,
+                    Until::Acked => 0,
+                };
+                let sent = r.send(unacked);
+                self.problems.extend(r.take_refused());
+                sent
+            }
         }
     }
 
     /// Sends what is queued, waiting at most `connect_timeout` for a receiver that takes
     /// nothing (or until `give_up`).
-    fn flush(&mut self, give_up: &dyn Fn() -> bool) -> io::Result<()> {
+    fn flush(&mut self, give_up: &dyn Fn() -> bool, until: Until) -> io::Result<()> {
         let mut start = Instant::now();
         loop {
-            match self.send()? {
+            match self.send(until)? {
                 Sent::All => return Ok(()),
                 Sent::Some => start = Instant::now(),
                 Sent::Nothing => {}
@@ -398,7 +446,7 @@ impl Syslog {
         let (h, out) = (&mut self.header, &mut self.scratch);
         match &self.conn {
             Conn::Local(_) => h.local(out, pri, meta.time, &id, msg),
-            Conn::Stream(_) => h.rfc5424(out, pri, meta.time, &id, msg),
+            Conn::Stream(_) | Conn::Relp(_) => h.rfc5424(out, pri, meta.time, &id, msg),
         }
     }
 }

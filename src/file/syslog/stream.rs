@@ -173,7 +173,7 @@ impl Stream {
     /// Has the receiver closed the connection (it never writes on it)?
     fn closed_by_peer(&self) -> bool {
         match self.sock.as_ref().and_then(ForkClosed::get) {
-            Some(s) => crate::sys::peer_closed(s.as_fd()),
+            Some(s) => crate::sys::readable_now(s.as_fd()),
             None => true,
         }
     }

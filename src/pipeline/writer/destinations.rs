@@ -132,21 +132,18 @@ impl Destinations {
     }
 
     /// Sends everything taken and waits for the acknowledgements of the destinations that
-    /// have them (a flush, a close).
+    /// have them (a flush, a close); stops at the first error.
     pub(super) fn drain(
         &mut self,
         give_up: &dyn Fn() -> bool,
         stats: &Stats,
-    ) -> Result<(), String> {
-        let mut first = Ok(());
+    ) -> Result<(), (String, io::Error)> {
         for d in &mut self.list {
             let r = d.drain(give_up);
             stats.add(Counter::resent, d.take_resent());
-            if let (Err(e), true) = (r, first.is_ok()) {
-                first = Err(format!("{}: {e}", d.name()));
-            }
+            r.map_err(|e| (d.name().to_owned(), e))?;
         }
-        first
+        Ok(())
     }
 
     /// Reconnects every destination (`reopen logs`); the failures, as texts.
