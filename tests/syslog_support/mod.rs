@@ -167,6 +167,16 @@ pub fn rsyslogd() -> Option<PathBuf> {
 /// Starts rsyslogd in `dir` with `body` (inputs, templates, rulesets) after a `global()`
 /// line of its own; `ready` tells when its inputs listen.
 pub fn rsyslog(dir: &Path, body: &str, ready: impl Fn() -> bool + Send + 'static) -> Daemon {
+    rsyslog_with(dir, "", body, ready)
+}
+
+/// [`rsyslog`] with more `global()` parameters (`global`).
+pub fn rsyslog_with(
+    dir: &Path,
+    global: &str,
+    body: &str,
+    ready: impl Fn() -> bool + Send + 'static,
+) -> Daemon {
     let exe = rsyslogd().expect("rsyslogd");
     let work = dir.join("rsyslog-work");
     std::fs::create_dir_all(&work).unwrap();
@@ -174,7 +184,7 @@ pub fn rsyslog(dir: &Path, body: &str, ready: impl Fn() -> bool + Send + 'static
     std::fs::write(
         &conf,
         format!(
-            "global(workDirectory=\"{}\" maxMessageSize=\"64k\")\n{body}",
+            "global(workDirectory=\"{}\" maxMessageSize=\"64k\" {global})\n{body}",
             work.display()
         ),
     )
@@ -440,4 +450,133 @@ pub fn syslog_ng_daemon(
             .expect("syslog-ng")
     };
     Daemon::launch("syslog-ng", dir, Box::new(start), Box::new(ready))
+}
+
+/// Runs the openssl command line in `dir`; fails the test when it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new(tool("openssl", &[]).expect("openssl"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A throwaway CA in `dir`: `NAME.pem` and `NAME.key`.
+pub fn make_ca(dir: &Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=mtalog test {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+}
+
+/// A certificate `NAME.pem` (key `NAME.key`) for `localhost` and 127.0.0.1, signed by the
+/// CA `ca`, for a server or (with `client`) a client.
+pub fn make_cert(dir: &Path, ca: &str, name: &str, client: bool) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage={}\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+            if client { "clientAuth" } else { "serverAuth" }
+        ),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+}
+
+/// A TCP proxy from 127.0.0.1:`from` to 127.0.0.1:`to` that records what clients send:
+/// what a wire tap would see.
+pub fn tap(from: u16, to: u16) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let l = TcpListener::bind(("127.0.0.1", from)).unwrap();
+    let rec = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            let Ok(mut s) = TcpStream::connect(("127.0.0.1", to)) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (c.try_clone().unwrap(), s.try_clone().unwrap());
+            let rec = rec.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                while let Ok(n) = c.read(&mut buf) {
+                    if n == 0 || s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    rec.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+                let _ = s.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    seen
 }

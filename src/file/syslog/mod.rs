@@ -7,6 +7,7 @@
 //! | `syslog:` | the local socket `/dev/log` |
 //! | `syslog:/PATH` | a local socket at `PATH` (datagram; stream when the socket is one) |
 //! | `syslog+tcp://HOST:PORT` | RFC 5424 over TCP, RFC 6587 octet counting |
+//! | `syslog+tls://HOST:PORT` | the same over TLS (RFC 5425; rustls) |
 //! | `syslog+relp://HOST:PORT` | RELP: every message acknowledged by the receiver |
 //!
 //! A [`Syslog`] takes whole lines from the writer, with the severity and time of the event
@@ -25,6 +26,7 @@ pub mod message;
 mod local;
 mod relp;
 mod stream;
+mod tls;
 
 use std::io;
 use std::path::PathBuf;
@@ -50,6 +52,13 @@ pub enum Endpoint {
         /// Port.
         port: u16,
     },
+    /// RFC 5424 over TLS, octet-counted.
+    Tls {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
     /// RELP.
     Relp {
         /// Host name or address.
@@ -59,7 +68,7 @@ pub enum Endpoint {
     },
 }
 
-const FORMS: &str = "syslog:, syslog:/PATH, syslog+tcp://HOST:PORT, syslog+relp://HOST:PORT";
+const FORMS: &str = "syslog:, syslog:/PATH, syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT, syslog+relp://HOST:PORT";
 
 impl Endpoint {
     /// Reads a file option's value: `None` when it names a file, else the endpoint or
@@ -81,6 +90,7 @@ impl Endpoint {
             .and_then(|(scheme, hp)| Some((scheme, split_host_port(hp)?)));
         Some(match parsed {
             Some(("tcp", (host, port))) => Ok(Endpoint::Tcp { host, port }),
+            Some(("tls", (host, port))) => Ok(Endpoint::Tls { host, port }),
             Some(("relp", (host, port))) => Ok(Endpoint::Relp { host, port }),
             _ => Err(format!("'{value}': not a syslog destination ({FORMS})")),
         })
@@ -116,6 +126,15 @@ pub struct SyslogOptions {
     pub connect_timeout: Duration,
     /// RELP messages in flight, unacknowledged (`relp_window`, default 128).
     pub relp_window: usize,
+    /// PEM file of the CAs that sign a TLS receiver's certificate (`syslog_tls_ca`;
+    /// required for `syslog+tls://`).
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate chain and key, PEM (`syslog_tls_cert`, `syslog_tls_key`; both
+    /// or neither).
+    pub tls_cert_key: Option<(PathBuf, PathBuf)>,
+    /// The name the receiver's certificate must carry (`syslog_tls_server_name`;
+    /// default: the destination's host).
+    pub tls_server_name: Option<String>,
 }
 
 impl Default for SyslogOptions {
@@ -125,6 +144,9 @@ impl Default for SyslogOptions {
             hostname: None,
             connect_timeout: Duration::from_secs(5),
             relp_window: 128,
+            tls_ca: None,
+            tls_cert_key: None,
+            tls_server_name: None,
         }
     }
 }
@@ -166,11 +188,29 @@ impl SyslogOptions {
             return Err(config::err(e, "must be more than 0"));
         }
         let relp_window = o.uint("relp_window", d.relp_window as u64, 1, 65536)? as usize;
+        let tls_ca = o.path("syslog_tls_ca")?;
+        let tls_cert_key = match (o.path("syslog_tls_cert")?, o.path("syslog_tls_key")?) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => {
+                let e = o
+                    .entry(&["syslog_tls_cert", "syslog_tls_key"])
+                    .expect("one of them");
+                return Err(config::err(
+                    e,
+                    "syslog_tls_cert and syslog_tls_key go together",
+                ));
+            }
+        };
+        let tls_server_name = o.string("syslog_tls_server_name");
         Ok(SyslogOptions {
             facility,
             hostname,
             connect_timeout,
             relp_window,
+            tls_ca,
+            tls_cert_key,
+            tls_server_name,
         })
     }
 }
@@ -241,8 +281,33 @@ impl Syslog {
                 Conn::Local(l)
             }
             Endpoint::Tcp { host, port } => {
-                let mut s = stream::Stream::new(host, *port, opts.connect_timeout);
+                let mut s = stream::Stream::new(host, *port, opts.connect_timeout, None);
                 let _ = s.connect();
+                Conn::Stream(s)
+            }
+            Endpoint::Tls { host, port } => {
+                let invalid = |m: String| crate::error::Error::Invalid(format!("{name}: {m}"));
+                let ca = opts.tls_ca.as_deref().ok_or_else(|| {
+                    invalid("syslog+tls:// needs syslog_tls_ca (a PEM file of trusted CAs)".into())
+                })?;
+                let cert_key = opts
+                    .tls_cert_key
+                    .as_ref()
+                    .map(|(c, k)| (c.as_path(), k.as_path()));
+                let server_name = opts.tls_server_name.as_deref().unwrap_or(host);
+                let setup = tls::setup(ca, cert_key, server_name).map_err(invalid)?;
+                let mut s = stream::Stream::new(host, *port, opts.connect_timeout, Some(setup));
+                // A receiver that cannot be reached now is tried again later; one whose
+                // certificate does not verify is refused at once.
+                match s.connect() {
+                    Err(e) if tls::refused(&e) => {
+                        return Err(crate::error::Error::Os(
+                            libc::EACCES,
+                            format!("{name}: refused: {e}; nothing was sent"),
+                        ));
+                    }
+                    _ => {}
+                }
                 Conn::Stream(s)
             }
             Endpoint::Relp { host, port } => {
