@@ -39,7 +39,7 @@ impl Core {
             RUNNING => return Err(Error::AlreadyRunning),
             _ => return Err(Error::NotRunning),
         }
-        let pipe = self.build(&entries)?;
+        let pipe = self.build(&entries, false)?;
         let _ = self.entries.set(entries);
         self.pipe.set(pipe);
         self.state.store(RUNNING, Ordering::Release);
@@ -47,8 +47,9 @@ impl Core {
         Ok(())
     }
 
-    /// A new pipeline from the configuration: the files open, the writer running.
-    pub(super) fn build(&self, entries: &[Entry]) -> Result<Pipeline, Error> {
+    /// A new pipeline from the configuration: the files open, the writer running. In a
+    /// forked child (`in_child`) nothing waits on the network.
+    pub(super) fn build(&self, entries: &[Entry], in_child: bool) -> Result<Pipeline, Error> {
         let mut o = Options::new(entries);
         let mut settings = Settings::parse(&mut o)?;
         let ctx = FormatContext::current(settings.error_default_level);
@@ -85,7 +86,7 @@ impl Core {
         };
         let mut dests = Vec::with_capacity(syslogs.len());
         for (name, targets, ep) in syslogs {
-            let d = Syslog::open(&name, &ep, &settings.syslog, style.clone())?;
+            let d = Syslog::open(&name, &ep, &settings.syslog, style.clone(), !in_child)?;
             dests.push((targets, d));
         }
         let dests = Destinations::new(dests, settings.error_default_level);

@@ -546,22 +546,40 @@ pub fn make_cert(dir: &Path, ca: &str, name: &str, client: bool) {
     );
 }
 
-/// A TCP proxy from 127.0.0.1:`from` to 127.0.0.1:`to` that records what clients send:
-/// what a wire tap would see.
-pub fn tap(from: u16, to: u16) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+/// What a [`tap`] saw: the bytes clients sent, and the connections.
+#[derive(Clone, Default)]
+pub struct Tap {
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    pub conns: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Tap {
+    pub fn bytes(&self) -> Vec<u8> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.conns.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A TCP proxy from 127.0.0.1:`from` to 127.0.0.1:`to` that records what clients send
+/// and counts their connections: what a wire tap would see.
+pub fn tap(from: u16, to: u16) -> Tap {
     use std::io::{Read, Write};
     use std::net::{Shutdown, TcpListener, TcpStream};
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let t = Tap::default();
     let l = TcpListener::bind(("127.0.0.1", from)).unwrap();
-    let rec = seen.clone();
+    let t2 = t.clone();
     std::thread::spawn(move || {
         for c in l.incoming() {
             let Ok(mut c) = c else { return };
+            t2.conns.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let Ok(mut s) = TcpStream::connect(("127.0.0.1", to)) else {
                 continue;
             };
             let (mut c2, mut s2) = (c.try_clone().unwrap(), s.try_clone().unwrap());
-            let rec = rec.clone();
+            let rec = t2.seen.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 16384];
                 while let Ok(n) = c.read(&mut buf) {
@@ -578,5 +596,5 @@ pub fn tap(from: u16, to: u16) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
             });
         }
     });
-    seen
+    t
 }

@@ -266,24 +266,22 @@ impl std::fmt::Debug for Syslog {
 }
 
 impl Syslog {
-    /// A destination for `endpoint` (configured as `name`). A receiver that cannot be
-    /// reached now is not an error: the first write reports it, and is retried.
+    /// A destination for `endpoint` (configured as `name`). It connects at its first
+    /// write, on the writer's thread; with `check`, a TLS destination connects now, so that
+    /// a receiver whose certificate does not verify fails `log_init` (a receiver that
+    /// cannot be reached now is not an error: the first write reports it, and is retried).
+    /// A forked child's rebuild does not check (no network inside `fork()`).
     pub fn open(
         name: &str,
         endpoint: &Endpoint,
         opts: &SyslogOptions,
         style: LineStyle,
+        check: bool,
     ) -> Result<Syslog, crate::error::Error> {
         let conn = match endpoint {
-            Endpoint::Local(path) => {
-                let mut l = local::Local::new(path);
-                let _ = l.connect();
-                Conn::Local(l)
-            }
+            Endpoint::Local(path) => Conn::Local(local::Local::new(path)),
             Endpoint::Tcp { host, port } => {
-                let mut s = stream::Stream::new(host, *port, opts.connect_timeout, None);
-                let _ = s.connect();
-                Conn::Stream(s)
+                Conn::Stream(stream::Stream::new(host, *port, opts.connect_timeout, None))
             }
             Endpoint::Tls { host, port } => {
                 let invalid = |m: String| crate::error::Error::Invalid(format!("{name}: {m}"));
@@ -299,7 +297,7 @@ impl Syslog {
                 let mut s = stream::Stream::new(host, *port, opts.connect_timeout, Some(setup));
                 // A receiver that cannot be reached now is tried again later; one whose
                 // certificate does not verify is refused at once.
-                match s.connect() {
+                match if check { s.connect() } else { Ok(()) } {
                     Err(e) if tls::refused(&e) => {
                         return Err(crate::error::Error::Os(
                             libc::EACCES,
@@ -310,11 +308,12 @@ impl Syslog {
                 }
                 Conn::Stream(s)
             }
-            Endpoint::Relp { host, port } => {
-                let mut r = relp::Relp::new(host, *port, opts.connect_timeout, opts.relp_window);
-                let _ = r.connect();
-                Conn::Relp(r)
-            }
+            Endpoint::Relp { host, port } => Conn::Relp(relp::Relp::new(
+                host,
+                *port,
+                opts.connect_timeout,
+                opts.relp_window,
+            )),
         };
         Ok(Syslog {
             name: name.to_owned(),

@@ -56,6 +56,7 @@ fn dest(app: Option<&'static str>, hostname: Option<&str>) -> Syslog {
         &Endpoint::Local("/nonexistent".into()),
         &opts,
         style,
+        false,
     )
     .unwrap();
     s.header = Header::new(Box::new(FixedZone(0)));
