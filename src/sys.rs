@@ -459,6 +459,24 @@ pub fn readable_now(fd: BorrowedFd<'_>) -> bool {
     n > 0 && p.revents & (libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
 }
 
+/// Asks the kernel to acknowledge what arrives on the TCP socket `fd` at once, for a while
+/// (`TCP_QUICKACK`; it lapses by itself, so a reader sets it again before each wait).
+/// Without it, a delayed acknowledgement holds back a peer whose small replies wait for
+/// it (Nagle): 40 ms per round trip.
+pub fn quickack(fd: BorrowedFd<'_>) {
+    let one: libc::c_int = 1;
+    // SAFETY: `one` is valid for the given length for the call.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -156,6 +156,11 @@ pub struct Ident<'a> {
 /// Builds message headers in a time zone (the local one: [`Header::default`]).
 pub struct Header {
     zone: Box<dyn Zone>,
+    /// The RFC 5424 date and time to the second (`2026-11-23T11:08:57`) of `stamp_sec`,
+    /// and its offset (`+01:00`): most messages share their second with the one before.
+    stamp_sec: Option<i64>,
+    stamp: Vec<u8>,
+    offset: Vec<u8>,
 }
 
 impl Default for Header {
@@ -173,7 +178,12 @@ impl std::fmt::Debug for Header {
 impl Header {
     /// Headers with times in `zone`.
     pub fn new(zone: Box<dyn Zone>) -> Header {
-        Header { zone }
+        Header {
+            zone,
+            stamp_sec: None,
+            stamp: Vec::with_capacity(24),
+            offset: Vec::with_capacity(8),
+        }
     }
 
     /// Appends `<PRI>Mmm dd hh:mm:ss APP[PID]: MSG`, as glibc's `syslog(3)` sends it to a
@@ -202,18 +212,26 @@ impl Header {
     pub fn rfc5424(&mut self, out: &mut Vec<u8>, pri: u8, time: Timestamp, id: &Ident, msg: &[u8]) {
         push_pri(out, pri);
         out.extend_from_slice(b"1 ");
-        let offset = self.zone.offset_at(time.sec);
-        let c = civil(time.sec, offset);
-        push_padded(out, c.year.clamp(0, 9999) as u64, 4);
-        out.push(b'-');
-        push_padded(out, u64::from(c.month), 2);
-        out.push(b'-');
-        push_padded(out, u64::from(c.day), 2);
-        out.push(b'T');
-        push_hms(out, c.hour, c.min, c.sec);
+        if self.stamp_sec != Some(time.sec) {
+            let offset = self.zone.offset_at(time.sec);
+            let c = civil(time.sec, offset);
+            let st = &mut self.stamp;
+            st.clear();
+            push_padded(st, c.year.clamp(0, 9999) as u64, 4);
+            st.push(b'-');
+            push_padded(st, u64::from(c.month), 2);
+            st.push(b'-');
+            push_padded(st, u64::from(c.day), 2);
+            st.push(b'T');
+            push_hms(st, c.hour, c.min, c.sec);
+            self.offset.clear();
+            push_offset_hhmm(&mut self.offset, offset, true);
+            self.stamp_sec = Some(time.sec);
+        }
+        out.extend_from_slice(&self.stamp);
         out.push(b'.');
         push_padded(out, u64::from(time.usec), 6);
-        push_offset_hhmm(out, offset, true);
+        out.extend_from_slice(&self.offset);
         for (field, max) in [
             (id.host, 255),
             (id.app, 48),

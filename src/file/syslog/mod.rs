@@ -238,8 +238,8 @@ enum Conn {
 enum Until {
     /// Everything queued is written.
     Written,
-    /// Everything is written and the connection takes another message (RELP: the window
-    /// has room).
+    /// Everything is written and the connection takes another message (RELP: at most
+    /// half the window waits for acknowledgements).
     Room,
     /// Everything is written and acknowledged (RELP).
     Acked,
@@ -437,7 +437,8 @@ impl Syslog {
             Conn::Relp(r) => {
                 let unacked = match until {
                     Until::Written => usize::MAX,
-                    Until::Room => self.opts.relp_window - 1,
+                    // Down to half the window: writes go in batches, not one per ack.
+                    Until::Room => self.opts.relp_window / 2,
                     Until::Acked => 0,
                 };
                 let sent = r.send(unacked);

@@ -359,6 +359,9 @@ impl Relp {
     /// `wait`); true when one was read.
     fn read_acks(&mut self, wait: bool) -> io::Result<bool> {
         let s = self.sock().expect("connected");
+        // The server's acknowledgements are small writes: acknowledged at once, the next
+        // ones are not held back by its Nagle waiting for our delayed ACK.
+        crate::sys::quickack(s.as_fd());
         if wait {
             crate::sys::poll(&[(s.as_fd(), false)], SLICE);
         }

@@ -264,8 +264,11 @@ pub(super) struct Stream {
     timeout: Duration,
     tls: Option<TlsSetup>,
     wire: Option<Wire>,
-    /// Frames from absolute offset `base` on: not known to be at the receiver's host.
+    /// Frames from absolute offset `base` on (at `out[head..]`): not known to be at the
+    /// receiver's host. The bytes before `head` are released; they are cut off when they
+    /// are the larger part (moving the rest at every release would cost more).
     out: Vec<u8>,
+    head: usize,
     base: u64,
     /// Absolute offset up to which `out` was written on the current connection.
     written: u64,
@@ -286,6 +289,7 @@ impl Stream {
             tls,
             wire: None,
             out: Vec::with_capacity(CHUNK),
+            head: 0,
             base: 0,
             written: 0,
             conn_start: 0,
@@ -312,7 +316,7 @@ impl Stream {
     /// Queues one message, framed.
     pub(super) fn queue(&mut self, msg: &[u8]) {
         octet_counted(&mut self.out, msg);
-        self.frames.push_back(self.base + self.out.len() as u64);
+        self.frames.push_back(self.end());
     }
 
     /// Does the destination take another message before it writes?
@@ -331,7 +335,7 @@ impl Stream {
     }
 
     fn end(&self) -> u64 {
-        self.base + self.out.len() as u64
+        self.base + (self.out.len() - self.head) as u64
     }
 
     fn alive(&self) -> bool {
@@ -353,7 +357,7 @@ impl Stream {
             let end = self.end();
             let w = self.wire.as_mut().expect("connected");
             let r = if self.written < end {
-                let from = (self.written - self.base) as usize;
+                let from = self.head + (self.written - self.base) as usize;
                 w.write(&self.out[from..], end)
             } else {
                 match w.flush(end) {
@@ -406,13 +410,15 @@ impl Stream {
             self.frames.pop_front();
         }
         if upto > self.base {
-            let n = (upto - self.base) as usize;
+            self.head += (upto - self.base) as usize;
+            self.base = upto;
             if self.frames.is_empty() {
                 self.out.clear();
-            } else {
-                self.out.drain(..n);
+                self.head = 0;
+            } else if self.head >= 64 * 1024 && self.head * 2 >= self.out.len() {
+                self.out.drain(..self.head);
+                self.head = 0;
             }
-            self.base = upto;
         }
     }
 
