@@ -29,21 +29,6 @@ fn events() -> u64 {
         .unwrap_or(200_000)
 }
 
-/// The ids (`id-N-`) in the lines of `path`, with their counts.
-fn ids(path: &Path) -> BTreeMap<u64, u32> {
-    let mut m = BTreeMap::new();
-    for l in lines(path) {
-        if let Some(i) = l.find("id-") {
-            let n: String = l[i + 3..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            *m.entry(n.parse().unwrap()).or_default() += 1;
-        }
-    }
-    m
-}
-
 pub fn rsyslog_relp(dir: &Path, port: u16, file: &Path) -> Daemon {
     rsyslog(
         dir,

@@ -64,21 +64,6 @@ fn pflogsumm_reads_the_postfix_log_that_syslog_ng_writes() {
     central_equals_local(&dir, &format!("syslog+tcp://127.0.0.1:{port}"), &central);
 }
 
-/// The ids (`id-N-`) in the lines of `path`, with their counts.
-fn ids(path: &Path) -> std::collections::BTreeMap<u64, u32> {
-    let mut m = std::collections::BTreeMap::new();
-    for l in lines(path) {
-        if let Some(i) = l.find("id-") {
-            let n: String = l[i + 3..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            *m.entry(n.parse().unwrap()).or_default() += 1;
-        }
-    }
-    m
-}
-
 fn send(l: &mtalog::logger::Logger, range: std::ops::Range<u64>) {
     use mtalog::event::{Kind, Timestamp};
     for i in range {

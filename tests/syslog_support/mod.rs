@@ -598,3 +598,18 @@ pub fn tap(from: u16, to: u16) -> Tap {
     });
     t
 }
+
+/// The ids (`id-N-`) in the lines of `path`, with their counts.
+pub fn ids(path: &Path) -> std::collections::BTreeMap<u64, u32> {
+    let mut m = std::collections::BTreeMap::new();
+    for l in lines(path) {
+        if let Some(i) = l.find("id-") {
+            let n: String = l[i + 3..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            *m.entry(n.parse().unwrap()).or_default() += 1;
+        }
+    }
+    m
+}
