@@ -224,3 +224,51 @@ fn a_receiver_that_is_not_there_yet_gets_every_event_once_it_is() {
         .count();
     assert_eq!(resumed, 1, "{panic:?}");
 }
+
+#[test]
+fn a_stream_socket_gets_nul_terminated_messages() {
+    let Some(_) = syslog_support::syslog_ng() else {
+        return;
+    };
+    let dir = scratch("local-stream");
+    let sock = dir.join("stream.sock");
+    let out = dir.join("received.log");
+    let _d = syslog_support::syslog_ng_daemon(
+        &dir,
+        &format!(
+            "source s {{ unix-stream(\"{}\"); }};\n\
+             destination d {{ file(\"{}\" template(\"${{PROGRAM}}[${{PID}}]: ${{MESSAGE}}\\n\")); }};\n\
+             log {{ source(s); destination(d); }};\n",
+            sock.display(),
+            out.display()
+        ),
+        socket_exists(&sock),
+    );
+    let fdir = dir.join("files");
+    std::fs::create_dir_all(&fdir).unwrap();
+    let files = Logger::open(
+        "postfix_logger",
+        "f",
+        &config("postfix_logger", &fdir, None),
+    )
+    .unwrap();
+    let dest = format!("syslog:{}", sock.display());
+    let l = Logger::open(
+        "postfix_logger",
+        "s",
+        &config("postfix_logger", &fdir, Some(&dest)),
+    )
+    .unwrap();
+    traffic(&files, &l, 0);
+    files.close().unwrap();
+    l.close().unwrap();
+    let mut want: Vec<String> = ["mainlog", "paniclog"]
+        .iter()
+        .flat_map(|n| syslog_support::lines(&fdir.join(n)))
+        .map(|line| line[line.find("postfix/").unwrap()..].to_owned())
+        .collect();
+    let mut got = wait_lines(&out, want.len(), Duration::from_secs(20));
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}

@@ -168,3 +168,115 @@ fn relp_in_drop_mode_misses_exactly_what_it_dropped() {
     );
     assert_eq!(check(&r), r.stats.dropped, "{:?}", r.stats);
 }
+
+/// The first RELP frame in `buf`: (txnr, command, bytes taken), or `None` while incomplete.
+fn relp_frame(buf: &[u8]) -> Option<(String, String, usize)> {
+    let text = String::from_utf8_lossy(buf);
+    let mut words = text.splitn(4, ' ');
+    let (txnr, command, len) = (words.next()?, words.next()?, words.next()?);
+    let (len, head) = match len.split_once('\n') {
+        Some((l, _)) if l.len() < len.len() && l == "0" => (0, txnr.len() + command.len() + 3),
+        _ => (
+            len.parse::<usize>().ok()?,
+            txnr.len() + command.len() + len.len() + 3,
+        ),
+    };
+    let total = head + len + 1;
+    (buf.len() >= total).then(|| (txnr.to_owned(), command.to_owned(), total.min(buf.len())))
+}
+
+/// A RELP server of the test's own: it answers `open`, then acknowledges each `syslog`
+/// after `delay` (never, when `None`). Returns its port and the count of messages it got.
+fn slow_relp_server(
+    delay: Option<Duration>,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let got2 = got.clone();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = l.accept() else { return };
+        let (mut all, mut buf) = (Vec::new(), [0u8; 4096]);
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => all.extend_from_slice(&buf[..n]),
+            }
+            while let Some((txnr, command, used)) = relp_frame(&all) {
+                all.drain(..used);
+                let reply = match command.as_str() {
+                    "open" => {
+                        let d = "200 OK\nrelp_version=0\ncommands=syslog";
+                        Some(format!("{txnr} rsp {} {d}\n", d.len()))
+                    }
+                    "syslog" => {
+                        got2.fetch_add(1, Ordering::SeqCst);
+                        delay.map(|d| {
+                            std::thread::sleep(d);
+                            format!("{txnr} rsp 6 200 OK\n")
+                        })
+                    }
+                    _ => Some(format!("{txnr} rsp 0\n")),
+                };
+                if let Some(r) = reply {
+                    let _ = s.write_all(r.as_bytes());
+                }
+            }
+        }
+    });
+    (port, got)
+}
+
+#[test]
+fn log_close_waits_for_the_acknowledgements_within_close_timeout() {
+    let dir = scratch("relp-close");
+    let cfg = |port: u16, timeout: &str| {
+        format!(
+            "heartbeat = 0\nmainlog = \"syslog+relp://127.0.0.1:{port}\"\n\
+             rejectlog = \"{0}/rejectlog\"\npaniclog = \"{0}/paniclog\"\nclose_timeout = {timeout}\n",
+            dir.display()
+        )
+    };
+    // Acknowledged slowly: the close waits for every acknowledgement.
+    let (port, got) = slow_relp_server(Some(Duration::from_millis(50)));
+    let l = Logger::open("ec_logger", "slow", &cfg(port, "10s")).unwrap();
+    for i in 0..10 {
+        event(
+            &l,
+            Kind::Delivery,
+            Timestamp::now(),
+            &format!("id-{i}-"),
+            "250 ok",
+        );
+    }
+    let start = Instant::now();
+    l.close().unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(got.load(Ordering::SeqCst), 10);
+    // Never acknowledged: the close gives up after close_timeout and says so.
+    let (port, got) = slow_relp_server(None);
+    let l = Logger::open("ec_logger", "mute", &cfg(port, "700ms")).unwrap();
+    for i in 0..10 {
+        event(
+            &l,
+            Kind::Delivery,
+            Timestamp::now(),
+            &format!("id-{i}-"),
+            "250 ok",
+        );
+    }
+    let start = Instant::now();
+    let r = l.close();
+    assert!(matches!(r, Err(mtalog::error::Error::TimedOut(_))), "{r:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(got.load(Ordering::SeqCst), 10);
+}
