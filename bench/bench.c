@@ -1187,6 +1187,7 @@ int main(int argc, char **argv) {
         {"mtalog postfix_logger D", P_MTALOG, M_LOAD, W_DELIVERY, 1, "postfix_logger", NULL, 0,
          5},
         {"mtalog imta_logger D", P_MTALOG, M_LOAD, W_DELIVERY, 1, "imta_logger", NULL, 0, 5},
+        {"mtalog json_logger D", P_MTALOG, M_LOAD, W_DELIVERY, 1, "json_logger", NULL, 0, 5},
         /* group 6: memory bounded by queue_size, block and drop */
         {"mtalog q=4096 block", P_MTALOG, M_LOAD, W_DELIVERY, 1, EC, Q4K, 0, 6},
         {"mtalog q=65536 block", P_MTALOG, M_LOAD, W_DELIVERY, 1, EC, NULL, 0, 6},

@@ -8,6 +8,9 @@
  *      returns after about block_timeout and its event is counted dropped.
  *   C. log_close while the disk stays full returns -ETIMEDOUT, bounded by close_timeout, and
  *      what was not written is counted dropped.
+ *   E. The same when the disk fills in the middle of a line: after log_close, whatever it
+ *      returns, the file ends in a whole line (the part of the cut line is cut off again),
+ *      written is the number of whole lines in it, and accepted = written + dropped.
  *   D. Permission loss on reopen (EACCES; run as an unprivileged user, in a child process
  *      when the test runs as root): the error is returned and reported, logging goes on to
  *      the old file, and a later reopen picks up the new one. */
@@ -208,10 +211,50 @@ static void phase_bc(const char *fs) {
     snprintf(path, sizeof path, "%s/mainlog2", fs);
     good = check_mainlog(path, "B", n, &bad, &torn);
     printf("C: %ld whole lines, %ld other, last line %s\n", good, bad, torn ? "torn" : "whole");
-    /* Lines written before the fault are whole; whether the one being written when the disk
-     * filled was finished depends on where the disk filled: it is not checked. */
-    CHECK(good <= (long)s.written);
-    CHECK(bad <= 1);
+    CHECK_EQ_INT(good, s.written);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(torn, 0);
+    mtalog_free(li);
+}
+
+static void phase_e(const char *fs) {
+    char cfg[8192], path[4096];
+    logging_infrastructure *li = mtalog_new("ec_logger", "cut");
+    struct mtalog_stats s;
+    long n = 400, i, bad, good;
+    int fd, torn, rc;
+    double t0;
+
+    snprintf(path, sizeof path, "%s/mainlog3", fs);
+    snprintf(cfg, sizeof cfg,
+             "mainlog = \"%s\"\nrejectlog = \"%s\"\npaniclog = \"%s\"\nheartbeat = 0\n"
+             "queue_size = 4096\nclose_timeout = 1s\nflush_interval = 50ms\n",
+             path, test_path("rejectlog3"), test_path("paniclog3"));
+    CHECK(li != NULL);
+    if (!li) return;
+    CHECK_EQ_INT(li->shared.log_init(li, cfg), 0);
+    /* Room for about 80 lines of about 200 bytes: the disk fills inside a line. */
+    fd = fill(fs);
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(ftruncate(fd, lseek(fd, 0, SEEK_END) - 16384), 0);
+    for (i = 0; i < n; i++) deliver_numbered(li, "E", i);
+    CHECK(wait_for(li, has_write_error, 10));
+    t0 = now_s();
+    rc = li->log_close(li);
+    printf("E: log_close returned %d after %.3f s\n", rc, now_s() - t0);
+    CHECK_EQ_INT(rc, -ETIMEDOUT);
+    s = get_stats(li);
+    good = check_mainlog(path, "E", n, &bad, &torn);
+    printf("E: accepted %llu written %llu dropped %llu; %ld whole lines, %ld other, last line %s\n",
+           (unsigned long long)s.accepted, (unsigned long long)s.written,
+           (unsigned long long)s.dropped, good, bad, torn ? "torn" : "whole");
+    CHECK(good > 0 && good < n);
+    CHECK_EQ_INT(torn, 0);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(good, s.written);
+    CHECK_EQ_INT(s.accepted, n);
+    CHECK_EQ_INT(s.accepted, s.written + s.dropped);
+    unfill(fs, fd);
     mtalog_free(li);
 }
 
@@ -320,6 +363,7 @@ int main(void) {
     }
     phase_a(fs);
     phase_bc(fs);
+    phase_e(fs);
     CHECK_EQ_INT(umount2(fs, MNT_DETACH), 0);
     return check_summary();
 }

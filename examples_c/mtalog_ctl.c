@@ -5,7 +5,7 @@
  * The words of COMMAND are joined by spaces and sent as one line; the reply is copied to
  * stdout. It waits at most SECONDS (default 60) for each part of the reply. Exit status: 0
  * on success, 1 when the reply starts with "error: ", 2 when the socket cannot be reached
- * or does not answer in time. Meant for logrotate's postrotate (see README, Rotation).
+ * or does not answer in time. Meant for logrotate's postrotate (see docs/rotation.md).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>

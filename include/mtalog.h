@@ -72,6 +72,8 @@ struct mtalog_stats {
   uint64_t rotations;
   /** Internal errors caught. */
   uint64_t panics;
+  /** Byte sequences that were not UTF-8, written as U+FFFD (json_logger). */
+  uint64_t invalid_utf8;
   /** Messages sent again to a syslog receiver after a connection broke (RELP: those not acknowledged; TCP/TLS: those the receiver's host had not acknowledged). The receiver may hold them twice. */
   uint64_t resent;
 };
@@ -87,6 +89,110 @@ struct mtalog_stats {
  * Longest `log_error` text; a longer text is cut and ends with ` [truncated]`.
  */
 #define MTALOG_TEXT_MAX 65536
+
+/**
+ * The reception phases, Momentum's `MC_STATE_*` values: the `phase` argument of
+ * `log_rejection`. The rejectlog's `P="..."` text and the Postfix reject stage follow
+ * them; a value outside the table prints `unknown`.
+ */
+typedef enum mc_state {
+  /**
+   * Just connected.
+   */
+  MC_STATE_START = 0,
+  /**
+   * Sending the banner.
+   */
+  MC_STATE_START_RESPONSE = 1,
+  /**
+   * Awaiting EHLO/HELO.
+   */
+  MC_STATE_EHLO = 2,
+  /**
+   * Sending the EHLO/HELO response.
+   */
+  MC_STATE_EHLO_RESPONSE = 3,
+  /**
+   * Awaiting MAIL FROM.
+   */
+  MC_STATE_MAILFROM = 4,
+  /**
+   * Sending the MAIL FROM response.
+   */
+  MC_STATE_MAILFROM_RESPONSE = 5,
+  /**
+   * Awaiting RCPT TO.
+   */
+  MC_STATE_RCPTTO = 6,
+  /**
+   * Sending the RCPT TO response.
+   */
+  MC_STATE_RCPTTO_RESPONSE = 7,
+  /**
+   * The DATA command.
+   */
+  MC_STATE_DATA = 8,
+  /**
+   * Reading the body.
+   */
+  MC_STATE_BODY = 9,
+  /**
+   * Sending the body response.
+   */
+  MC_STATE_BODY_RESPONSE = 10,
+  /**
+   * The asynchronous body handler.
+   */
+  MC_STATE_ASYNC_BODY_RESPONSE = 11,
+  /**
+   * About to send OK after DATA.
+   */
+  MC_STATE_OK = 12,
+  /**
+   * Relaying denied.
+   */
+  MC_STATE_RELAYING_DENIED = 13,
+  /**
+   * Extension phase 1.
+   */
+  MC_STATE_EXTENSION1 = 14,
+  /**
+   * Extension phase 2.
+   */
+  MC_STATE_EXTENSION2 = 15,
+  /**
+   * Extension phase 3.
+   */
+  MC_STATE_EXTENSION3 = 16,
+  /**
+   * Extension phase 4.
+   */
+  MC_STATE_EXTENSION4 = 17,
+  /**
+   * A concurrency limit.
+   */
+  MC_STATE_CONCURRENCY_LIMIT = 18,
+  /**
+   * The RCPT TO list response.
+   */
+  MC_STATE_RCPTTO_LIST_RESPONSE = 19,
+  /**
+   * The final RCPT TO list response.
+   */
+  MC_STATE_RCPTTO_LIST_FINAL_RESPONSE = 20,
+  /**
+   * Session setup.
+   */
+  MC_STATE_SETUP = 21,
+  /**
+   * Fix-up after the message was committed (no rejectlog text: `unknown`).
+   */
+  MC_STATE_MCMT_FIXUP = 22,
+  /**
+   * The number of phases (never a phase itself).
+   */
+  MC_STATE_COUNT = 23,
+} mc_state;
 
 /**
  * A message of the host (opaque). Without a host table it is read as an
@@ -120,6 +226,17 @@ typedef int (*LogInitFunc)(struct logging_infrastructure *li, const char *config
 
 /**
  * The module header every logger starts with.
+ *
+ * This is mtalog's own definition. Ecelerity's `log_module.h` puts a
+ * `shared_module_infrastructure` first in `logging_infrastructure`, but Momentum's
+ * definition of that struct is internal and not published, so mtalog defines the header
+ * it needs: an ABI version and the three members a module may not leave NULL
+ * (`module_name`, `module_description`, `log_init`). The rest of
+ * `logging_infrastructure` follows `log_module.h` member for member. A host whose own
+ * module header differs keeps its header and adapts in one place: it reads `module_name`
+ * and `module_description` from here, calls `log_init` through this member (or wraps it
+ * in its own init function), and copies the nine hook pointers into its own vtable; the
+ * hooks take the `logging_infrastructure *` that `mtalog_new` returned as their `self`.
  */
 typedef struct shared_module_infrastructure {
   /**
@@ -127,7 +244,8 @@ typedef struct shared_module_infrastructure {
    */
   uint32_t module_api_version;
   /**
-   * The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`); static.
+   * The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, `"json_logger"`,
+   * ...); static.
    */
   const char *module_name;
   /**
@@ -139,7 +257,8 @@ typedef struct shared_module_infrastructure {
    * defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
    * `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
    * created), `-EACCES` (a file; or a `syslog+tls://` receiver whose certificate does
-   * not verify), `-ELOOP` (a symlink at a log path), `-EADDRINUSE` or `-EEXIST`
+   * not verify), `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a FIFO
+   * that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
    * (the `control_socket` path is taken), `-EALREADY` (already initialised),
    * `-ECANCELED` (closed: a closed logger is not started again; free it and create a
    * new one).
@@ -214,7 +333,8 @@ typedef struct logging_infrastructure {
   LogHookFunc log_close;
   /**
    * Reopens every file by name, ordered with the events logged before it. Returns 0 or
-   * a negative errno (the old files stay in use on failure).
+   * a negative errno (the old files stay in use on failure; `-ENXIO`: a FIFO that no
+   * process reads, which mtalog does not wait for).
    */
   LogHookFunc log_reopen;
   /**
@@ -756,13 +876,15 @@ int mtalog_console(struct logging_infrastructure *li,
 int mtalog_stats(const struct logging_infrastructure *li, struct mtalog_stats *out);
 
 /**
- * Writes an acctlog record (ec_logger only): `type` is `'N'` (authentication), `'T'`
- * (authentication timeout), `'Z'` (authorization) or anything else for `'?'`; `listener`
- * (e.g. `"*:2025"`), `peer` (`"ip:port"`, NULL for Unix sockets), `user`, `result` (`1`
+ * Writes an acctlog record (to ec_logger's acctlog, or as an `auth` record to
+ * json_logger's mainlog): `type` is `'N'` (authentication), `'T'` (authentication
+ * timeout), `'Z'` (authorization) or anything else for `'?'`; `listener` (e.g.
+ * `"*:2025"`), `peer` (`"ip:port"`, NULL for Unix sockets), `user`, `result` (`1`
  * success, `0` failure, `-1` error), and for `'Z'` the `command` and the granting `role`
  * (NULL when refused). `now` NULL = the current time. Returns 0 (queued); `-EINVAL` (NULL
- * `li`); `-ENOTSUP` (not an ec_logger); `-ENOENT` (no `acctlog` configured);
- * `-ECANCELED` (not running); `-EAGAIN` (dropped: queue full in drop mode).
+ * `li`); `-ENOTSUP` (a kind without these records: postfix_logger, imta_logger);
+ * `-ENOENT` (an ec_logger without an `acctlog`); `-ECANCELED` (not running); `-EAGAIN`
+ * (dropped: queue full in drop mode).
  *
  * # Safety
  * `li` is NULL or a live logger; strings NULL or NUL-terminated; `now` NULL or valid.
@@ -778,12 +900,13 @@ int mtalog_acct_log(struct logging_infrastructure *li,
                     const char *role);
 
 /**
- * Writes an importlog record (ec_logger only): `orig_id` is the message id in the imported
- * spool, `new_id` the id in the live spool (NULL = unchanged), `result` 1 (success), 2
- * (metadata unreadable), 3 (message unreadable) or 4 (could not be written to the live
- * spool), `spool_dir` the imported spool's base directory. Returns 0; `-EINVAL` (NULL
- * `li`, `orig_id` NULL, `result` outside 1..4); `-ENOTSUP`; `-ENOENT` (no `importlog`
- * configured); `-ECANCELED`; `-EAGAIN` (dropped).
+ * Writes an importlog record (to ec_logger's importlog, or as an `import` record to
+ * json_logger's mainlog): `orig_id` is the message id in the imported spool, `new_id` the
+ * id in the live spool (NULL = unchanged), `result` 1 (success), 2 (metadata unreadable),
+ * 3 (message unreadable) or 4 (could not be written to the live spool), `spool_dir` the
+ * imported spool's base directory. Returns 0; `-EINVAL` (NULL `li`, `orig_id` NULL,
+ * `result` outside 1..4); `-ENOTSUP`; `-ENOENT` (an ec_logger without an `importlog`);
+ * `-ECANCELED`; `-EAGAIN` (dropped).
  *
  * # Safety
  * As `mtalog_acct_log`.

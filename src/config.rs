@@ -39,16 +39,25 @@ impl ConfigError {
     }
 }
 
-impl fmt::Display for ConfigError {
+/// Where an error is, as every message names it: `config line N, key 'K'`.
+struct Place<'a>(usize, Option<&'a str>);
+
+impl fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("config")?;
-        if self.line > 0 {
-            write!(f, " line {}", self.line)?;
+        if self.0 > 0 {
+            write!(f, " line {}", self.0)?;
         }
-        if let Some(k) = &self.key {
+        if let Some(k) = self.1 {
             write!(f, ", key '{k}'")?;
         }
-        write!(f, ": {}", self.msg)
+        Ok(())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", Place(self.line, self.key.as_deref()), self.msg)
     }
 }
 
@@ -63,6 +72,14 @@ pub struct Entry {
     pub value: String,
     /// 1-based line of the key.
     pub line: usize,
+}
+
+impl Entry {
+    /// Where the entry is, as configuration errors name it: `config line N, key 'K'` (for
+    /// errors found later, such as a file that cannot be opened).
+    pub fn place(&self) -> String {
+        Place(self.line, Some(&self.key)).to_string()
+    }
 }
 
 /// One `kind "name" { ... }` stanza.
@@ -233,6 +250,16 @@ fn parse_entries(
                     }
                     _ => return Err(ConfigError::new(key_line, Some(key), "missing value")),
                 };
+                if let Some(first) = entries.iter().find(|e: &&Entry| e.key == *key) {
+                    return Err(ConfigError::new(
+                        key_line,
+                        Some(key),
+                        format!(
+                            "given twice in one stanza (first at line {}); keep one",
+                            first.line
+                        ),
+                    ));
+                }
                 entries.push(Entry {
                     key: key.clone(),
                     value,
@@ -371,6 +398,8 @@ pub fn parse_init(text: &str, kind: &str, name: &str) -> Result<Vec<Entry>, Conf
 pub struct Options<'a> {
     entries: &'a [Entry],
     used: Vec<bool>,
+    /// Every key asked for, present or not.
+    asked: Vec<String>,
 }
 
 /// How a full queue is handled.
@@ -399,11 +428,29 @@ impl<'a> Options<'a> {
         Options {
             entries,
             used: vec![false; entries.len()],
+            asked: Vec::new(),
         }
     }
 
-    /// The last entry for any of `keys` (the later one wins), marking all of them used.
+    /// Every key asked for so far, whether present or not, once each, in the order first
+    /// asked: after a logger kind has read its options from an empty list, the keys that
+    /// kind knows.
+    pub fn keys(&self) -> &[String] {
+        &self.asked
+    }
+
+    fn ask(&mut self, keys: &[&str]) {
+        for k in keys {
+            if !self.asked.iter().any(|a| a == k) {
+                self.asked.push((*k).to_owned());
+            }
+        }
+    }
+
+    /// The last entry for any of `keys` (aliases of one option; the later one wins),
+    /// marking all of them used. The parser refuses the same key twice in a stanza.
     pub fn entry(&mut self, keys: &[&str]) -> Option<&'a Entry> {
+        self.ask(keys);
         let mut found = None;
         for (i, e) in self.entries.iter().enumerate() {
             if keys.contains(&e.key.as_str()) {
@@ -415,7 +462,8 @@ impl<'a> Options<'a> {
     }
 
     /// Is any of `keys` present?
-    pub fn has(&self, keys: &[&str]) -> bool {
+    pub fn has(&mut self, keys: &[&str]) -> bool {
+        self.ask(keys);
         self.entries.iter().any(|e| keys.contains(&e.key.as_str()))
     }
 
@@ -555,7 +603,7 @@ impl<'a> Options<'a> {
     }
 
     /// Fails on the first entry whose key nobody read.
-    pub fn finish(self) -> Result<(), ConfigError> {
+    pub fn finish(&self) -> Result<(), ConfigError> {
         match self.entries.iter().zip(&self.used).find(|(_, u)| !**u) {
             Some((e, _)) => Err(err(e, "unknown option")),
             None => Ok(()),
@@ -661,6 +709,20 @@ mod tests {
         assert!(e.msg.contains("missing '}'"));
         let e = parse_file("mainlog = x\n").unwrap_err();
         assert!(e.msg.contains("outside"));
+        let e = parse_init(
+            "heartbeat = 1\nmainlog = a\n\nheartbeat = 2\n",
+            "ec_logger",
+            "x",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config line 4, key 'heartbeat': given twice in one stanza (first at line 1); keep one"
+        );
+        // Two stanzas may each give a key once.
+        let s =
+            parse_file("ec_logger \"a\" { heartbeat = 1 }\nec_logger \"b\" { heartbeat = 1 }\n");
+        assert_eq!(s.unwrap().len(), 2);
     }
 
     #[test]

@@ -34,8 +34,10 @@ pub struct Reply {
 }
 
 /// Runs `line` on `loggers` (all of them, or the one a `KIND:NAME` prefix names); their
-/// replies are concatenated, and when several loggers are there a failure names its
-/// logger. A wait for a writer ends early once `stop` is set.
+/// replies are concatenated. When several loggers share the console (a control socket
+/// that several name), every line of a logger's reply starts with `KIND:NAME: `, so that
+/// each can be told apart; `help` is answered once. A wait for a writer ends early once
+/// `stop` is set.
 pub fn run(loggers: &[Logger<'_>], line: &str, stop: Option<&AtomicBool>) -> Reply {
     let mut words: Vec<&str> = line.split_whitespace().collect();
     let mut only = None;
@@ -61,16 +63,27 @@ pub fn run(loggers: &[Logger<'_>], line: &str, stop: Option<&AtomicBool>) -> Rep
         text: String::new(),
         error: None,
     };
+    if words == ["help"] {
+        reply.text.push_str(HELP);
+        return reply;
+    }
     for l in chosen {
-        match command(l.port, &words, stop) {
-            Ok(t) => reply.text.push_str(&t),
+        let text = match command(l.port, &words, stop) {
+            Ok(t) => t,
             Err(e) => {
-                if loggers.len() > 1 {
-                    reply.text.push_str(&format!("{}:{}: ", l.kind, l.name));
-                }
-                reply.text.push_str(&reply_text(&words, &e));
+                let t = reply_text(&words, &e);
                 reply.error.get_or_insert(e);
+                t
             }
+        };
+        if loggers.len() > 1 {
+            for line in text.lines() {
+                reply
+                    .text
+                    .push_str(&format!("{}:{}: {line}\n", l.kind, l.name));
+            }
+        } else {
+            reply.text.push_str(&text);
         }
     }
     reply
@@ -92,7 +105,6 @@ fn command(port: &Port, words: &[&str], stop: Option<&AtomicBool>) -> Result<Str
         ));
     }
     match words {
-        ["help"] => Ok(HELP.to_owned()),
         ["reopen", "logs"] => port
             .reopen(stop)
             .map(|()| "Log files reopened\n".to_owned()),

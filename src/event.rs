@@ -123,6 +123,20 @@ impl Timestamp {
         }
     }
 
+    /// The latest time a log line shows: 9999-12-30T23:59:59.999999Z (every format writes
+    /// four-digit years, also in a time zone a day ahead of UTC).
+    pub const LATEST: Timestamp = Timestamp {
+        sec: 253_402_214_399,
+        usec: 999_999,
+    };
+
+    /// This time within what log lines show, from 1970-01-01T00:00:00Z (the epoch: the
+    /// formats write no negative times) to [`Timestamp::LATEST`]: a host clock or `now`
+    /// outside that range is garbage, and a line keeps its shape whatever it gets.
+    pub fn clamped(self) -> Timestamp {
+        self.clamp(Timestamp::default(), Timestamp::LATEST)
+    }
+
     /// Is this the "unknown" value (0.0)?
     pub fn is_unset(self) -> bool {
         self.sec == 0 && self.usec == 0
@@ -531,6 +545,12 @@ impl Event {
         self.close_field(field);
     }
 
+    /// Bytes of text of every field pushed.
+    #[inline]
+    pub fn text_len(&self) -> usize {
+        self.len as usize
+    }
+
     /// The bytes of `field` (empty when never pushed).
     pub fn get(&self, field: Field) -> &[u8] {
         let idx = field as usize;
@@ -578,7 +598,7 @@ pub fn thread_token() -> u64 {
 /// `dst.copy_from_slice(src)`, with fixed-size moves for up to 32 bytes: most values of an
 /// event are that short, and a call to `memcpy` costs the hook more than the copy.
 #[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
+pub fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     if n > 32 || dst.len() != n {
         dst.copy_from_slice(src);

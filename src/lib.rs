@@ -4,7 +4,7 @@
 //! `logging_infrastructure` vtable per configured logger from `mtalog_new` or `mtalog_load`,
 //! and calls its hooks; mtalog copies each event, hands it to a writer thread over a
 //! lock-free bounded channel, and writes Momentum `ec_logger`, Postfix-style or Sun
-//! Messaging Server logs. See the `ffi` module (and the README) for the C API conventions.
+//! Messaging Server logs. See the `ffi` module (and docs/c-api.md) for the C API conventions.
 //!
 //! Rust programs use [`logger::Logger`] directly. The modules are listed from the C
 //! boundary down to plain data; a module only uses the ones below it (ARCHITECTURE.md

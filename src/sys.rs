@@ -1,5 +1,7 @@
 //! The few calls into the C library that std does not offer (time zone, host name, file
-//! system space, the Unix socket calls of the control socket). Each is a small safe wrapper.
+//! system space, descriptor flags, the signal mask of mtalog's threads, the Unix socket
+//! calls of the control socket, file locks and a rename that never replaces). Each is a
+//! small safe wrapper.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -38,6 +40,28 @@ pub fn hostname() -> String {
     }
 }
 
+/// 64 random bits from the kernel (`getrandom`), for identifiers that must differ between
+/// hosts, processes and restarts. Where the kernel has no `getrandom`, the clock, the
+/// process id and std's randomly keyed hasher are mixed instead.
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    for _ in 0..4 {
+        // SAFETY: the buffer is valid for 8 bytes; getrandom writes at most that many.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+        if n == 8 {
+            return u64::from_le_bytes(b);
+        }
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.write_u128(t.as_nanos());
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 /// Free bytes available to unprivileged users on the file system holding `path`.
 pub fn free_space(path: &std::path::Path) -> Option<u64> {
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
@@ -71,11 +95,16 @@ pub fn thread_self() -> u64 {
     unsafe { libc::pthread_self() as u64 }
 }
 
+/// The process's effective uid.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// The name of the process's effective user (`None` when the user database has no entry
 /// for the effective uid).
 pub fn effective_user_name() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = effective_uid();
     let mut buf = vec![0 as libc::c_char; 16384];
     // SAFETY: an all-zero `passwd` is a valid value of this plain C struct.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
@@ -305,6 +334,58 @@ pub fn probe_unix(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Starts a thread of mtalog's named `name` running `body`, with SIGPIPE blocked in it:
+/// a write to a FIFO or pipe whose reader has gone fails with `EPIPE`, and never signals
+/// the host (see `block_sigpipe`). Every thread mtalog starts is started here.
+pub fn spawn<T: Send + 'static>(
+    name: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            block_sigpipe();
+            body()
+        })
+}
+
+/// Blocks SIGPIPE in the calling thread. A `write(2)` to a pipe or FIFO whose reader has
+/// gone then fails with `EPIPE` (a write fault like any other), and the SIGPIPE the kernel
+/// raises for it stays pending on this thread, to which it is directed: it never reaches
+/// the host's threads, its handler, or the default action that would end the process.
+/// Only for threads of mtalog's own: the host's threads keep their signal masks.
+fn block_sigpipe() {
+    // SAFETY: an all-zero `sigset_t` is a valid value; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid sigset_t for each call; pthread_sigmask changes only the
+    // calling thread's mask and accepts a null old-set pointer.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Clears `O_NONBLOCK` on `fd` (files are opened with it so that opening never waits; see
+/// `crate::file::open`).
+pub fn clear_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: F_GETFL on a valid descriptor has no other effect.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if flags & libc::O_NONBLOCK == 0 {
+        return Ok(());
+    }
+    // SAFETY: F_SETFL with the descriptor's own flags minus O_NONBLOCK.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Sends what it can of `buf` on the socket `fd` without waiting, and without SIGPIPE
 /// when the peer has gone (`EPIPE` is returned instead).
 pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
@@ -328,6 +409,13 @@ pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 /// readable (or at end of file, or in error) for `false`, writable for `true`. Returns
 /// early on a signal; the caller tries its descriptors whatever this returns.
 pub fn poll(fds: &[(BorrowedFd<'_>, bool)], timeout: Duration) {
+    poll_ready(fds, timeout);
+}
+
+/// [`poll`], telling which descriptors are ready: entry `i` is `true` when `fds[i]` is
+/// readable or writable as asked, at end of file, or in error (all `false` after a timeout
+/// or a signal).
+pub fn poll_ready(fds: &[(BorrowedFd<'_>, bool)], timeout: Duration) -> Vec<bool> {
     let mut set: Vec<libc::pollfd> = fds
         .iter()
         .map(|(fd, write)| libc::pollfd {
@@ -338,12 +426,18 @@ pub fn poll(fds: &[(BorrowedFd<'_>, bool)], timeout: Duration) {
         .collect();
     let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
     // SAFETY: `set` is valid for `set.len()` entries for the call.
-    unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms) };
+    let n = unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms) };
+    set.iter().map(|p| n > 0 && p.revents != 0).collect()
 }
+
+/// How many descriptors [`ForkClosed`] records at most at a time (a control socket's
+/// listener, its wake-up pair and its clients).
+pub const FORK_CLOSED_SLOTS: usize = 1024;
 
 /// Descriptors to close in a forked child: the process that made each (high 32 bits) and
 /// the descriptor plus one (low 32 bits); 0 is a free slot.
-static FORK_CLOSED: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
+static FORK_CLOSED: [AtomicU64; FORK_CLOSED_SLOTS] =
+    [const { AtomicU64::new(0) }; FORK_CLOSED_SLOTS];
 
 fn fork_slot(pid: u32, fd: i32) -> u64 {
     (u64::from(pid) << 32) | u64::from(fd as u32 + 1)
@@ -351,7 +445,8 @@ fn fork_slot(pid: u32, fd: i32) -> u64 {
 
 /// Owns `T` (a socket of a thread of this process) and has its descriptor closed in any
 /// child this process forks ([`close_in_child`]), where the thread that uses it does not
-/// exist. At most 256 are recorded at a time; past that a descriptor is simply inherited.
+/// exist. At most [`FORK_CLOSED_SLOTS`] are recorded at a time; past that a descriptor is
+/// simply inherited.
 pub struct ForkClosed<T: AsFd> {
     inner: Option<T>,
     pid: u32,
@@ -477,6 +572,75 @@ pub fn quickack(fd: BorrowedFd<'_>) {
     };
 }
 
+/// `flock(2)` on `fd` without waiting (`LOCK_NB` is added to `op`: `LOCK_SH`, `LOCK_EX` or
+/// `LOCK_UN`). `Ok(false)`: another open file holds a lock that conflicts. The lock belongs
+/// to the open file description: a forked child shares it until it opens the file itself.
+pub fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<bool> {
+    loop {
+        // SAFETY: flock has no memory preconditions; `fd` is open for the call.
+        if unsafe { libc::flock(fd.as_raw_fd(), op | libc::LOCK_NB) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Takes (`lock`) or releases the write lock over the first byte of the file open at `fd`,
+/// owned by its open file description (`F_OFD_SETLK`), without waiting. `Ok(false)`:
+/// another open file description holds it. Independent of [`flock`] locks on local file
+/// systems. `fd` must be open for writing.
+pub fn ofd_lock(fd: BorrowedFd<'_>, lock: bool) -> io::Result<bool> {
+    // SAFETY: a zeroed flock is a valid value (plain integers).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = if lock { libc::F_WRLCK } else { libc::F_UNLCK } as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    loop {
+        // SAFETY: `fl` is a valid flock for the call; `fd` is open.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_SETLK, &fl) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EAGAIN | libc::EACCES) => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Renames `from` to `to` unless `to` exists (then `EEXIST`): never replaces a file
+/// (`renameat2` with `RENAME_NOREPLACE`). A file system that cannot do this answers
+/// `EINVAL` (or the kernel `ENOSYS`).
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    };
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both paths are NUL-terminated strings valid for the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -488,6 +652,12 @@ mod tests {
         c.set(2u32);
         assert_eq!(*first, 1);
         assert_eq!(*c.get().unwrap(), 2);
+    }
+
+    #[test]
+    fn random_values_differ() {
+        let v: std::collections::HashSet<u64> = (0..64).map(|_| super::random_u64()).collect();
+        assert_eq!(v.len(), 64);
     }
 
     #[test]

@@ -30,14 +30,15 @@ fn check_names_file_line_and_why() {
         "{good}1700000042@60/00-31337-EF0F3556@60/00-31337-EF0F3556@1A/20-31337-821F3556@D@dest.example@4821\n\
          Nov  3 09:15:03 mta1 postfix/qmgr[4242]: 3F2A91C0B7: removed\n\
          hello\n\
-         1700000043@a@b@c@D@dest.example@many@g@b@0@1.00@198.51.100.25\n"
+         1700000043@a@b@c@D@dest.example@many@g@b@0@1.00@198.51.100.25\n\
+         1700000044@a@b@c@D@dest.example@10@g@b@0@-4.00@198.51.100.25\n"
     );
     std::fs::write(dir.join("bad.ec"), &bad).unwrap();
     let out = mtalog(&["check", "bad.ec"], &dir);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines.len(), 5, "{text}");
     assert!(
         lines[0].starts_with("bad.ec:3: ") && lines[0].contains("expected 12"),
         "{text}"
@@ -53,10 +54,16 @@ fn check_names_file_line_and_why() {
         "{text}"
     );
     assert!(
-        lines[3].starts_with("bad.ec:6: ") && lines[3].contains("size 'many' is not a number"),
+        lines[3].starts_with("bad.ec:6: ")
+            && lines[3].contains("the message size 'many' is not a number of bytes"),
         "{text}"
     );
-    assert!(stderr(&out).contains("4 of 6 line(s)"), "{}", stderr(&out));
+    assert!(
+        lines[4].starts_with("bad.ec:7: ")
+            && lines[4].contains("the queue time is negative (-4.00); expected seconds"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("5 of 7 line(s)"), "{}", stderr(&out));
 
     // Postfix and Sun lines that break their grammar.
     let pf = "Nov  3 09:15:03 mta1 postfix/smtp[4242]: 3F2A91C0B7: to=<bob@dest.example>, relay=none, status=sent (ok)\n\
@@ -86,7 +93,9 @@ fn unreadable_and_unrecognised_input_are_clear_errors() {
     let out = mtalog(&["report", "notes.txt"], &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("notes.txt: not an ec_logger, Postfix or Sun Messaging Server log"),
+        stderr(&out).contains(
+            "notes.txt: not an ec_logger, Postfix, Sun Messaging Server or json_logger log"
+        ),
         "{}",
         stderr(&out)
     );

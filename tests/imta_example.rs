@@ -92,7 +92,7 @@ fn run_example(tag: &str, conf: &str, messages: u32) -> Run {
         .args([
             "-c",
             "mtalog.conf",
-            "-t",
+            "-j",
             "4",
             "-n",
             &messages.to_string(),

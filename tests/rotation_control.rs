@@ -56,14 +56,40 @@ fn one_socket_serves_several_loggers() {
     std::fs::rename(d.join("b.main"), d.join("b.main.1")).unwrap();
     assert_eq!(
         request(&sock, "reopen logs").unwrap(),
-        "Log files reopened\nLog files reopened\n"
+        "ec_logger:a: Log files reopened\nec_logger:b: Log files reopened\n"
     );
     line(&a, "a2");
     line(&b, "b2");
 
     let stats = request(&sock, "ec_logger:b stats").unwrap();
-    assert!(stats.contains("reopens: 1\n"), "{stats}");
+    assert!(stats.contains("ec_logger:b: reopens: 1\n"), "{stats}");
     assert_eq!(stats.matches("accepted:").count(), 1);
+    // Every counter, each line labelled with its logger.
+    let stats = request(&sock, "stats").unwrap();
+    for name in [
+        "accepted",
+        "written",
+        "dropped",
+        "filtered",
+        "truncated",
+        "panics",
+    ] {
+        for l in ["a", "b"] {
+            let want = format!("ec_logger:{l}: {name}: ");
+            assert_eq!(stats.matches(&want).count(), 1, "{want} in\n{stats}");
+        }
+    }
+    assert!(
+        stats.lines().all(|l| l.starts_with("ec_logger:")),
+        "{stats}"
+    );
+    assert_eq!(
+        request(&sock, "help")
+            .unwrap()
+            .matches("reopen logs")
+            .count(),
+        1
+    );
     assert!(request(&sock, "help").unwrap().starts_with("reopen logs\n"));
     let e = request(&sock, "frobnicate").unwrap();
     assert!(
@@ -283,4 +309,117 @@ fn only_a_refused_connection_makes_a_socket_stale() {
     assert_eq!(e.errno(), libc::EPROTOTYPE, "{e}");
     assert!(e.to_string().contains("not replaced"), "{e}");
     assert_eq!(std::fs::metadata(&dgram_path).unwrap().ino(), ino);
+}
+
+/// Connects `n` clients that send nothing.
+fn idle_clients(sock: &Path, n: usize) -> Vec<std::os::unix::net::UnixStream> {
+    (0..n)
+        .map(|_| std::os::unix::net::UnixStream::connect(sock).unwrap())
+        .collect()
+}
+
+/// Is the server's end of `s` still open (nothing to read, no end of file)?
+fn still_open(s: &std::os::unix::net::UnixStream) -> bool {
+    use std::io::Read;
+    s.set_nonblocking(true).unwrap();
+    let mut r = s;
+    let open =
+        matches!(r.read(&mut [0u8; 16]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    s.set_nonblocking(false).unwrap();
+    open
+}
+
+#[test]
+fn a_flood_of_idle_and_trickling_clients_delays_nobody() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::{Duration, Instant};
+
+    let d = dir("flood");
+    let sock = d.join("flood.sock");
+    let l = Logger::open("ec_logger", "f", &config(&d, "f", &sock)).unwrap();
+
+    // 200 clients that send nothing, and 40 that send one byte a second.
+    let start = Instant::now();
+    let idle = idle_clients(&sock, 200);
+    let trickling = idle_clients(&sock, 40);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = std::sync::Arc::clone(&stop);
+    let trickler = std::thread::spawn(move || {
+        let mut trickling = trickling;
+        while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+            for s in &mut trickling {
+                let _ = s.write_all(b"s");
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1200));
+    // A well-behaved client is answered at once, every time.
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut s = UnixStream::connect(&sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(b"stats\n").unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).expect("no reply within 30 s");
+        waits.push(t.elapsed());
+        assert!(reply.contains("written: 0\n"), "{reply}");
+    }
+    println!("stats replies during a flood of 240 slow clients: {waits:?}");
+    for w in &waits {
+        // A fraction of a second (0.1 ms unloaded; margin for a busy machine).
+        assert!(*w < Duration::from_secs(1), "{waits:?}");
+    }
+    // The flood was still there: within their 3 s, the idle clients were all kept.
+    if start.elapsed() < Duration::from_millis(2900) {
+        assert!(idle.iter().all(still_open));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    trickler.join().unwrap();
+    l.close().unwrap();
+}
+
+#[test]
+fn a_full_house_drops_its_idlest_client_for_a_new_one() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::{Duration, Instant};
+
+    let d = dir("full");
+    let sock = d.join("full.sock");
+    let l = Logger::open("ec_logger", "h", &config(&d, "h", &sock)).unwrap();
+    let start = Instant::now();
+    // Every place taken by a client that sends nothing (accepted in this order).
+    let idle = idle_clients(&sock, mtalog::control::MAX_CLIENTS);
+    let mut fillers = Vec::new();
+    for n in 0..2 {
+        if n > 0 {
+            // The house is full again (the newcomer before was answered and left).
+            fillers.extend(idle_clients(&sock, 1));
+        }
+        let t = Instant::now();
+        let mut s = UnixStream::connect(&sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(b"stats\n").unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).expect("no reply within 30 s");
+        assert!(reply.contains("written: 0\n"), "{reply}");
+        // Let in at once, not after the idle clients' 3 s (margin for a busy machine).
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        // The oldest idle clients made room (closed before the reply was sent), one per
+        // newcomer; the others are kept within their 3 s.
+        for (i, c) in idle.iter().enumerate().take(4) {
+            if i <= n {
+                assert!(!still_open(c), "client {i} was kept after newcomer {n}");
+            } else if start.elapsed() < Duration::from_millis(2900) {
+                assert!(still_open(c), "client {i} was dropped after newcomer {n}");
+            }
+        }
+    }
+    if start.elapsed() < Duration::from_millis(2900) {
+        assert!(idle[2..].iter().chain(&fillers).all(still_open));
+    }
+    l.close().unwrap();
 }

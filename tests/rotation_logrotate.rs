@@ -293,7 +293,7 @@ fn create_and_sighup_to_the_example_mta_loses_nothing() {
     .unwrap();
     let child = Command::new(&sim)
         .current_dir(&d)
-        .args(["-c", "mtalog.conf", "-t", "3", "-n", "6000", "-p", "1000"])
+        .args(["-c", "mtalog.conf", "-j", "3", "-n", "6000", "-p", "1000"])
         .arg("-l")
         .arg(cdylib())
         .stdout(Stdio::piped())

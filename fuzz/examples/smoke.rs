@@ -29,6 +29,7 @@ const TOKENS: &[&str] = &[
     "ec_logger",
     "postfix_logger",
     "imta_logger",
+    "json_logger",
     "\"x\"",
     "{",
     "}",
@@ -93,11 +94,12 @@ fn main() {
         .next()
         .map_or(20_000, |a| a.parse().expect("ITERATIONS"));
     let seed: u64 = args.next().map_or(1, |a| a.parse().expect("SEED"));
-    let checks: [Check; 4] = [
+    let checks: [Check; 5] = [
         ("config", mtalog_fuzz::config, true),
         ("format_ec", mtalog_fuzz::ec, false),
         ("format_postfix", mtalog_fuzz::postfix, false),
         ("format_imta", mtalog_fuzz::imta, false),
+        ("format_json", mtalog_fuzz::json, false),
     ];
     let mut failed = 0;
     for (name, check, config) in checks {
@@ -112,6 +114,6 @@ fn main() {
         }
         println!("{name}: {iterations} inputs");
     }
-    println!("{} passed, {failed} failed", 4 - failed);
+    println!("{} passed, {failed} failed", checks.len() - failed);
     std::process::exit(i32::from(failed > 0));
 }

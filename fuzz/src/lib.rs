@@ -1,4 +1,4 @@
-//! Fuzz checks for mtalog: the configuration parser and the three formatters, driven by
+//! Fuzz checks for mtalog: the configuration parser and the four formatters, driven by
 //! arbitrary bytes. Each function panics when an invariant breaks; the `cargo fuzz`
 //! targets in `fuzz_targets/` call them, and so does the `smoke` binary (a deterministic
 //! pseudo-random driver that needs no fuzzing toolchain).
@@ -8,12 +8,16 @@
 //! per event. Per format: ec_logger mainlog lines split into the documented number of
 //! `@`-separated fields and every field unescapes to the value given; imta_logger lines
 //! parse with `imta::parse_line` (and the service log with `parse_service_line`), giving
-//! back the envelope addresses as the documented rule transforms them.
+//! back the envelope addresses as the documented rule transforms them; json_logger lines
+//! parse as JSON (serde_json), keys in the documented order, every string value giving
+//! back the bytes logged (U+FFFD for what is not UTF-8, counted), and read back with the
+//! library's own reader.
 
 use mtalog::config::{self, Entry, Options};
 use mtalog::event::{Event, FIELD_COUNT, Field, Kind, Timestamp};
 use mtalog::format::imta::{self, Imta};
-use mtalog::format::{self, FormatContext, Formatter, Level, Out, Target, ec::Ec};
+use mtalog::format::json::{self, Json};
+use mtalog::format::{self, FormatContext, Formatter, Level, LoggerKind, Out, Target, ec::Ec};
 
 /// Every field, in order (`Field as usize` is the index).
 const FIELDS: [Field; FIELD_COUNT] = Field::ALL;
@@ -202,7 +206,7 @@ pub fn config(data: &[u8]) {
             typed(&s.kind, &s.entries);
         }
     }
-    for kind in ["ec_logger", "postfix_logger", "imta_logger"] {
+    for kind in ["ec_logger", "postfix_logger", "imta_logger", "json_logger"] {
         if let Ok(es) = config::parse_init(&text, kind, "x") {
             typed(kind, &es);
         }
@@ -225,12 +229,14 @@ fn quote(v: &str) -> String {
 
 /// What `log_init` does with entries, short of opening files.
 fn typed(kind: &str, es: &[Entry]) {
-    let Some(k) = format::kind(kind) else { return };
+    let Some(k) = LoggerKind::from_name(kind) else {
+        return;
+    };
     let mut o = Options::new(es);
     if mtalog::pipeline::settings::Settings::parse(&mut o).is_err() {
         return;
     }
-    if (k.2)(&mut o, &ctx()).is_err() {
+    if k.setup(&mut o, &ctx(), "x").is_err() {
         return;
     }
     let _ = o.finish();
@@ -493,5 +499,298 @@ pub fn imta(data: &[u8]) {
     for l in lines(&out.bufs[Target::Panic as usize]) {
         let s = std::str::from_utf8(l).expect("UTF-8 in, UTF-8 out");
         imta::parse_service_line(s).unwrap_or_else(|m| panic!("{m}: {s:?}"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// json_logger
+
+/// The keys of each record type, in the documented order (docs/json-logger.md).
+fn key_order(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "reception" => &[
+            "v",
+            "time",
+            "type",
+            "logger",
+            "host",
+            "pid",
+            "seq",
+            "event_id",
+            "id",
+            "batch_id",
+            "conn_id",
+            "sender",
+            "rcpt",
+            "size",
+            "binding",
+            "binding_group",
+            "protocol",
+            "peer_ip",
+            "peer_port",
+            "local_ip",
+            "local_port",
+            "helo",
+            "note",
+        ],
+        "delivery" | "transfer" | "attempt" | "transient_failure" | "permanent_failure" => &[
+            "v",
+            "time",
+            "type",
+            "logger",
+            "host",
+            "pid",
+            "seq",
+            "event_id",
+            "id",
+            "batch_id",
+            "conn_id",
+            "sender",
+            "rcpt",
+            "size",
+            "binding",
+            "binding_group",
+            "retries",
+            "queue_time",
+            "domain",
+            "mx",
+            "mx_ip",
+            "response",
+            "code",
+            "dsn",
+        ],
+        "rejection" => &[
+            "v",
+            "time",
+            "type",
+            "logger",
+            "host",
+            "pid",
+            "seq",
+            "event_id",
+            "conn_id",
+            "protocol",
+            "peer_ip",
+            "peer_port",
+            "local_ip",
+            "local_port",
+            "helo",
+            "phase",
+            "phase_text",
+            "sender",
+            "rcpt",
+            "module",
+            "pathway",
+            "pathway_group",
+            "ctx_conn",
+            "ctx_mess",
+            "text",
+            "code",
+            "dsn",
+        ],
+        "error" => &[
+            "v", "time", "type", "logger", "host", "pid", "seq", "event_id", "level", "text",
+        ],
+        "auth" => &[
+            "v", "time", "type", "logger", "host", "pid", "seq", "event_id", "auth", "listener",
+            "peer", "user", "result", "command", "role",
+        ],
+        "import" => &[
+            "v",
+            "time",
+            "type",
+            "logger",
+            "host",
+            "pid",
+            "seq",
+            "event_id",
+            "id",
+            "new_id",
+            "result",
+            "spool_dir",
+        ],
+        other => panic!("unknown type {other}"),
+    }
+}
+
+fn first_of<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
+    if a.is_empty() { b } else { a }
+}
+
+/// The string keys of a record of `ev` and the bytes each must give back.
+fn strings(ev: &Event) -> Vec<(&'static str, Vec<u8>)> {
+    let g = |f: Field| ev.get(f).to_vec();
+    let message = || {
+        vec![
+            ("id", g(Field::MsgId)),
+            ("batch_id", g(Field::BatchId)),
+            (
+                "conn_id",
+                first_of(ev.get(Field::ConnId), ev.get(Field::AcceptConnId)).to_vec(),
+            ),
+            ("sender", g(Field::MailFrom)),
+            ("rcpt", g(Field::RcptTo)),
+            ("binding", g(Field::Binding)),
+            ("binding_group", g(Field::BindingGroup)),
+        ]
+    };
+    let session = [
+        ("protocol", g(Field::Protocol)),
+        ("peer_ip", g(Field::PeerIp)),
+        ("local_ip", g(Field::LocalIp)),
+        ("helo", g(Field::Helo)),
+    ];
+    match ev.kind {
+        Kind::Reception => {
+            let mut v = message();
+            v.extend(session);
+            v.push(("note", g(Field::Note)));
+            v
+        }
+        Kind::Delivery | Kind::Attempt | Kind::TransientFailure | Kind::PermanentFailure => {
+            let mut v = message();
+            v.extend([
+                ("domain", g(Field::DomainName)),
+                ("mx", g(Field::MxHost)),
+                ("mx_ip", g(Field::MxIp)),
+                ("response", g(Field::Note)),
+            ]);
+            v
+        }
+        Kind::Rejection => {
+            let mut v = vec![(
+                "conn_id",
+                first_of(ev.get(Field::AcceptConnId), ev.get(Field::ConnId)).to_vec(),
+            )];
+            v.extend(session);
+            v.extend([
+                ("sender", g(Field::VMailFrom)),
+                ("rcpt", g(Field::VRcptTo)),
+                ("module", g(Field::VModule)),
+                ("pathway", g(Field::VPathway)),
+                ("pathway_group", g(Field::VPathwayGroup)),
+                ("ctx_conn", g(Field::VCtxConn)),
+                ("ctx_mess", g(Field::VCtxMess)),
+                (
+                    "text",
+                    format::strip_one_newline(ev.get(Field::Note)).to_vec(),
+                ),
+            ]);
+            v
+        }
+        Kind::Error => {
+            let text = format::strip_one_newline(ev.get(Field::Note));
+            let (_, text, _) = format::split_severity(text, Level::Error);
+            vec![("text", text.to_vec())]
+        }
+        Kind::Acct => vec![
+            ("listener", g(Field::AcctListener)),
+            ("peer", g(Field::AcctPeer)),
+            ("user", g(Field::AcctUser)),
+            ("command", g(Field::AcctCommand)),
+            ("role", g(Field::AcctRole)),
+        ],
+        Kind::Import => vec![
+            ("id", g(Field::MsgId)),
+            ("new_id", g(Field::ImportNewId)),
+            ("spool_dir", g(Field::ImportDir)),
+        ],
+    }
+}
+
+/// json_logger: one line per event, in the file of its kind; it parses as a JSON object
+/// (serde_json) whose keys come in the documented order, whose string values give back
+/// the bytes logged (each sequence that is not UTF-8 as one U+FFFD, and counted), and
+/// which the library's reader reads back.
+pub fn json(data: &[u8]) {
+    let mut inp = Input(data);
+    let switches = inp.byte();
+    let boot = inp.u64();
+    let ev = event(&mut inp, false);
+    let errors = if switches & 1 != 0 {
+        Target::Panic
+    } else {
+        Target::Main
+    };
+    let (logger, host) = ("json\"1\\\u{1}", "mx1.example.org\u{2028}");
+    let mut f = Json::new(logger, host, 4242, boot, errors, Level::Error);
+    let mut out = Out::default();
+    f.format(&ev, &mut out);
+    assert_eq!(all_lines(&out), 1, "one line per {:?} event", ev.kind);
+    let target = if ev.kind == Kind::Error {
+        errors
+    } else {
+        Target::Main
+    };
+    let buf = &out.bufs[target as usize];
+    let line = &buf[..buf.len() - 1];
+    let v: serde_json::Value = serde_json::from_slice(line)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
+    let m = v.as_object().expect("an object");
+    let ty = json::type_name(&ev);
+    assert_eq!(m["v"], 1);
+    assert_eq!(m["type"], ty);
+    assert_eq!(m["logger"], logger);
+    assert_eq!(m["host"], host);
+    assert_eq!(m["seq"], 1);
+    assert_eq!(m["event_id"], format!("{boot:016x}{:016x}", 1));
+
+    // Keys in the documented order, each once.
+    let obj = json::read::parse_object(line).expect("the library reads its own line");
+    let keys: Vec<&str> = obj
+        .iter()
+        .map(|(k, _)| std::str::from_utf8(k).unwrap())
+        .collect();
+    let order = key_order(ty);
+    let mut at = 0;
+    for k in &keys {
+        let p = order[at..]
+            .iter()
+            .position(|o| o == k)
+            .unwrap_or_else(|| panic!("key {k} out of order in {keys:?}"));
+        at += p + 1;
+    }
+
+    // String values give back the bytes logged; absent when empty.
+    let mut replaced = 0;
+    for (k, want) in strings(&ev) {
+        if want.is_empty() {
+            assert!(!m.contains_key(k), "{k} present though empty");
+            continue;
+        }
+        assert_eq!(m[k], String::from_utf8_lossy(&want).as_ref(), "{k}");
+        replaced += want
+            .utf8_chunks()
+            .filter(|c| !c.invalid().is_empty())
+            .count() as u64;
+    }
+    assert_eq!(f.take_replaced(), replaced);
+
+    // The reader reads it back.
+    let mut recs = Vec::new();
+    json::read::line(line, &mut recs)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(line)));
+    match ev.kind {
+        Kind::Acct | Kind::Import => assert!(recs.is_empty()),
+        _ => {
+            assert_eq!(recs.len(), 1);
+            let back = &recs[0].ev;
+            assert_eq!(back.kind, ev.kind);
+            if ev.kind != Kind::Error && (-62_167_219_200..=253_402_300_799).contains(&ev.time.sec)
+            {
+                assert_eq!(back.time, ev.time);
+            }
+            let f = match ev.kind {
+                Kind::Rejection => Field::VRcptTo,
+                Kind::Error => Field::Note,
+                _ => Field::RcptTo,
+            };
+            if ev.kind != Kind::Error {
+                assert_eq!(
+                    String::from_utf8_lossy(back.get(f)),
+                    String::from_utf8_lossy(ev.get(f))
+                );
+            }
+        }
     }
 }

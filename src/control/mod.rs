@@ -7,27 +7,34 @@
 //! `KIND:NAME`), the server writes the reply and closes the connection. A reply that
 //! starts with `error: ` is a failure. A client that closes without sending anything gets
 //! no reply. A client has 3 seconds from its connection to send its line, and 3 more to
-//! read the reply; the listener reads and writes for several clients at once, so a slow
-//! one delays nobody else (commands run one after another: a `reopen logs` waits for the
-//! writers, up to their `close_timeout`). Several loggers may name the same socket: one
-//! listener serves them all and a command goes to each of them (a `KIND:NAME` prefix picks
-//! one), their replies concatenated.
+//! read the reply. Several loggers may name the same socket: one listener serves them all
+//! and a command goes to each of them (a `KIND:NAME` prefix picks one), their replies
+//! concatenated.
+//!
+//! A slow client delays nobody else: one thread polls the listening socket and every
+//! connection, and reads and writes for each as its bytes come and go. It serves up to
+//! [`MAX_CLIENTS`](crate::control::MAX_CLIENTS) clients at once; when all places are taken,
+//! a new connection takes the place of the idlest client (the one that has gone longest
+//! without a byte moving either way). Commands run on threads of their own, four at once
+//! (more wait their turn), so that a `reopen logs`, which waits for the writers up to their
+//! `close_timeout`, holds up neither the loop nor the commands of other clients.
 //!
 //! The listener thread never touches a `Logger`: each logger registers a
 //! [`Handle`](crate::control::Handle) (its
 //! channel, counters and names) when it starts and unregisters it at close, before its
 //! writer stops; the last one to leave stops the thread, removes the socket and joins the
-//! thread. Replies are sent with `MSG_NOSIGNAL`: a client gone away never raises SIGPIPE
-//! in the host. A forked child closes its copies of the listener's descriptors.
+//! thread (which joins its commands' threads first). Replies are sent with `MSG_NOSIGNAL`:
+//! a client gone away never raises SIGPIPE in the host. A forked child closes its copies of
+//! the listener's and its clients' descriptors.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -43,11 +50,16 @@ use crate::sys::{self, ForkClosed};
 const READ_DEADLINE: Duration = Duration::from_secs(3);
 /// How long a client may take to read its reply, counted from the end of the command.
 const WRITE_DEADLINE: Duration = Duration::from_secs(3);
-/// Longest time the listener goes without looking at its stop flag (also while a command
-/// waits for a writer).
+/// Longest time the listener goes without looking at its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(100);
-/// Most clients served at once; more wait in the socket's backlog.
-const MAX_CLIENTS: usize = 16;
+/// Most clients served at once. When all places are taken, a new connection takes the
+/// place of the idlest client (the one that has gone longest without a byte moving; never
+/// one whose command runs).
+pub const MAX_CLIENTS: usize = 256;
+/// Most commands running at once, each on a thread of its own; the others wait their turn.
+const MAX_RUNNING: usize = 4;
+// Every client's descriptor is closed in a forked child, with room for the listener's own.
+const _: () = assert!(MAX_CLIENTS + 16 <= sys::FORK_CLOSED_SLOTS);
 /// Longest command line read.
 const MAX_COMMAND: usize = 4096;
 
@@ -199,132 +211,354 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(l)
 }
 
-/// One connection: its command line is read, then the reply written, each within its
-/// deadline.
+/// Where a client's exchange stands.
+enum Stage {
+    /// Reading its command line (the bytes so far).
+    Line(Vec<u8>),
+    /// Its command waits for its turn or runs.
+    Command,
+    /// Writing the reply: the reply and how many bytes of it were sent.
+    Reply(Vec<u8>, usize),
+}
+
+/// One connection: its command line is read, its command run, its reply written; the line
+/// and the reply each within their deadline.
 struct Client {
+    /// Names the client to its command's thread.
+    id: u64,
     stream: ForkClosed<UnixStream>,
-    deadline: Instant,
-    line: Vec<u8>,
-    /// The reply and how many bytes of it were sent, once the command ran.
-    reply: Option<(Vec<u8>, usize)>,
+    /// The end of the current stage (none while the command runs: a command is bounded by
+    /// the writers' `close_timeout`).
+    deadline: Option<Instant>,
+    /// When a byte last moved either way (the connection's time at first).
+    progress: Instant,
+    /// What the last poll said of the stream (a new client is tried at once).
+    ready: bool,
+    stage: Stage,
+}
+
+/// What a client's turn in the loop led to.
+enum Step {
+    /// Nothing more to do until its stream is ready again.
+    Wait,
+    /// Its command line is complete: run it.
+    Run(String),
+    /// The exchange is over (reply sent, client gone or failed, or closed without sending
+    /// anything: no reply then).
+    Done,
 }
 
 impl Client {
-    /// Goes as far as it can without waiting: reads, runs the command once the line is
-    /// complete, writes the reply. `false` when the exchange is over (reply sent, client
-    /// gone or failed, or closed without sending anything: no reply then).
-    fn advance(&mut self, inner: &Inner) -> bool {
+    fn new(id: u64, stream: ForkClosed<UnixStream>, now: Instant) -> Client {
+        Client {
+            id,
+            stream,
+            deadline: Some(now + READ_DEADLINE),
+            progress: now,
+            ready: true,
+            stage: Stage::Line(Vec::new()),
+        }
+    }
+
+    /// May this client be dropped to admit a new one? Not while its command runs.
+    fn evictable(&self) -> bool {
+        !matches!(self.stage, Stage::Command)
+    }
+
+    /// Goes as far as it can without waiting: reads the line, or writes the reply.
+    fn advance(&mut self, now: Instant) -> Step {
         let Some(s) = self.stream.get() else {
-            return false;
+            return Step::Done;
         };
-        if self.reply.is_none() {
-            let mut buf = [0u8; 512];
-            let mut r = s;
-            while !self.line.contains(&b'\n') && self.line.len() < MAX_COMMAND {
-                match r.read(&mut buf) {
-                    Ok(0) if self.line.is_empty() => return false,
-                    Ok(0) => break,
-                    Ok(n) => self.line.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                    Err(_) => return false,
+        match &mut self.stage {
+            Stage::Command => Step::Wait,
+            Stage::Line(line) => {
+                let mut buf = [0u8; 512];
+                let mut r = s;
+                while !line.contains(&b'\n') && line.len() < MAX_COMMAND {
+                    match r.read(&mut buf) {
+                        Ok(0) if line.is_empty() => return Step::Done,
+                        Ok(0) => break,
+                        Ok(n) => {
+                            line.extend_from_slice(&buf[..n]);
+                            self.progress = now;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+                        Err(_) => return Step::Done,
+                    }
+                }
+                let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+                match std::str::from_utf8(&line[..end]) {
+                    Ok(cmd) => {
+                        let cmd = cmd.to_owned();
+                        self.stage = Stage::Command;
+                        self.deadline = None;
+                        Step::Run(cmd)
+                    }
+                    Err(_) => {
+                        self.reply("error: the command is not UTF-8\n".into(), now);
+                        self.advance(now)
+                    }
                 }
             }
-            let end = self
-                .line
-                .iter()
-                .position(|&b| b == b'\n')
-                .unwrap_or(self.line.len());
-            let reply = match std::str::from_utf8(&self.line[..end]) {
-                Ok(cmd) => {
-                    let handles: Vec<Arc<Handle>> = inner
-                        .handles
-                        .lock()
-                        .iter()
-                        .map(|(_, h)| Arc::clone(h))
-                        .collect();
-                    dispatch(&handles, cmd, &inner.stop)
+            Stage::Reply(reply, sent) => {
+                while *sent < reply.len() {
+                    match sys::send_nosignal(s.as_fd(), &reply[*sent..]) {
+                        Ok(0) => return Step::Done,
+                        Ok(n) => {
+                            *sent += n;
+                            self.progress = now;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+                        Err(_) => return Step::Done,
+                    }
                 }
-                Err(_) => "error: the command is not UTF-8\n".to_owned(),
-            };
-            self.reply = Some((reply.into_bytes(), 0));
-            self.deadline = Instant::now() + WRITE_DEADLINE;
-        }
-        let Some((reply, sent)) = self.reply.as_mut() else {
-            return false;
-        };
-        while *sent < reply.len() {
-            match sys::send_nosignal(s.as_fd(), &reply[*sent..]) {
-                Ok(0) => return false,
-                Ok(n) => *sent += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
+                Step::Done
             }
         }
-        false
+    }
+
+    /// Takes the reply to send; the client has [`WRITE_DEADLINE`] from now to read it.
+    fn reply(&mut self, reply: String, now: Instant) {
+        self.stage = Stage::Reply(reply.into_bytes(), 0);
+        self.deadline = Some(now + WRITE_DEADLINE);
+        self.progress = now;
+        self.ready = true;
     }
 }
 
-/// The listener thread: serves up to [`MAX_CLIENTS`] clients at once, each within its
-/// deadlines, so that a slow or silent client delays nobody else; looks at the stop flag
-/// at least every [`STOP_POLL`].
+/// The client to drop so that a new one can come in: of those whose command is not
+/// running, the one that has gone longest without a byte moving (the oldest first when
+/// several have never sent one).
+fn idlest(clients: &[Client]) -> Option<usize> {
+    clients
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.evictable())
+        .min_by_key(|(_, c)| c.progress)
+        .map(|(i, _)| i)
+}
+
+/// The commands of one listener, each run on a thread of its own so that the listener
+/// goes on serving its other clients meanwhile (a `reopen logs` waits for the writers, up
+/// to their `close_timeout`): at most [`MAX_RUNNING`] at once, the others wait their turn in
+/// order. Every thread is joined before the listener's thread ends.
+struct Commands {
+    inner: Arc<Inner>,
+    waiting: VecDeque<(u64, String)>,
+    running: Vec<JoinHandle<()>>,
+    done_tx: mpsc::Sender<(u64, String)>,
+    done_rx: mpsc::Receiver<(u64, String)>,
+}
+
+impl Commands {
+    fn new(inner: Arc<Inner>) -> Commands {
+        let (done_tx, done_rx) = mpsc::channel();
+        Commands {
+            inner,
+            waiting: VecDeque::new(),
+            running: Vec::new(),
+            done_tx,
+            done_rx,
+        }
+    }
+
+    /// Queues client `id`'s command line.
+    fn push(&mut self, id: u64, line: String) {
+        self.waiting.push_back((id, line));
+    }
+
+    /// Joins the threads that ended and starts waiting commands while there is room.
+    fn start(&mut self) {
+        let (ended, running): (Vec<_>, Vec<_>) = std::mem::take(&mut self.running)
+            .into_iter()
+            .partition(JoinHandle::is_finished);
+        self.running = running;
+        for j in ended {
+            let _ = j.join();
+        }
+        while self.running.len() < MAX_RUNNING {
+            let Some((id, line)) = self.waiting.pop_front() else {
+                break;
+            };
+            let handles: Vec<Arc<Handle>> = self
+                .inner
+                .handles
+                .lock()
+                .iter()
+                .map(|(_, h)| Arc::clone(h))
+                .collect();
+            let inner = Arc::clone(&self.inner);
+            let done = self.done_tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name("mtalog-command".into())
+                .spawn(move || {
+                    let reply = dispatch(&handles, &line, &inner.stop);
+                    let _ = done.send((id, reply));
+                    if let Some(w) = inner.wake.get() {
+                        let _ = sys::send_nosignal(w.as_fd(), b"x");
+                    }
+                });
+            match spawned {
+                Ok(j) => self.running.push(j),
+                Err(e) => {
+                    let reply = format!("error: cannot start a thread for the command: {e}\n");
+                    let _ = self.done_tx.send((id, reply));
+                }
+            }
+        }
+    }
+
+    /// The replies of the commands that ended, with their clients' ids.
+    fn replies(&self) -> impl Iterator<Item = (u64, String)> + '_ {
+        self.done_rx.try_iter()
+    }
+
+    /// Waits for the running commands (once the listener's stop flag is set, each ends
+    /// within about 0.1 s); the waiting ones are dropped.
+    fn join(&mut self) {
+        self.waiting.clear();
+        for j in self.running.drain(..) {
+            let _ = j.join();
+        }
+    }
+}
+
+impl Drop for Commands {
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+/// The listener thread: one loop over the listening socket and every connection, so that a
+/// slow or silent client delays nobody else. It serves up to [`MAX_CLIENTS`] clients at once,
+/// each within its deadlines; when all places are taken, a new connection takes the place
+/// of the idlest client. Commands run on threads of their own ([`Commands`]). It looks at
+/// the stop flag at least every [`STOP_POLL`].
 fn run(inner: Arc<Inner>, listener: ForkClosed<UnixListener>, wake: ForkClosed<UnixStream>) {
     let (Some(l), Some(w)) = (listener.get(), wake.get()) else {
         return;
     };
     let mut clients: Vec<Client> = Vec::new();
+    let mut commands = Commands::new(Arc::clone(&inner));
+    let mut next_id = 0u64;
     let mut accept_failed = false;
     while !inner.stop.load(Ordering::SeqCst) {
         let now = Instant::now();
         let wait = clients
             .iter()
-            .map(|c| c.deadline.saturating_duration_since(now))
+            .filter_map(|c| c.deadline)
+            .map(|d| d.saturating_duration_since(now))
             .fold(STOP_POLL, Duration::min);
-        let mut fds = vec![(w.as_fd(), false)];
         // After a failed accept (no descriptor left), the next try waits for the timeout
         // rather than spinning on a listener that stays readable.
-        if clients.len() < MAX_CLIENTS && !accept_failed {
+        let accepting = !accept_failed
+            && (clients.len() < MAX_CLIENTS || clients.iter().any(Client::evictable));
+        let mut fds = vec![(w.as_fd(), false)];
+        if accepting {
             fds.push((l.as_fd(), false));
         }
-        fds.extend(
-            clients
-                .iter()
-                .filter_map(|c| c.stream.get().map(|s| (s.as_fd(), c.reply.is_some()))),
-        );
-        sys::poll(&fds, wait);
-        drop(fds);
-        let mut woken = w;
-        let _ = woken.read(&mut [0u8; 16]);
-        accept_failed = false;
-        while clients.len() < MAX_CLIENTS {
-            // Inside the fork gate: a fork between the accept and the record would leave
-            // the child a copy of the connection, and its client waiting for the end of
-            // its reply until that child exits.
-            let gate = crate::sync::gate();
-            let accepted = l.accept().map(|(s, _)| ForkClosed::new(s));
-            drop(gate);
-            match accepted {
-                Ok(s) => {
-                    if s.get().is_some_and(|s| s.set_nonblocking(true).is_ok()) {
-                        clients.push(Client {
-                            stream: s,
-                            deadline: Instant::now() + READ_DEADLINE,
-                            line: Vec::new(),
-                            reply: None,
-                        });
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    accept_failed = true;
-                    break;
-                }
+        let first = fds.len();
+        let mut polled = Vec::with_capacity(clients.len());
+        for (i, c) in clients.iter().enumerate() {
+            let write = match c.stage {
+                Stage::Line(_) => false,
+                Stage::Reply(..) => true,
+                Stage::Command => continue,
+            };
+            if let Some(s) = c.stream.get() {
+                fds.push((s.as_fd(), write));
+                polled.push(i);
             }
         }
-        clients.retain_mut(|c| c.advance(&inner) && Instant::now() < c.deadline);
+        let ready = sys::poll_ready(&fds, wait);
+        drop(fds);
+        for (&i, &r) in polled.iter().zip(&ready[first..]) {
+            clients[i].ready = r;
+        }
+        let mut woken = w;
+        while matches!(woken.read(&mut [0u8; 64]), Ok(n) if n > 0) {}
+        accept_failed = false;
+        if accepting && ready[1] {
+            accept_failed = !accept(l, &mut clients, &mut commands, &mut next_id);
+        }
+        let now = Instant::now();
+        for (id, reply) in commands.replies() {
+            if let Some(c) = clients.iter_mut().find(|c| c.id == id) {
+                c.reply(reply, now);
+            }
+        }
+        clients.retain_mut(|c| serve(c, &mut commands, now));
+        commands.start();
     }
+    // Stopping: the running commands end soon (their waits look at the stop flag); their
+    // clients get what fits in their sockets' buffers now, the others nothing.
+    commands.join();
+    let now = Instant::now();
+    for (id, reply) in commands.replies() {
+        if let Some(c) = clients.iter_mut().find(|c| c.id == id) {
+            c.reply(reply, now);
+            c.advance(now);
+        }
+    }
+}
+
+/// Accepts the connections waiting on `l` (a new one takes the place of the idlest client
+/// when all are taken) and reads what they sent already; `false` when accepting failed
+/// (no descriptor left).
+fn accept(
+    l: &UnixListener,
+    clients: &mut Vec<Client>,
+    commands: &mut Commands,
+    next_id: &mut u64,
+) -> bool {
+    loop {
+        // Inside the fork gate: a fork between the accept and the record would leave the
+        // child a copy of the connection, and its client waiting for the end of its reply
+        // until that child exits.
+        let gate = crate::sync::gate();
+        let accepted = l.accept().map(|(s, _)| ForkClosed::new(s));
+        drop(gate);
+        match accepted {
+            Ok(s) => {
+                if s.get().is_none_or(|s| s.set_nonblocking(true).is_err()) {
+                    continue;
+                }
+                if clients.len() >= MAX_CLIENTS {
+                    match idlest(clients) {
+                        Some(i) => drop(clients.remove(i)),
+                        None => return true,
+                    }
+                }
+                *next_id += 1;
+                // Its line may be there already: read it before the next accept could
+                // take its place.
+                let now = Instant::now();
+                let mut c = Client::new(*next_id, s, now);
+                if serve(&mut c, commands, now) {
+                    clients.push(c);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Gives client `c` its turn if its stream was ready: `false` when it is to be dropped (its
+/// exchange is over, or its deadline passed).
+fn serve(c: &mut Client, commands: &mut Commands, now: Instant) -> bool {
+    if std::mem::take(&mut c.ready) {
+        match c.advance(now) {
+            Step::Done => return false,
+            Step::Run(line) => commands.push(c.id, line),
+            Step::Wait => {}
+        }
+    }
+    c.deadline.is_none_or(|d| now < d)
 }
 
 /// Binds `path` if no logger of this process listens there yet (before the writer starts,
@@ -361,9 +595,9 @@ pub fn prepare(path: &Path) -> io::Result<Option<PathBuf>> {
         let thread_inner = Arc::clone(&inner);
         let listener = ForkClosed::new(l);
         let wake_rx = ForkClosed::new(wake_rx);
-        let join = std::thread::Builder::new()
-            .name("mtalog-control".into())
-            .spawn(move || run(thread_inner, listener, wake_rx))?;
+        let join = crate::sys::spawn("mtalog-control", move || {
+            run(thread_inner, listener, wake_rx)
+        })?;
         Ok::<_, io::Error>(Listener {
             pid: me,
             path: path.to_path_buf(),
@@ -464,4 +698,98 @@ pub fn request(path: &Path, command: &str) -> io::Result<String> {
     let mut reply = String::new();
     s.read_to_string(&mut reply)?;
     Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(id: u64, progress: Instant, stage: Stage) -> (Client, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let mut c = Client::new(id, ForkClosed::new(ours), progress);
+        c.stage = stage;
+        (c, theirs)
+    }
+
+    #[test]
+    fn the_client_longest_without_progress_goes_first() {
+        let t = Instant::now();
+        let s = Duration::from_secs(1);
+        // The oldest connection sent a byte a moment ago; the next oldest never did.
+        let (mut talker, _a) = client(1, t, Stage::Line(Vec::new()));
+        talker.progress = t + 3 * s;
+        let (silent, _b) = client(2, t + s, Stage::Line(Vec::new()));
+        let (reader, _c) = client(3, t + 2 * s, Stage::Reply(b"x\n".to_vec(), 0));
+        let mut clients = vec![talker, silent, reader];
+        assert_eq!(idlest(&clients).map(|i| clients[i].id), Some(2));
+        // A client whose command runs is never dropped, however long it has waited.
+        let (running, _d) = client(4, t - 10 * s, Stage::Command);
+        clients.push(running);
+        assert_eq!(idlest(&clients).map(|i| clients[i].id), Some(2));
+        clients.remove(1);
+        // Then the slow reader of its reply; several without progress: the oldest.
+        assert_eq!(idlest(&clients).map(|i| clients[i].id), Some(3));
+        let (late, _e) = client(5, t + 2 * s, Stage::Line(Vec::new()));
+        clients.push(late);
+        assert_eq!(idlest(&clients).map(|i| clients[i].id), Some(3));
+        clients.retain(|c| c.id == 4);
+        assert_eq!(idlest(&clients), None);
+    }
+
+    #[test]
+    fn a_command_waiting_for_a_writer_holds_up_nobody() {
+        let d = std::env::temp_dir().join(format!("mtalog-control-wait-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("ctl.sock");
+        // A logger whose writer never takes anything from its channel: a reopen waits for
+        // the whole of its 5 s timeout.
+        let (tx, _rx) = crossbeam_channel::bounded(16);
+        let port = Port {
+            tx,
+            thread: std::thread::current(),
+            shared: Arc::new(crate::pipeline::stats::Shared::default()),
+            timeout: Duration::from_secs(5),
+        };
+        let key = prepare(&path).unwrap().unwrap();
+        let reg = attach(
+            &key,
+            Handle {
+                kind: "ec_logger",
+                name: "stuck".into(),
+                port,
+            },
+        );
+        let reopen_path = path.clone();
+        let start = Instant::now();
+        let reopen = std::thread::spawn(move || request(&reopen_path, "reopen logs").unwrap());
+        // Let the reopen reach its writer, then other clients come and go meanwhile.
+        std::thread::sleep(Duration::from_millis(300));
+        for _ in 0..3 {
+            let t = Instant::now();
+            let reply = request(&path, "stats").unwrap();
+            assert!(reply.contains("accepted: 0\n"), "{reply}");
+            println!("stats while a reopen waits: {:?}", t.elapsed());
+            assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        }
+        assert!(
+            !reopen.is_finished(),
+            "the reopen did not wait for its writer"
+        );
+        // Giving up the socket ends the wait at once (the thread joins its commands).
+        let t = Instant::now();
+        reg.detach();
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        let reply = reopen.join().unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            reply.starts_with("error: reopen failed: ") && reply.contains("closing"),
+            "{reply}"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -352,6 +352,10 @@ fn fill_validate(fl: &mut Filler<'_>, api: Option<&mtalog_host_api>, ctx: *const
     fl.ev.code = v.code.clamp(0, 999);
 }
 
+/// Why a note was refused.
+const BAD_NOTE: &str =
+    "the note was refused: note is NULL with a note_len > 0, or note_len is negative or over 1 MiB";
+
 /// Copies the note; returns false when its arguments were invalid (counted by the caller).
 fn fill_note(fl: &mut Filler<'_>, note: *const c_char, note_len: c_int) -> bool {
     if note_len == 0 {
@@ -383,13 +387,14 @@ fn fill_note(fl: &mut Filler<'_>, note: *const c_char, note_len: c_int) -> bool 
     true
 }
 
-fn finish(h: &Handle, ev: Box<Event>, truncated: u64, bad_input: bool) {
+/// Queues a filled event; `bad_input` says why part of the call was refused.
+fn finish(h: &Handle, ev: Box<Event>, truncated: u64, bad_input: Option<&str>) {
     let stats = &h.logger.shared().stats;
     if truncated > 0 {
         stats.add(Counter::truncated, truncated);
     }
-    if bad_input {
-        h.logger.input_error();
+    if let Some(why) = bad_input {
+        h.logger.input_error(why);
     }
     h.logger.submit(ev);
 }
@@ -418,7 +423,8 @@ pub(crate) unsafe extern "C" fn log_reception(
     let Some(h) = handle(li) else { return };
     hook_guard!(h, {
         if msg.is_null() {
-            h.logger.input_error();
+            h.logger
+                .input_error("log_reception: the message is NULL; nothing was logged");
             return;
         }
         let Some(mut ev) = h.logger.begin(Kind::Reception) else {
@@ -436,7 +442,7 @@ pub(crate) unsafe extern "C" fn log_reception(
         fill_accept(&mut fl, api, ac);
         let ok = fill_note(&mut fl, note, note_len);
         let t = fl.truncated;
-        finish(h, ev, t, !ok);
+        finish(h, ev, t, (!ok).then_some(BAD_NOTE));
     })
 }
 
@@ -452,7 +458,10 @@ fn mail_hook(
     let Some(h) = handle(li) else { return };
     hook_guard!(h, {
         if msg.is_null() {
-            h.logger.input_error();
+            h.logger.input_error(&format!(
+                "a {} hook got a NULL message; nothing was logged",
+                kind.name()
+            ));
             return;
         }
         let Some(mut ev) = h.logger.begin(kind) else {
@@ -470,7 +479,7 @@ fn mail_hook(
         fill_domain(&mut fl, api, dr);
         let ok = fill_note(&mut fl, note, note_len);
         let t = fl.truncated;
-        finish(h, ev, t, !ok);
+        finish(h, ev, t, (!ok).then_some(BAD_NOTE));
     })
 }
 
@@ -540,7 +549,8 @@ pub(crate) unsafe extern "C" fn log_reopen(li: *mut logging_infrastructure) -> c
         Ok(Ok(())) => 0,
         Ok(Err(e)) => {
             if matches!(e, crate::logger::Error::NotRunning) {
-                h.logger.input_error();
+                h.logger
+                    .input_error("log_reopen: the logger is not running");
             }
             -e.errno()
         }
@@ -575,7 +585,8 @@ pub(crate) unsafe extern "C" fn error_sink(
     let Some(h) = handle(li) else { return };
     hook_guard!(h, {
         if shim_flags & SHIM_NULL_FORMAT != 0 {
-            h.logger.input_error();
+            h.logger
+                .input_error("log_error: the format is NULL; nothing was logged");
             return;
         }
         let Some(mut ev) = h.logger.begin(Kind::Error) else {
@@ -596,7 +607,9 @@ pub(crate) unsafe extern "C" fn error_sink(
             ev.push(Field::Note, bytes, usize::MAX);
         }
         let truncated = u64::from(shim_flags & SHIM_TRUNCATED != 0);
-        finish(h, ev, truncated, shim_flags & SHIM_FORMAT_FAILED != 0);
+        let bad = (shim_flags & SHIM_FORMAT_FAILED != 0)
+            .then_some("log_error: the format could not be expanded (vsnprintf failed)");
+        finish(h, ev, truncated, bad);
     })
 }
 
@@ -647,7 +660,8 @@ pub(crate) unsafe extern "C" fn reject_sink(
             fl.ev.push(Field::Note, bytes, max);
         }
         let t = fl.truncated;
-        let bad = shim_flags & (SHIM_NULL_FORMAT | SHIM_FORMAT_FAILED) != 0;
+        let bad = (shim_flags & (SHIM_NULL_FORMAT | SHIM_FORMAT_FAILED) != 0)
+            .then_some("log_rejection: the format is NULL or could not be expanded");
         finish(h, ev, t, bad);
     })
 }

@@ -2,7 +2,7 @@
 //! accessor table and the `mtalog_*` functions. Every export enters the panic guard, checks
 //! and converts its arguments, makes one call into the core, and maps the result to a code.
 //!
-//! # API conventions (mirrored in the README)
+//! # API conventions (mirrored in docs/c-api.md)
 //! - Functions that return `int` return 0 (or a length) on success and a negative errno on
 //!   failure: `-EINVAL` bad argument or configuration, `-ENOENT` missing directory, `-EACCES`,
 //!   `-EALREADY`, `-ECANCELED` (not running), `-ETIMEDOUT`, `-ENOTSUP`, `-ENOBUFS`,

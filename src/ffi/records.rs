@@ -7,22 +7,24 @@ use super::handle::{Handle, handle_ref};
 use super::types::*;
 use super::{boundary, hooks};
 use crate::event::{Field, Kind};
-use crate::format::Target;
 use crate::logger::Logger;
 use crate::pipeline::stats::Counter;
 
-fn record_arg(
-    h: &Handle,
-    kind: Kind,
-    target: Target,
-    what: &str,
-) -> Result<Box<crate::event::Event>, c_int> {
+fn record_arg(h: &Handle, kind: Kind, what: &str) -> Result<Box<crate::event::Event>, c_int> {
     let l = &h.logger;
+    let target = l.logger_kind().record_target(kind);
     let Some(settings) = l.settings() else {
-        l.input_error();
+        l.input_error(&format!(
+            "an {what} record was refused: called before log_init"
+        ));
         return Err(-libc::ECANCELED);
     };
     if !settings.records {
+        l.set_last_error(&format!(
+            "{} '{}' writes no {what} records",
+            l.kind(),
+            l.name()
+        ));
         return Err(-libc::ENOTSUP);
     }
     if !settings.targets[target as usize] {
@@ -52,13 +54,15 @@ fn opt_bytes<'a>(p: *const c_char) -> &'a [u8] {
     }
 }
 
-/// Writes an acctlog record (ec_logger only): `type` is `'N'` (authentication), `'T'`
-/// (authentication timeout), `'Z'` (authorization) or anything else for `'?'`; `listener`
-/// (e.g. `"*:2025"`), `peer` (`"ip:port"`, NULL for Unix sockets), `user`, `result` (`1`
+/// Writes an acctlog record (to ec_logger's acctlog, or as an `auth` record to
+/// json_logger's mainlog): `type` is `'N'` (authentication), `'T'` (authentication
+/// timeout), `'Z'` (authorization) or anything else for `'?'`; `listener` (e.g.
+/// `"*:2025"`), `peer` (`"ip:port"`, NULL for Unix sockets), `user`, `result` (`1`
 /// success, `0` failure, `-1` error), and for `'Z'` the `command` and the granting `role`
 /// (NULL when refused). `now` NULL = the current time. Returns 0 (queued); `-EINVAL` (NULL
-/// `li`); `-ENOTSUP` (not an ec_logger); `-ENOENT` (no `acctlog` configured);
-/// `-ECANCELED` (not running); `-EAGAIN` (dropped: queue full in drop mode).
+/// `li`); `-ENOTSUP` (a kind without these records: postfix_logger, imta_logger);
+/// `-ENOENT` (an ec_logger without an `acctlog`); `-ECANCELED` (not running); `-EAGAIN`
+/// (dropped: queue full in drop mode).
 ///
 /// # Safety
 /// `li` is NULL or a live logger; strings NULL or NUL-terminated; `now` NULL or valid.
@@ -78,7 +82,7 @@ pub unsafe extern "C" fn mtalog_acct_log(
         return -libc::EINVAL;
     };
     let r = boundary::guard(|| {
-        let mut ev = match record_arg(h, Kind::Acct, Target::Acct, "acctlog") {
+        let mut ev = match record_arg(h, Kind::Acct, "acctlog") {
             Ok(ev) => ev,
             Err(c) => return c,
         };
@@ -112,12 +116,13 @@ pub unsafe extern "C" fn mtalog_acct_log(
     r.unwrap_or(-libc::ENOTRECOVERABLE)
 }
 
-/// Writes an importlog record (ec_logger only): `orig_id` is the message id in the imported
-/// spool, `new_id` the id in the live spool (NULL = unchanged), `result` 1 (success), 2
-/// (metadata unreadable), 3 (message unreadable) or 4 (could not be written to the live
-/// spool), `spool_dir` the imported spool's base directory. Returns 0; `-EINVAL` (NULL
-/// `li`, `orig_id` NULL, `result` outside 1..4); `-ENOTSUP`; `-ENOENT` (no `importlog`
-/// configured); `-ECANCELED`; `-EAGAIN` (dropped).
+/// Writes an importlog record (to ec_logger's importlog, or as an `import` record to
+/// json_logger's mainlog): `orig_id` is the message id in the imported spool, `new_id` the
+/// id in the live spool (NULL = unchanged), `result` 1 (success), 2 (metadata unreadable),
+/// 3 (message unreadable) or 4 (could not be written to the live spool), `spool_dir` the
+/// imported spool's base directory. Returns 0; `-EINVAL` (NULL `li`, `orig_id` NULL,
+/// `result` outside 1..4); `-ENOTSUP`; `-ENOENT` (an ec_logger without an `importlog`);
+/// `-ECANCELED`; `-EAGAIN` (dropped).
 ///
 /// # Safety
 /// As `mtalog_acct_log`.
@@ -135,10 +140,12 @@ pub unsafe extern "C" fn mtalog_import_log(
     };
     let r = boundary::guard(|| {
         if orig_id.is_null() || !(1..=4).contains(&result) {
-            h.logger.input_error();
+            h.logger.input_error(&format!(
+                "mtalog_import_log: orig_id is NULL or result {result} is not 1 to 4"
+            ));
             return -libc::EINVAL;
         }
-        let mut ev = match record_arg(h, Kind::Import, Target::Import, "importlog") {
+        let mut ev = match record_arg(h, Kind::Import, "importlog") {
             Ok(ev) => ev,
             Err(c) => return c,
         };

@@ -31,7 +31,9 @@ pub unsafe extern "C" fn mtalog_set_host_api(
         // SAFETY: `api` is readable for at least its first member (contract).
         let size = unsafe { (*api).struct_size };
         if size < std::mem::size_of::<usize>() {
-            h.logger.input_error();
+            h.logger.input_error(&format!(
+                "mtalog_set_host_api: struct_size {size} is smaller than a size_t"
+            ));
             return -libc::EINVAL;
         }
         // SAFETY: an all-zero table is valid (every accessor None).

@@ -51,3 +51,12 @@ fn unknown_kind_and_null_arguments() {
         -libc::EINVAL
     );
 }
+
+#[test]
+fn the_phase_names_match_the_rejectlog_texts() {
+    use crate::format::ec::PHASES;
+    assert_eq!(PHASES.len(), mc_state::McmtFixup as usize);
+    assert_eq!(PHASES[mc_state::Mailfrom as usize], "awaiting mailfrom");
+    assert_eq!(PHASES[mc_state::RelayingDenied as usize], "relaying denied");
+    assert_eq!(PHASES[mc_state::Setup as usize], "esmtp setup phase");
+}

@@ -70,11 +70,23 @@ pub type LogInitFunc =
     Option<unsafe extern "C" fn(li: *mut logging_infrastructure, config: *const c_char) -> c_int>;
 
 /// The module header every logger starts with.
+///
+/// This is mtalog's own definition. Ecelerity's `log_module.h` puts a
+/// `shared_module_infrastructure` first in `logging_infrastructure`, but Momentum's
+/// definition of that struct is internal and not published, so mtalog defines the header
+/// it needs: an ABI version and the three members a module may not leave NULL
+/// (`module_name`, `module_description`, `log_init`). The rest of
+/// `logging_infrastructure` follows `log_module.h` member for member. A host whose own
+/// module header differs keeps its header and adapts in one place: it reads `module_name`
+/// and `module_description` from here, calls `log_init` through this member (or wraps it
+/// in its own init function), and copies the nine hook pointers into its own vtable; the
+/// hooks take the `logging_infrastructure *` that `mtalog_new` returned as their `self`.
 #[repr(C)]
 pub struct shared_module_infrastructure {
     /// `MTALOG_MODULE_API_VERSION`.
     pub module_api_version: u32,
-    /// The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`); static.
+    /// The logger kind (`"ec_logger"`, `"postfix_logger"`, `"imta_logger"`, `"json_logger"`,
+    /// ...); static.
     pub module_name: *const c_char,
     /// A one-line description of the kind; static.
     pub module_description: *const c_char,
@@ -82,7 +94,8 @@ pub struct shared_module_infrastructure {
     /// defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
     /// `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
     /// created), `-EACCES` (a file; or a `syslog+tls://` receiver whose certificate does
-    /// not verify), `-ELOOP` (a symlink at a log path), `-EADDRINUSE` or `-EEXIST`
+    /// not verify), `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a FIFO
+    /// that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
     /// (the `control_socket` path is taken), `-EALREADY` (already initialised),
     /// `-ECANCELED` (closed: a closed logger is not started again; free it and create a
     /// new one).
@@ -113,7 +126,8 @@ pub struct logging_infrastructure {
     /// `-ECANCELED` (not running: never initialised, or already closed).
     pub log_close: LogHookFunc,
     /// Reopens every file by name, ordered with the events logged before it. Returns 0 or
-    /// a negative errno (the old files stay in use on failure).
+    /// a negative errno (the old files stay in use on failure; `-ENXIO`: a FIFO that no
+    /// process reads, which mtalog does not wait for).
     pub log_reopen: LogHookFunc,
     /// `void (*)(self, now, accept_construct *, validate_context *, int phase, const char
     /// *format, va_list)`: an inbound rejection.
@@ -393,3 +407,59 @@ macro_rules! c_stats {
 }
 
 crate::for_each_counter!(c_stats);
+
+/// The reception phases, Momentum's `MC_STATE_*` values: the `phase` argument of
+/// `log_rejection`. The rejectlog's `P="..."` text and the Postfix reject stage follow
+/// them; a value outside the table prints `unknown`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mc_state {
+    /// Just connected.
+    Start = 0,
+    /// Sending the banner.
+    StartResponse = 1,
+    /// Awaiting EHLO/HELO.
+    Ehlo = 2,
+    /// Sending the EHLO/HELO response.
+    EhloResponse = 3,
+    /// Awaiting MAIL FROM.
+    Mailfrom = 4,
+    /// Sending the MAIL FROM response.
+    MailfromResponse = 5,
+    /// Awaiting RCPT TO.
+    Rcptto = 6,
+    /// Sending the RCPT TO response.
+    RcpttoResponse = 7,
+    /// The DATA command.
+    Data = 8,
+    /// Reading the body.
+    Body = 9,
+    /// Sending the body response.
+    BodyResponse = 10,
+    /// The asynchronous body handler.
+    AsyncBodyResponse = 11,
+    /// About to send OK after DATA.
+    Ok = 12,
+    /// Relaying denied.
+    RelayingDenied = 13,
+    /// Extension phase 1.
+    Extension1 = 14,
+    /// Extension phase 2.
+    Extension2 = 15,
+    /// Extension phase 3.
+    Extension3 = 16,
+    /// Extension phase 4.
+    Extension4 = 17,
+    /// A concurrency limit.
+    ConcurrencyLimit = 18,
+    /// The RCPT TO list response.
+    RcpttoListResponse = 19,
+    /// The final RCPT TO list response.
+    RcpttoListFinalResponse = 20,
+    /// Session setup.
+    Setup = 21,
+    /// Fix-up after the message was committed (no rejectlog text: `unknown`).
+    McmtFixup = 22,
+    /// The number of phases (never a phase itself).
+    Count = 23,
+}

@@ -7,22 +7,31 @@
 //! new one, and a path shared by several loggers is rotated once.
 //!
 //! Names: `NAME.SEQ.TIMESTAMP` (numbered scheme): `SEQ` grows by one per rotated file and
-//! is never reused (it continues from the highest number found next to the file at start),
+//! is never reused (it continues from the highest number found next to the file),
 //! `TIMESTAMP` is the creation time of that file in Unix seconds; `.gz` is appended when
-//! compressed. `imta_logger`'s message logs use Sun's scheme instead: `mail.log_yesterday`
+//! compressed. Only such names with sane numbers ([`MAX_SEQ`], [`MAX_TIMESTAMP`]), on
+//! regular files of mtalog's own ([`Owners`]), are rotated files; anything else next to the
+//! log file is foreign and never compressed, counted or removed (the rule is in
+//! [`crate::file::open`]). `imta_logger`'s message logs use Sun's scheme instead: `mail.log_yesterday`
 //! is appended to the cumulative `mail.log`, `mail.log_current` becomes
 //! `mail.log_yesterday`, and a new `mail.log_current` starts.
+//!
+//! Another process may still append to a file just rotated (until its next write moves it
+//! to the new file): compression and removal [`claim`] a file
+//! first, and leave it for later while a process holds it.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
+use super::open::{Owners, create_own, open_own_to_read, open_own_to_remove};
 use crate::config::{self, ConfigError, Options, parse_duration};
 use crate::format::{TARGET_COUNT, Target};
 
@@ -292,9 +301,21 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The rotated name `NAME.SEQ.TIMESTAMP` next to `path`.
+/// The largest `SEQ` of a rotated name: a rotation a millisecond for 30,000 years stays
+/// below it, and counting on from it never overflows. A larger number is absurd: the
+/// name is foreign.
+pub const MAX_SEQ: u64 = 999_999_999_999_999;
+
+/// The largest `TIMESTAMP` of a rotated name (Unix seconds, in the year 5138). A larger
+/// one is absurd: the name is foreign.
+pub const MAX_TIMESTAMP: i64 = 99_999_999_999;
+
+/// The rotated name `NAME.SEQ.TIMESTAMP` next to `path` (a creation time outside
+/// `0..=MAX_TIMESTAMP`, from a clock or a file time gone wrong, is named by the nearest
+/// bound, so that the file stays recognisably mtalog's).
 pub fn numbered_name(path: &Path, seq: u64, created: i64) -> PathBuf {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let created = created.clamp(0, MAX_TIMESTAMP);
     path.with_file_name(format!("{name}.{seq}.{created}"))
 }
 
@@ -327,7 +348,9 @@ pub struct RotatedFile {
     pub gz: bool,
 }
 
-/// Parses `NAME.SEQ.TIMESTAMP[.gz]` against the current file's name.
+/// Parses `NAME.SEQ.TIMESTAMP[.gz]` against the current file's name: both numbers as
+/// mtalog writes them (decimal, no leading zero), `SEQ` in `1..=MAX_SEQ`, `TIMESTAMP` in
+/// `0..=MAX_TIMESTAMP`. Any other name is not a rotated file of mtalog's.
 pub fn parse_rotated(base: &str, name: &str) -> Option<(u64, i64, bool)> {
     let rest = name.strip_prefix(base)?.strip_prefix('.')?;
     let (rest, gz) = match rest.strip_suffix(".gz") {
@@ -335,20 +358,28 @@ pub fn parse_rotated(base: &str, name: &str) -> Option<(u64, i64, bool)> {
         None => (rest, false),
     };
     let (seq, ts) = rest.split_once('.')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(seq) || !digits(ts) {
-        return None;
-    }
-    Some((seq.parse().ok()?, ts.parse().ok()?, gz))
+    let number = |s: &str, max: u64| -> Option<u64> {
+        let canonical = !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'));
+        let n: u64 = s.parse().ok().filter(|_| canonical)?;
+        (n <= max).then_some(n)
+    };
+    let seq = number(seq, MAX_SEQ).filter(|&n| n > 0)?;
+    let ts = number(ts, MAX_TIMESTAMP as u64)?;
+    Some((seq, ts as i64, gz))
 }
 
-/// The rotated files of `path`, oldest (lowest sequence number) first.
+/// The rotated files of `path`, oldest (lowest sequence number) first: the names
+/// [`parse_rotated`] takes, on regular files (never through a symlink) of the owners of
+/// `path` ([`Owners::of`]). Other files are foreign: not listed.
 pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let base = path.file_name().unwrap_or_default().to_string_lossy();
+    let owners = Owners::of(path);
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let e = e?;
@@ -356,6 +387,9 @@ pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
         let Some((seq, created, gz)) = parse_rotated(&base, &name.to_string_lossy()) else {
             continue;
         };
+        if !std::fs::symlink_metadata(e.path()).is_ok_and(|m| owners.own(&m)) {
+            continue;
+        }
         out.push(RotatedFile {
             path: e.path(),
             seq,
@@ -367,19 +401,22 @@ pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
     Ok(out)
 }
 
-/// The first sequence number to use next to `path`: one more than the highest found.
+/// The first sequence number to use next to `path`: one more than the highest found
+/// (never more than `MAX_SEQ + 1`).
 pub fn next_seq(path: &Path) -> u64 {
     scan(path)
         .ok()
         .and_then(|v| v.iter().map(|f| f.seq).max())
-        .map_or(1, |m| m.saturating_add(1))
+        .map_or(1, |m| m + 1)
 }
 
 /// No size at which the current file makes the files outgrow `max_total_size`.
 pub const NO_SWEEP: u64 = u64::MAX;
 
-/// Removes rotated files of `path`, oldest first, while a limit of `p` is exceeded.
-/// Returns the problems met (to be reported), and the size of the current file at which
+/// Removes rotated files of `path`, oldest first, while a limit of `p` is exceeded: only
+/// regular files of its owners ([`scan`], checked again on the file itself), never through
+/// a symlink; one that a process still appends to (see [`claim`]) stays until a later
+/// run. Returns the problems met (to be reported), and the size of the current file at which
 /// all of them would again be over `max_total_size` ([`NO_SWEEP`] when that is not set, or
 /// when no rotated file is left to remove).
 pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
@@ -400,7 +437,7 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     let meta: Vec<(u64, i64)> = files
         .iter()
         .map(|f| {
-            std::fs::metadata(&f.path).map_or((0, now), |m| {
+            std::fs::symlink_metadata(&f.path).map_or((0, now), |m| {
                 (
                     m.len(),
                     m.modified()
@@ -415,6 +452,7 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     let mut total: u64 = current + meta.iter().map(|m| m.0).sum::<u64>();
     let mut count = files.len() as u64 + 1;
     let dir = path.parent().unwrap_or(Path::new("."));
+    let owners = Owners::of(path);
     for (f, &(size, mtime)) in files.iter().zip(&meta) {
         let old = p
             .max_age
@@ -426,7 +464,10 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
         if !(old || over) {
             break;
         }
-        match std::fs::remove_file(&f.path) {
+        match remove_unused(&f.path, f.gz, &owners) {
+            // A process still appends to it: counted as still there, tried again at the
+            // next rotation or sweep.
+            Ok(false) => {}
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 // Counted as still there; the next older-than-the-rest file is tried.
                 errors.push(format!(
@@ -434,7 +475,7 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
                     f.path.display()
                 ));
             }
-            _ => {
+            Ok(true) | Err(_) => {
                 total -= size;
                 count -= 1;
             }
@@ -450,30 +491,86 @@ pub fn retain(path: &Path, p: &Policy, now: i64) -> (Vec<String>, u64) {
     (errors, sweep_at)
 }
 
-/// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode, owner, group and
-/// modification time, then removes `path`. Gives up (leaving `path` as it is) when `stop` says so.
-pub fn compress(path: &Path, stop: &dyn Fn() -> bool) -> io::Result<()> {
+/// Takes the exclusive `flock` of `file`, a rotated file opened to be compressed or
+/// removed, without waiting: false while a process holds its shared lock, which it does
+/// while it may still append to the file (see [`SharedFile`](crate::file::SharedFile)).
+/// Where the file system has no `flock`, true (the file comes unlocked). The lock lasts as
+/// long as `file` is open.
+pub fn claim(file: &File) -> bool {
+    !matches!(crate::sys::flock(file.as_fd(), libc::LOCK_EX), Ok(false))
+}
+
+/// Removes the rotated file `path` unless a process may still append to it (`Ok(false)`;
+/// see [`claim`]); nothing appends to a compressed file (`gz`). Only a regular file of
+/// `owners` is removed, never through a symlink, and only while the name still names the
+/// file checked; anything else is foreign (`EPERM`) and left alone.
+fn remove_unused(path: &Path, gz: bool, owners: &Owners) -> io::Result<bool> {
+    let (file, meta) = open_own_to_remove(path, owners)?;
+    if !gz && !claim(&file) {
+        return Ok(false);
+    }
+    if !same_file(path, &meta) {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} was replaced meanwhile; left alone", path.display()),
+        ));
+    }
+    std::fs::remove_file(path).map(|()| true)
+}
+
+/// Does `path` (not followed through a symlink) name the file of `meta`?
+fn same_file(path: &Path, meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
+}
+
+/// The error of [`compress`] for a file that a process may still append to.
+fn in_use(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::WouldBlock,
+        format!("{} is still appended to", path.display()),
+    )
+}
+
+/// The error of [`compress`] for a `.gz` that exists already.
+fn gz_exists(gz: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("{} exists; not replaced", gz.display()),
+    )
+}
+
+/// gzips `path` into `path.gz` (through `path.gz.tmp`), keeping its mode (exactly, whatever
+/// the umask), owner, group and modification time, then removes `path`. Only a regular
+/// file of `owners` with one name is read, never through a symlink; an existing `.gz` is
+/// never replaced (kind `AlreadyExists`). Fails with kind `WouldBlock` while a process may
+/// still append to `path` (see [`claim`]), with `ResourceBusy` while another process
+/// compresses it (its `.gz.tmp` is locked), and with `NotFound` once another process has.
+/// Gives up (leaving `path` as it is) when `stop` says so.
+pub fn compress(path: &Path, owners: &Owners, stop: &dyn Fn() -> bool) -> io::Result<()> {
     use flate2::{Compression, write::GzEncoder};
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let gz = PathBuf::from(format!("{}.gz", path.display()));
     let tmp = PathBuf::from(format!("{}.gz.tmp", path.display()));
-    let mut src = File::open(path)?;
-    let meta = src.metadata()?;
-    let mut run = || -> io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(meta.permissions().mode() & 0o7777)
-            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        // The owner and group of the file it replaces (`log_owner`/`log_group`); where
-        // this process may not give files away, they stay its own.
-        {
-            use std::os::unix::fs::MetadataExt;
-            let _ = std::os::unix::fs::fchown(&out, Some(meta.uid()), Some(meta.gid()));
-        }
+    if std::fs::symlink_metadata(&gz).is_ok() {
+        return Err(gz_exists(&gz));
+    }
+    let (mut src, meta) = open_own_to_read(path, owners)?;
+    if !claim(&src) {
+        return Err(in_use(path));
+    }
+    if src.metadata()?.nlink() == 0 {
+        // Another process compressed and removed it between the open and the claim.
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} was compressed meanwhile", path.display()),
+        ));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    // The owner and group of the file it replaces (`log_owner`/`log_group`); where this
+    // process may not give files away, they stay its own.
+    let out = create_own(&tmp, mode, (meta.uid(), meta.gid()), owners)?;
+    let run = || -> io::Result<()> {
         let mut enc = GzEncoder::new(out, Compression::default());
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -491,7 +588,18 @@ pub fn compress(path: &Path, stop: &dyn Fn() -> bool) -> io::Result<()> {
             let _ = out.set_modified(t);
         }
         out.sync_all()?;
-        std::fs::rename(&tmp, &gz)?;
+        // Never over a `.gz` that appeared meanwhile.
+        match crate::sys::rename_noreplace(&tmp, &gz) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => return Err(gz_exists(&gz)),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                // A file system that cannot rename that way: checked just before.
+                if std::fs::symlink_metadata(&gz).is_ok() {
+                    return Err(gz_exists(&gz));
+                }
+                std::fs::rename(&tmp, &gz)?;
+            }
+            r => r?,
+        }
         std::fs::remove_file(path)
     };
     let r = run();
@@ -533,6 +641,8 @@ pub enum Job {
 pub struct Helper {
     tx: Option<Sender<Job>>,
     reports: Receiver<String>,
+    /// Set by [`Helper::finish`]: compression stops.
+    halt: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
 }
 
@@ -542,22 +652,49 @@ impl Helper {
     pub fn start(stop: impl Fn() -> bool + Send + 'static) -> io::Result<Helper> {
         let (tx, rx) = unbounded::<Job>();
         let (rtx, reports) = unbounded::<String>();
-        let join = std::thread::Builder::new()
-            .name("mtalog-rotate".into())
-            .spawn(move || {
-                // The same problem (a file that cannot be removed) is reported once.
-                let mut reported = std::collections::HashSet::new();
-                for job in rx {
-                    for msg in run_job(job, &stop) {
+        let halt = Arc::new(AtomicBool::new(false));
+        let halted = Arc::clone(&halt);
+        let join = crate::sys::spawn("mtalog-rotate", move || {
+            let stop = || halted.load(Ordering::Relaxed) || stop();
+            // The same problem (a file that cannot be removed) is reported once.
+            let mut reported = std::collections::HashSet::new();
+            // Jobs whose file another process still appends to, tried again a little later
+            // (that process moves to the new file at its next write, or within a second
+            // when idle).
+            let mut later: Vec<Job> = Vec::new();
+            loop {
+                let (jobs, last) = if later.is_empty() {
+                    match rx.recv() {
+                        Ok(job) => (vec![job], false),
+                        Err(_) => break,
+                    }
+                } else {
+                    match rx.recv_timeout(RETRY_IN_USE) {
+                        Ok(job) => (vec![job], false),
+                        Err(RecvTimeoutError::Timeout) => (std::mem::take(&mut later), false),
+                        // Closing (compression is halted by then): the jobs still waiting
+                        // apply retention only; their files are for the next sweep.
+                        Err(RecvTimeoutError::Disconnected) => (std::mem::take(&mut later), true),
+                    }
+                };
+                for job in jobs {
+                    let (msgs, again) = run_job(job, &stop);
+                    later.extend(again);
+                    for msg in msgs {
                         if reported.insert(msg.clone()) {
                             let _ = rtx.send(msg);
                         }
                     }
                 }
-            })?;
+                if last {
+                    break;
+                }
+            }
+        })?;
         Ok(Helper {
             tx: Some(tx),
             reports,
+            halt,
             join: Some(join),
         })
     }
@@ -574,8 +711,14 @@ impl Helper {
         self.reports.try_iter().collect()
     }
 
-    /// Lets the queued jobs finish and joins the thread; returns the last problems.
+    /// Stops compressing, lets the queued jobs (and those waiting for a file that another
+    /// process appended to) apply retention (quick: listing and removing files), and joins
+    /// the thread; returns the last problems. A compression under way
+    /// gives up (its file stays as it was, its `.gz.tmp` is removed) and no other starts,
+    /// so that a close waits for no gzip: the start-up sweep of the next run compresses
+    /// what is left.
     pub fn finish(&mut self) -> Vec<String> {
+        self.halt.store(true, Ordering::Relaxed);
         self.tx = None;
         if let Some(j) = self.join.take() {
             let _ = j.join();
@@ -590,8 +733,40 @@ impl Drop for Helper {
     }
 }
 
-fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
+/// How long a job waits before it tries again a file that a process still appends to.
+const RETRY_IN_USE: Duration = Duration::from_millis(200);
+
+/// Is `e`, from compressing a file, nothing to report? The job gave up on it (`stop`),
+/// another process compresses it (its `.gz.tmp` is locked) or did (it is gone), or a
+/// process still appends to it (it is tried again later).
+fn quiet(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted
+            | io::ErrorKind::ResourceBusy
+            | io::ErrorKind::NotFound
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// Runs `job`: the problems met, and the job again when it must wait for a file that a
+/// process still appends to.
+fn run_job(job: Job, stop: &dyn Fn() -> bool) -> (Vec<String>, Option<Job>) {
     let mut errors = Vec::new();
+    // Compresses `file` unless stopped; false while a process still appends to it.
+    let mut compress_one = |file: &Path, owners: &Owners| {
+        if stop() {
+            return true;
+        }
+        match compress(file, owners, stop) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            Err(e) if !quiet(&e) => {
+                errors.push(format!("cannot compress {}: {e}", file.display()));
+                true
+            }
+            _ => true,
+        }
+    };
     let (path, policy, sweep_at) = match job {
         Job::Rotated {
             path,
@@ -599,12 +774,15 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             policy,
             sweep_at,
         } => {
-            if policy.compress {
-                if let Err(e) = compress(&rotated, stop) {
-                    if e.kind() != io::ErrorKind::Interrupted {
-                        errors.push(format!("cannot compress {}: {e}", rotated.display()));
-                    }
-                }
+            if policy.compress && !compress_one(&rotated, &Owners::of(&path)) && !stop() {
+                // Retention waits too: the file's size will change.
+                let job = Job::Rotated {
+                    path,
+                    rotated,
+                    policy,
+                    sweep_at,
+                };
+                return (errors, Some(job));
             }
             (path, policy, sweep_at)
         }
@@ -615,21 +793,22 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             sweep_at,
         } => {
             if compress_left && policy.compress {
-                for f in scan(&path).unwrap_or_default() {
-                    let gz_too = PathBuf::from(format!("{}.gz", f.path.display()));
-                    if f.gz || stop() {
-                        continue;
+                let owners = Owners::of(&path);
+                let files = scan(&path).unwrap_or_default();
+                for f in files.iter().filter(|f| !f.gz) {
+                    if stop() {
+                        break;
                     }
-                    if gz_too.exists() {
+                    let done = files
+                        .iter()
+                        .any(|g| g.gz && (g.seq, g.created) == (f.seq, f.created));
+                    if done {
                         // A compressed copy was finished but the original not removed.
-                        let _ = std::fs::remove_file(&f.path);
+                        let _ = remove_unused(&f.path, false, &owners);
                         continue;
                     }
-                    if let Err(e) = compress(&f.path, stop) {
-                        if e.kind() != io::ErrorKind::Interrupted {
-                            errors.push(format!("cannot compress {}: {e}", f.path.display()));
-                        }
-                    }
+                    // One a process still appends to is left to a later sweep.
+                    compress_one(&f.path, &owners);
                 }
             }
             (path, policy, sweep_at)
@@ -654,7 +833,7 @@ fn run_job(job: Job, stop: &dyn Fn() -> bool) -> Vec<String> {
             break;
         }
     }
-    errors
+    (errors, None)
 }
 
 /// Most retention passes of one job while the current file outgrows them (then the

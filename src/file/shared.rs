@@ -2,19 +2,50 @@
 //! `O_APPEND | O_CLOEXEC`, refusing a symlink unless allowed, created with the configured
 //! mode whatever the umask, reopened by name on request, and rotated (when a
 //! [`Policy`] says so) under the same lock as the writes, between
-//! two whole writes.
+//! two whole writes. A path that is not a regular file (a FIFO, a device) is written as it
+//! is and never rotated; every file is opened by the rules of [`crate::file::open`].
+//!
+//! Several processes may append to one file (a host's forked children, or processes
+//! configured with the same path); built-in rotation then stays exact across them:
+//!
+//! - each process holds a shared `flock` on the file it appends to, so that nothing is
+//!   compressed or removed while a process may still append to it (those take the
+//!   exclusive lock without waiting, and try again later; see
+//!   [`rotate::claim`]);
+//! - a rotating write takes the file's write record lock (`F_OFD_SETLK`, over its first
+//!   byte) for the whole batch, then checks that the path still names the open file: when
+//!   another process rotated it meanwhile, the rest of a cut line goes to the old file and
+//!   the batch to the new one. The size check, the rotation and the write are one step for
+//!   all processes, so one of them rotates a full file and the others follow;
+//! - a rotated name never replaces a file (`renameat2(RENAME_NOREPLACE)`, else a link that
+//!   fails on an existing name), and its sequence number is one more than any found next
+//!   to the file, so that a forked child never reuses its parent's;
+//! - a forked child shares its parent's open file descriptions, and with them their
+//!   locks: before its first rotating write it opens the file itself.
+//!
+//! The lock is waited for at most [`LOCK_WAIT`] (a process holding it that long is
+//! stuck; later batches then try once without waiting, until the lock is had again), and
+//! not while this process is being forked (`fork()` waits for file operations under way
+//! only so long). A batch that goes on without the lock is still safe: a rotation may then
+//! move a file that another process has only just created, or give a number that another
+//! rotation gives too, but no name is replaced and no file that a process appends to is
+//! compressed or removed, so no line is lost or written twice.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
 
-use super::open::{OpenPolicy, open_file, registry_key};
+use super::open::{
+    OpenPolicy, Owners, open_file, open_own_to_append, open_own_to_read, registry_key,
+};
 use super::rotate::{self, Policy, Scheme};
 use crate::error::{errno_error, errno_of};
 use crate::event::Timestamp;
@@ -24,6 +55,10 @@ struct State {
     file: Option<File>,
     dev: u64,
     ino: u64,
+    /// The open file's owner.
+    uid: u32,
+    /// The open file is a regular file (anything else is never rotated).
+    regular: bool,
     /// Bytes in the open file (refreshed from the file before a size-limited write).
     size: u64,
     /// Something besides a file header was written since the file was created.
@@ -40,6 +75,23 @@ struct State {
     /// size limit): written before anything else, by whichever logger writes next, so that
     /// no other line lands inside it.
     pending: Vec<u8>,
+    /// Names the line whose rest is `pending` (a new number for each line cut).
+    pending_id: u64,
+    /// Bytes written since the last line end (the part of a cut line in the file).
+    partial: u64,
+    /// Where the file ended after the last write of a cut line (its rest is `pending`).
+    torn_end: u64,
+    /// The open file description is the parent's (this process was forked since it was
+    /// opened): its locks are shared with the parent, so a rotating write opens the file
+    /// anew first.
+    inherited: bool,
+    /// This process holds the file's write record lock (see the module documentation).
+    locked: bool,
+    /// A move to the file that now has the path failed, and was reported.
+    follow_failed: bool,
+    /// How long the next lock may be waited for: [`LOCK_WAIT`], or nothing after a wait
+    /// ran out (until a lock is had again).
+    lock_wait: Duration,
 }
 
 impl State {
@@ -49,6 +101,8 @@ impl State {
             file: None,
             dev: 0,
             ino: 0,
+            uid: 0,
+            regular: true,
             size: 0,
             data: false,
             line_start: true,
@@ -56,6 +110,13 @@ impl State {
             next_seq,
             retry_after: 0,
             pending: Vec::new(),
+            pending_id: 0,
+            partial: 0,
+            torn_end: 0,
+            inherited: false,
+            locked: false,
+            follow_failed: false,
+            lock_wait: LOCK_WAIT,
         }
     }
 
@@ -65,17 +126,111 @@ impl State {
             self.size += bytes.len() as u64;
             self.data = true;
             self.line_start = last == b'\n';
+            self.partial = match bytes.iter().rposition(|&b| b == b'\n') {
+                Some(i) => (bytes.len() - i - 1) as u64,
+                None => self.partial + bytes.len() as u64,
+            };
         }
     }
 
-    fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64) {
+    /// Makes `file` (this process's own opening, `locked` or not) the open file; the old
+    /// one's lock is released first (its description may live on in a forked child).
+    fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64, locked: bool) {
+        self.unlock();
         self.dev = meta.dev();
         self.ino = meta.ino();
+        self.uid = meta.uid();
+        self.regular = meta.file_type().is_file();
         self.size = meta.len();
         self.data = meta.len() > 0;
         self.line_start = self.pending.is_empty();
+        if self.pending.is_empty() {
+            self.partial = 0;
+        }
         self.created = created;
         self.file = Some(file);
+        self.inherited = false;
+        self.locked = locked;
+    }
+
+    /// Takes the open file's write record lock (see [`lock_file`]); not on a description
+    /// shared with the parent process, whose lock would not keep it out.
+    fn lock(&mut self) {
+        if !self.locked && !self.inherited {
+            let wait = &mut self.lock_wait;
+            self.locked = self.file.as_ref().is_some_and(|f| lock_file(f, wait));
+        }
+    }
+
+    /// Releases the lock [`State::lock`] took.
+    fn unlock(&mut self) {
+        if std::mem::take(&mut self.locked) {
+            if let Some(f) = &self.file {
+                let _ = crate::sys::ofd_lock(f.as_fd(), false);
+            }
+        }
+    }
+}
+
+/// Longest wait for a file's write record lock, which another process holds for one
+/// batch of lines (and a rotation); past it the batch goes on without (see the module
+/// documentation).
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Takes the write record lock of `file` for this open file description, waiting up to
+/// `wait`, and not while a fork is being prepared. False when not taken (held elsewhere
+/// all that time, or a file system without record locks). A wait that runs out sets
+/// `wait` to nothing; a lock had sets it back to [`LOCK_WAIT`].
+fn lock_file(file: &File, wait: &mut Duration) -> bool {
+    let start = Instant::now();
+    // Short naps: the lock is free only for moments while several processes write, and a
+    // waiter that sleeps long misses them.
+    let mut nap = Duration::from_micros(10);
+    loop {
+        match crate::sys::ofd_lock(file.as_fd(), true) {
+            Ok(true) => {
+                *wait = LOCK_WAIT;
+                return true;
+            }
+            Ok(false) if crate::sync::fork_pending() => return false,
+            Ok(false) if start.elapsed() < *wait => {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_micros(100));
+            }
+            Ok(false) => {
+                *wait = Duration::ZERO;
+                return false;
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Opens `path` for this process's appends (see [`open_file`]) and takes the shared
+/// `flock` that keeps it from being compressed or removed. A file that some process holds
+/// exclusively is being compressed or removed: the path has moved on from it by then, and
+/// is opened again.
+fn open_appending(
+    path: &Path,
+    mode: u32,
+    policy: &OpenPolicy,
+) -> io::Result<(File, std::fs::Metadata)> {
+    let mut tries = 0;
+    loop {
+        let file = open_file(path, mode, policy)?;
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
+            return Ok((file, meta));
+        }
+        tries += 1;
+        let moved = || {
+            std::fs::metadata(path).map_or(true, |m| m.dev() != meta.dev() || m.ino() != meta.ino())
+        };
+        match crate::sys::flock(file.as_fd(), libc::LOCK_SH) {
+            Ok(false) if tries < 3 && moved() => continue,
+            // Held by something else than a rotation, or no flock here: appended to as it is.
+            _ => return Ok((file, meta)),
+        }
     }
 }
 
@@ -106,10 +261,16 @@ pub struct RotateCtx<'a> {
     pub rotated: Vec<(PathBuf, Option<PathBuf>)>,
     /// Problems met (the file could not be rotated; logging went on in the old file).
     pub errors: Vec<String>,
+    /// A line of the written bytes that a short write cut (disk full): the number that
+    /// names it (see [`SharedFile::is_cut`]) and how many of its bytes, counted as taken,
+    /// are not in the file yet.
+    pub cut: Option<(u64, usize)>,
 }
 
 /// Creation time of an open file: its birth time where the file system keeps one, else
-/// its modification time, else now.
+/// its modification time, else now; to the nearest second, so that a process that opens
+/// a file another one just created agrees with its creator (who takes the clock's second:
+/// file times come from a coarser clock, a few milliseconds behind).
 fn creation_time(meta: &std::fs::Metadata) -> i64 {
     if meta.len() == 0 {
         return rotate::unix_now();
@@ -118,7 +279,9 @@ fn creation_time(meta: &std::fs::Metadata) -> i64 {
         .or_else(|_| meta.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or_else(rotate::unix_now, |d| d.as_secs() as i64)
+        .map_or_else(rotate::unix_now, |d| {
+            d.as_secs() as i64 + i64::from(d.subsec_nanos() >= 500_000_000)
+        })
 }
 
 impl std::fmt::Debug for SharedFile {
@@ -135,13 +298,17 @@ static REGISTRY: Lazy<ForkMutex<HashMap<PathBuf, Weak<SharedFile>>>> =
 
 /// In a child process just forked (with no file operation under way at the fork): the
 /// rest of a line that the parent's last write left is the parent's to finish, not the
-/// child's.
+/// child's; and the open files are the parent's descriptions, shared with it, locks
+/// included (a rotating write opens its file anew first).
 pub(crate) fn after_fork_in_child() {
     let files: Vec<Arc<SharedFile>> = REGISTRY.lock().values().filter_map(Weak::upgrade).collect();
     for f in files {
         let mut st = f.state.lock();
         st.pending.clear();
         st.line_start = true;
+        st.partial = 0;
+        st.inherited = true;
+        st.locked = false;
     }
 }
 
@@ -184,8 +351,7 @@ impl SharedFile {
                 ),
             ));
         }
-        let file = open_file(path, mode, policy)?;
-        let meta = file.metadata()?;
+        let (file, meta) = open_appending(path, mode, policy)?;
         let created = creation_time(&meta);
         let next_seq = if rot.rotates() && rot.scheme == Scheme::Numbered {
             rotate::next_seq(path)
@@ -193,7 +359,7 @@ impl SharedFile {
             1
         };
         let mut st = State::new(created, next_seq);
-        st.opened(file, &meta, created);
+        st.opened(file, &meta, created, false);
         let shared = Arc::new(SharedFile {
             path: path.to_path_buf(),
             mode,
@@ -201,7 +367,7 @@ impl SharedFile {
             rot: rot.clone(),
             sync_on_rotate: AtomicBool::new(false),
             due: AtomicI64::new(rot.due_after(created)),
-            fresh: AtomicBool::new(rot.has_jobs()),
+            fresh: AtomicBool::new(rot.has_jobs() && meta.file_type().is_file()),
             sweep_at: Arc::new(AtomicU64::new(rotate::NO_SWEEP)),
             state: ForkMutex::new(st),
         });
@@ -248,17 +414,93 @@ impl SharedFile {
 
     /// Rotates the file if it is due by time at `now`; the caller has written out every
     /// line that belongs before the rotation. A file that received nothing but a header
-    /// is not rotated (its period starts again).
+    /// is not rotated (its period starts again). When another process rotated it already,
+    /// this one moves to the new file instead.
     pub fn rotate_if_due(&self, now: i64, ctx: &mut RotateCtx<'_>) {
         let mut st = self.state.lock();
         if !self.due(now) || !st.line_start || now < st.retry_after {
             return;
         }
-        if st.data {
-            self.rotate_locked(&mut st, now, ctx);
-        } else {
-            self.due.store(self.rot.due_after(now), Ordering::Relaxed);
+        // A path that is not a regular file (a FIFO, a device) is used as it is, never
+        // rotated: its period just starts again.
+        let attached = !st.regular || self.attach(&mut st, &mut ctx.errors).is_ok();
+        if attached && self.due(now) {
+            if st.data && st.regular {
+                self.rotate_locked(&mut st, now, ctx);
+            } else {
+                self.due.store(self.rot.due_after(now), Ordering::Relaxed);
+            }
         }
+        st.unlock();
+    }
+
+    /// A rotating file, between writes: moves to the file the path names when another
+    /// process rotated the open one (or this process was forked since it was opened), so
+    /// that an idle process does not keep a rotated file from being compressed. Returns
+    /// the problem met, if any (reported once).
+    pub fn follow(&self) -> Option<String> {
+        if !self.rot.rotates() {
+            return None;
+        }
+        let mut st = self.state.lock();
+        if !st.regular || !st.pending.is_empty() || (!st.inherited && self.names_open_file(&st)) {
+            return None;
+        }
+        let mut errors = Vec::new();
+        let _ = self.attach(&mut st, &mut errors);
+        st.unlock();
+        errors.pop()
+    }
+
+    /// Before a rotating write: takes the file's write record lock and makes sure that the
+    /// open file is this process's own opening of the file the path names. When the path
+    /// names another file (another process rotated it), the rest of a cut line is written
+    /// to the old file, then the new one is opened; when that fails, writing goes on in
+    /// the old file (a problem reported once). An error: the rest of a cut line could not
+    /// be written.
+    fn attach(&self, st: &mut State, errors: &mut Vec<String>) -> io::Result<()> {
+        // A file opened may be rotated by the time its lock is had (its holder filled it):
+        // then on to the next one, for a while.
+        let start = Instant::now();
+        while start.elapsed() < LOCK_WAIT {
+            if !st.inherited {
+                st.lock();
+                if st.file.is_some() && self.names_open_file(st) {
+                    return Ok(());
+                }
+                if !st.pending.is_empty() {
+                    write_locked(st, &[])?;
+                }
+            }
+            let moved = !self.names_open_file(st);
+            match open_appending(&self.path, self.mode, &self.policy) {
+                Ok((file, meta)) => {
+                    let locked = lock_file(&file, &mut st.lock_wait);
+                    let created = creation_time(&meta);
+                    st.opened(file, &meta, created, locked);
+                    st.follow_failed = false;
+                    self.due
+                        .store(self.rot.due_after(created), Ordering::Relaxed);
+                    if locked && self.names_open_file(st) {
+                        return Ok(());
+                    }
+                }
+                Err(e) => {
+                    // A parent's description works as well (only its lock is shared).
+                    if moved && !std::mem::replace(&mut st.follow_failed, true) {
+                        errors.push(format!(
+                            "{} was rotated by another process, but it cannot be opened: {e}; still writing to the rotated file",
+                            self.path.display()
+                        ));
+                    }
+                    st.inherited = false;
+                    st.lock();
+                    return Ok(());
+                }
+            }
+        }
+        // The path keeps changing: written where it is.
+        Ok(())
     }
 
     fn fail(&self, st: &mut State, now: i64, ctx: &mut RotateCtx<'_>, msg: String) {
@@ -269,8 +511,76 @@ impl SharedFile {
         ));
     }
 
+    /// Moves the open file aside to a numbered name that no file has (never replacing
+    /// one): the number is one more than any found next to it. `Ok(None)`: the path no
+    /// longer names the open file (someone moved it meanwhile), so there is nothing to
+    /// move.
+    fn move_aside(&self, st: &mut State) -> Result<Option<PathBuf>, String> {
+        let mut seq = st.next_seq.max(rotate::next_seq(&self.path));
+        for _ in 0..64 {
+            let to = rotate::numbered_name(&self.path, seq, st.created);
+            let next = seq.checked_add(1);
+            let taken = std::fs::symlink_metadata(&to).is_ok()
+                || std::fs::symlink_metadata(format!("{}.gz", to.display())).is_ok();
+            #[cfg(test)]
+            tests::before_rename(&self.path, &to);
+            let r = if taken {
+                Err(io::Error::from_raw_os_error(libc::EEXIST))
+            } else {
+                self.rename_noreplace(st, &to)
+            };
+            match r {
+                Ok(()) => {
+                    st.next_seq = next.unwrap_or(u64::MAX);
+                    return Ok(Some(to));
+                }
+                Err(e) if errno_of(&e) == libc::EEXIST => match next {
+                    Some(n) => seq = n,
+                    None => break,
+                },
+                // Moved meanwhile (a rename racing this one): nothing to move.
+                Err(_) if !self.names_open_file(st) => return Ok(None),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot rename {} to {}: {e}",
+                        self.path.display(),
+                        to.display()
+                    ));
+                }
+            }
+        }
+        Err(format!(
+            "cannot rename {}: no free rotated name after sequence number {seq}",
+            self.path.display()
+        ))
+    }
+
+    /// Renames the path to `to` unless `to` exists. Where the file system cannot rename
+    /// that way, a hard link (which fails on an existing name) then the removal of the
+    /// path, when it still names the open file.
+    fn rename_noreplace(&self, st: &State, to: &Path) -> io::Result<()> {
+        match crate::sys::rename_noreplace(&self.path, to) {
+            Err(e) if matches!(errno_of(&e), libc::EINVAL | libc::ENOSYS) => {}
+            r => return r,
+        }
+        std::fs::hard_link(&self.path, to)?;
+        let ours = |p: &Path| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| m.dev() == st.dev && m.ino() == st.ino)
+        };
+        if !ours(to) {
+            // The path named another file by then: that link is undone.
+            let _ = std::fs::remove_file(to);
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
+        if ours(&self.path) {
+            std::fs::remove_file(&self.path)?;
+        }
+        Ok(())
+    }
+
     /// The rotation: moves the open file aside (numbered or Sun scheme), opens a new one
-    /// at the path, writes its header. On failure the old file stays in use.
+    /// at the path, writes its header. On failure the old file stays in use. A path that
+    /// another process moved meanwhile is not moved again: the file there is opened.
     fn rotate_locked(&self, st: &mut State, now: i64, ctx: &mut RotateCtx<'_>) {
         let moved = !self.names_open_file(st);
         if !moved && self.policy.follow_symlinks && is_symlink(&self.path) {
@@ -294,25 +604,15 @@ impl SharedFile {
         let mut rotated_to = None;
         if !moved {
             match self.rot.scheme {
-                Scheme::Numbered => {
-                    let mut seq = st.next_seq;
-                    let mut to = rotate::numbered_name(&self.path, seq, st.created);
-                    while std::fs::symlink_metadata(&to).is_ok()
-                        || std::fs::symlink_metadata(format!("{}.gz", to.display())).is_ok()
-                    {
-                        seq += 1;
-                        to = rotate::numbered_name(&self.path, seq, st.created);
-                    }
-                    if let Err(msg) = rename(&self.path, &to) {
-                        return self.fail(st, now, ctx, msg);
-                    }
-                    st.next_seq = seq + 1;
-                    rotated_to = Some(to);
-                }
+                Scheme::Numbered => match self.move_aside(st) {
+                    Ok(to) => rotated_to = to,
+                    Err(msg) => return self.fail(st, now, ctx, msg),
+                },
                 Scheme::Sun => {
                     let (yesterday, cumulative) = rotate::sun_names(&self.path);
+                    let owners = Owners::with_log_owner(st.uid);
                     if let Err(e) =
-                        append_and_remove(&yesterday, &cumulative, self.mode, &self.policy)
+                        append_and_remove(&yesterday, &cumulative, self.mode, &self.policy, &owners)
                     {
                         let msg = format!(
                             "cannot append {} to {}: {e}",
@@ -321,42 +621,56 @@ impl SharedFile {
                         );
                         return self.fail(st, now, ctx, msg);
                     }
-                    if let Err(msg) = rename(&self.path, &yesterday) {
-                        return self.fail(st, now, ctx, msg);
+                    match crate::sys::rename_noreplace(&self.path, &yesterday) {
+                        Ok(()) => rotated_to = Some(yesterday),
+                        Err(_) if !self.names_open_file(st) => {}
+                        Err(e) => {
+                            let msg = format!(
+                                "cannot rename {} to {}: {e}",
+                                self.path.display(),
+                                yesterday.display()
+                            );
+                            return self.fail(st, now, ctx, msg);
+                        }
                     }
-                    rotated_to = Some(yesterday);
                 }
             }
         }
-        let opened = open_file(&self.path, self.mode, &self.policy)
-            .and_then(|f| f.metadata().map(|m| (f, m)));
-        let (file, meta) = match opened {
+        let (file, meta) = match open_appending(&self.path, self.mode, &self.policy) {
             Ok(x) => x,
             Err(e) => {
                 if let Some(to) = &rotated_to {
-                    if std::fs::symlink_metadata(&self.path).is_err() {
-                        let _ = std::fs::rename(to, &self.path);
-                    }
+                    let _ = crate::sys::rename_noreplace(to, &self.path);
                 }
                 let msg = format!("cannot create a new {}: {e}", self.path.display());
                 return self.fail(st, now, ctx, msg);
             }
         };
+        // Now, not `now`: the lock may have been waited for since.
+        let now = rotate::unix_now();
         let created = if meta.len() == 0 {
             now
         } else {
             creation_time(&meta)
         };
-        st.opened(file, &meta, created);
+        let locked = lock_file(&file, &mut st.lock_wait);
+        st.opened(file, &meta, created, locked);
         st.retry_after = 0;
         self.due
             .store(self.rot.due_after(created), Ordering::Relaxed);
+        if !(locked && self.names_open_file(st)) {
+            // Another process (moving to the new file as well) took its lock first, and
+            // rotated it meanwhile: on to the file the path names now.
+            let _ = self.attach(st, &mut ctx.errors);
+        }
         let mut head = Vec::new();
         (ctx.header)(Timestamp { sec: now, usec: 0 }, &mut head);
         if !head.is_empty() && write_locked(st, &head).is_ok() {
-            st.data = meta.len() > 0;
+            st.data = st.size > head.len() as u64;
         }
-        ctx.rotated.push((self.path.clone(), rotated_to));
+        if rotated_to.is_some() {
+            ctx.rotated.push((self.path.clone(), rotated_to));
+        }
     }
 
     /// The path as configured.
@@ -375,16 +689,41 @@ impl SharedFile {
 
     /// [`SharedFile::write`] with rotation: before a line that would take the file past
     /// `max_file_size`, or when it is due by time, the file is rotated (only between whole
-    /// lines); `buf` holds whole lines.
+    /// lines); `buf` holds whole lines. When another process rotated the file, the lines
+    /// go to the new one (see the module documentation). A line a short write cut is
+    /// named in `ctx.cut`.
     pub fn write_rotating(&self, buf: &[u8], ctx: &mut RotateCtx<'_>) -> io::Result<usize> {
         let mut st = self.state.lock();
-        if !self.rot.rotates() {
-            return write_locked(&mut st, buf);
+        let id = st.pending_id;
+        // A path that is not a regular file (a FIFO, a device) is never rotated.
+        let r = if self.rot.rotates() && st.regular {
+            let r = self.write_rotating_locked(&mut st, buf, ctx);
+            st.unlock();
+            r
+        } else {
+            write_locked(&mut st, buf)
+        };
+        if st.pending_id != id && !st.pending.is_empty() {
+            ctx.cut = Some((st.pending_id, st.pending.len()));
+        }
+        r
+    }
+
+    fn write_rotating_locked(
+        &self,
+        st: &mut State,
+        buf: &[u8],
+        ctx: &mut RotateCtx<'_>,
+    ) -> io::Result<usize> {
+        self.attach(st, &mut ctx.errors)?;
+        if !st.regular {
+            // The path names a FIFO or a device now: used as it is, never rotated.
+            return write_locked(st, buf);
         }
         // The rest of a line a short write left goes first, so that the size and time
         // checks below see the file as it is at a line end.
         if !st.pending.is_empty() {
-            write_locked(&mut st, &[])?;
+            write_locked(st, &[])?;
         }
         let max = self.rot.max_file_size;
         if max > 0 {
@@ -406,7 +745,7 @@ impl SharedFile {
                 let by_size = max > 0 && st.data && st.size + first_line as u64 > max;
                 let by_time = st.data && self.due(now);
                 if (by_size || by_time) && now >= st.retry_after {
-                    self.rotate_locked(&mut st, now, ctx);
+                    self.rotate_locked(st, now, ctx);
                 }
                 if max > 0 && now >= st.retry_after {
                     let room = max.saturating_sub(st.size) as usize;
@@ -420,12 +759,9 @@ impl SharedFile {
             } else {
                 n = first_line;
             }
-            match write_locked(&mut st, &rest[..n]) {
+            match write_locked(st, &rest[..n]) {
                 Ok(w) => done += w,
-                Err(e) if done > 0 => {
-                    let _ = e;
-                    return Ok(done);
-                }
+                Err(_) if done > 0 => return Ok(done),
                 Err(e) => return Err(e),
             }
         }
@@ -450,16 +786,56 @@ impl SharedFile {
         if st.file.is_some() && self.names_open_file(&st) {
             return Ok(false);
         }
-        let file = open_file(&self.path, self.mode, &self.policy)?;
+        let (file, meta) = open_appending(&self.path, self.mode, &self.policy)?;
         // The end of a line the old file took the start of belongs there; what it does not
         // take goes to the new file (a torn line, rather than a lost one).
         let _ = write_locked(&mut st, &[]);
-        let meta = file.metadata()?;
         let created = creation_time(&meta);
-        st.opened(file, &meta, created);
+        st.opened(file, &meta, created, false);
         self.due
             .store(self.rot.due_after(created), Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Is the line a short write cut, named `id` (see [`RotateCtx::cut`]), still
+    /// unfinished?
+    pub fn is_cut(&self, id: u64) -> bool {
+        let st = self.state.lock();
+        st.pending_id == id && !st.pending.is_empty()
+    }
+
+    /// Gives up the line a short write cut, named `id`, when it is still unfinished: its
+    /// rest is forgotten, and the part written is cut off the file again when this process
+    /// wrote the last bytes of the file (no file ends in part of a line); a part that
+    /// other lines follow already stays. Returns whether the file was cut back.
+    pub fn take_back(&self, id: u64) -> io::Result<bool> {
+        let mut st = self.state.lock();
+        if st.pending_id != id || st.pending.is_empty() {
+            return Ok(false);
+        }
+        st.pending.clear();
+        st.line_start = true;
+        let part = std::mem::take(&mut st.partial);
+        let end = st.torn_end;
+        let was_locked = st.locked;
+        st.lock();
+        let r = match &st.file {
+            Some(f) => f.metadata().and_then(|m| {
+                if m.len() == end && part <= end {
+                    f.set_len(end - part).map(|()| true)
+                } else {
+                    Ok(false)
+                }
+            }),
+            None => Ok(false),
+        };
+        if !was_locked {
+            st.unlock();
+        }
+        if let Ok(true) = r {
+            st.size = end - part;
+        }
+        r
     }
 
     /// Is the rest of a line waiting to be written (see [`SharedFile::write`])?
@@ -503,6 +879,11 @@ impl SharedFile {
 fn write_locked(st: &mut State, buf: &[u8]) -> io::Result<usize> {
     let mut file = st.file.take().ok_or_else(|| io::Error::other("not open"))?;
     let r = write_through(st, buf, &mut |b| file.write(b));
+    if !st.pending.is_empty() {
+        // Appending leaves the offset at the end of what was written: where the file
+        // ends while nobody appended after the cut line (see `SharedFile::take_back`).
+        st.torn_end = file.stream_position().unwrap_or(u64::MAX);
+    }
     st.file = Some(file);
     r
 }
@@ -539,6 +920,7 @@ fn write_through(
                 .position(|&b| b == b'\n')
                 .map_or(buf.len(), |i| done + i + 1);
             st.pending = buf[done..end].to_vec();
+            st.pending_id += 1;
             Ok(end)
         }
     }
@@ -569,22 +951,25 @@ fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
-/// Renames, with a message naming both paths on failure.
-fn rename(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::rename(from, to)
-        .map_err(|e| format!("cannot rename {} to {}: {e}", from.display(), to.display()))
-}
-
 /// Sun's step 1: appends `from` (if it exists) to `to`, makes that durable, then removes
 /// `from`, so that a failure later in the rotation never appends it twice. A copy that
 /// fails part way is cut off again, so that the next try does not append it twice either.
-fn append_and_remove(from: &Path, to: &Path, mode: u32, policy: &OpenPolicy) -> io::Result<()> {
-    let mut src = match File::open(from) {
-        Ok(f) => f,
+/// Both must be regular files of `owners` with one name, neither is followed through a
+/// symlink: anything else fails the rotation (a planted link or hard link is never read
+/// or written through).
+fn append_and_remove(
+    from: &Path,
+    to: &Path,
+    mode: u32,
+    policy: &OpenPolicy,
+    owners: &Owners,
+) -> io::Result<()> {
+    let mut src = match open_own_to_read(from, owners) {
+        Ok((f, _)) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let mut dst = open_file(to, mode, policy)?;
+    let mut dst = open_own_to_append(to, mode, policy, owners)?;
     append_whole(&mut src, &mut dst)?;
     std::fs::remove_file(from)
 }

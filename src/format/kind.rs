@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::{FormatContext, KindSetup, ec, imta, postfix};
+use super::{FormatContext, KindSetup, Target, ec, imta, json, postfix};
 use crate::config::{ConfigError, Options};
 use crate::event::{KIND_COUNT, Kind};
 
@@ -17,11 +17,18 @@ pub enum LoggerKind {
     Postfix,
     /// Sun Java System Messaging Server MTA log.
     Imta,
+    /// JSON lines: one JSON object per event.
+    Json,
 }
 
 impl LoggerKind {
     /// Every kind.
-    pub const ALL: [LoggerKind; 3] = [LoggerKind::Ec, LoggerKind::Postfix, LoggerKind::Imta];
+    pub const ALL: [LoggerKind; 4] = [
+        LoggerKind::Ec,
+        LoggerKind::Postfix,
+        LoggerKind::Imta,
+        LoggerKind::Json,
+    ];
 
     /// The kind's `module_name` and `module_description`, as the C strings the vtable
     /// points to.
@@ -38,6 +45,10 @@ impl LoggerKind {
             LoggerKind::Imta => (
                 c"imta_logger",
                 c"Sun Java System Messaging Server MTA logging",
+            ),
+            LoggerKind::Json => (
+                c"json_logger",
+                c"JSON lines: one JSON object per event (schema v1), for log pipelines",
             ),
         }
     }
@@ -63,22 +74,43 @@ impl LoggerKind {
         names.join(", ")
     }
 
-    /// Reads the kind's own options (and marks them used).
-    pub fn setup(self, o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, ConfigError> {
+    /// Reads the kind's own options (and marks them used) for the logger named `name`.
+    pub fn setup(
+        self,
+        o: &mut Options<'_>,
+        ctx: &FormatContext,
+        name: &str,
+    ) -> Result<KindSetup, ConfigError> {
         match self {
             LoggerKind::Ec => ec::setup(o, ctx),
             LoggerKind::Postfix => postfix::setup(o, ctx),
             LoggerKind::Imta => imta::setup(o, ctx),
+            LoggerKind::Json => json::setup(o, ctx, name),
         }
     }
 
-    /// The APP-NAME of the kind's syslog messages; `None` when each line carries its own
-    /// syslog tag (postfix_logger: `postfix/smtp[PID]: `).
+    /// The file an `mtalog_acct_log` (`Kind::Acct`) or `mtalog_import_log`
+    /// (`Kind::Import`) record goes to, for the kinds that accept them
+    /// ([`KindSetup::records`]): ec_logger's acctlog and importlog, json_logger's mainlog.
+    pub fn record_target(self, kind: Kind) -> Target {
+        match self {
+            LoggerKind::Json => Target::Main,
+            LoggerKind::Ec | LoggerKind::Postfix | LoggerKind::Imta => match kind {
+                Kind::Import => Target::Import,
+                _ => Target::Acct,
+            },
+        }
+    }
+
+    /// The APP-NAME of the kind's syslog messages (json_logger: `mtalog`, the program that
+    /// writes the records); `None` when each line carries its own syslog tag
+    /// (postfix_logger: `postfix/smtp[PID]: `).
     pub fn syslog_app(self) -> Option<&'static str> {
         match self {
             LoggerKind::Ec => Some("ecelerity"),
             LoggerKind::Postfix => None,
             LoggerKind::Imta => Some("imta"),
+            LoggerKind::Json => Some("mtalog"),
         }
     }
 
@@ -93,6 +125,7 @@ impl LoggerKind {
     pub fn fields_used(self) -> [u64; KIND_COUNT] {
         Kind::ALL.map(|k| match self {
             LoggerKind::Ec => ec::fields_used(k),
+            LoggerKind::Json => json::fields_used(k),
             LoggerKind::Postfix | LoggerKind::Imta => u64::MAX,
         })
     }

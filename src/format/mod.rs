@@ -6,15 +6,23 @@
 //! state that changes its output apart from caches and the per-thread counters of
 //! imta_logger's process id field.
 //!
-//! Each logger kind has its own module (`ec`, `postfix`, `imta`): its options and setup,
+//! Whatever event it gets, a formatter writes lines its own format's reader (and so
+//! `mtalog check`) accepts: times are written within 1970 to 9999
+//! ([`Timestamp::clamped`](crate::event::Timestamp::clamped)), numbers in their full range,
+//! and a value outside what a field can hold as the format's "unknown" (ec_logger's
+//! connection stage 22). `tests/cli_check_any_line.rs` checks this with hostile events.
+//!
+//! Each logger kind has its own module (`ec`, `postfix`, `imta`, `json`): its options and setup,
 //! its writer (`write.rs`) and its reader (`read.rs`, lines back into events) side by side.
 //! What the formats share: the number and date helpers in [`text`](crate::format::text)
 //! (re-exported here), what the readers share in [`read`](crate::format::read), and the
-//! [`Parser`](crate::format::parser::Parser) that reads any of the three formats.
+//! [`Parser`](crate::format::parser::Parser) that reads any of the four formats.
 //! Nothing here opens files or starts threads.
 
+pub mod bounce;
 pub mod ec;
 pub mod imta;
+pub mod json;
 mod kind;
 pub mod parser;
 pub mod postfix;
@@ -42,6 +50,9 @@ pub struct FileSpec {
     pub path: PathBuf,
     /// The mode it is created with (applied exactly, whatever the umask).
     pub mode: u32,
+    /// The option that gives the path (for a path inside a directory option, that one),
+    /// so that an error opening the file names its line and key.
+    pub key: &'static str,
 }
 
 /// What a logger kind's `setup` returns from its options.
@@ -81,7 +92,7 @@ impl FormatContext {
 /// The files a logger writes; a formatter appends lines to the buffer of each target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
-    /// mainlog (ec_logger, postfix_logger) or `mail.log_current` (imta_logger).
+    /// mainlog (ec_logger, postfix_logger, json_logger) or `mail.log_current` (imta_logger).
     Main = 0,
     /// ec_logger rejectlog.
     Reject = 1,
@@ -153,6 +164,12 @@ pub trait Formatter: Send {
     fn heartbeat(&mut self, _now: Timestamp, _out: &mut Out) {}
     /// Lines written at the start of a new file of `target` (e.g. Sun's `Log created`).
     fn file_header(&mut self, _target: Target, _now: Timestamp, _out: &mut Vec<u8>) {}
+    /// How many byte sequences that were not UTF-8 were written as U+FFFD since the last
+    /// call (by the formats that write only UTF-8); the writer counts them in
+    /// `invalid_utf8`.
+    fn take_replaced(&mut self) -> u64 {
+        0
+    }
 }
 
 /// Severity of a `log_error` text, from least to most severe.

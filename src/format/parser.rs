@@ -1,4 +1,4 @@
-//! One reader over the three formats: recognises each line by how it starts (see
+//! One reader over the four formats: recognises each line by how it starts (see
 //! [`read`](crate::format::read)) and hands it to its format's reader.
 //!
 //! Some facts are on another line of the same message (an ec `D` line has no recipient, a
@@ -9,10 +9,13 @@
 use crate::event::Timestamp;
 use crate::format::imta::ImtaOptions;
 use crate::format::read::{Family, Ids, LineKind, Rec};
-use crate::format::{FormatContext, Level, ec, imta, postfix};
+use crate::format::{FormatContext, Level, ec, imta, json, postfix};
 
 /// Recognises a line by how it starts; `None` when it looks like none of the formats.
 pub fn detect(line: &[u8]) -> Option<LineKind> {
+    if line.first() == Some(&b'{') {
+        return Some(LineKind::Json);
+    }
     ec::read::line_kind(line)
         .or_else(|| postfix::read::is_line(line).then_some(LineKind::Postfix))
         .or_else(|| imta::read::line_kind(line))
@@ -47,11 +50,12 @@ impl Parser {
     /// Looks at the first lines of a new file to learn the optional fields of Sun
     /// mail.log lines (they are not marked in the lines themselves).
     pub fn begin_file(&mut self, sample: &[Vec<u8>]) {
-        let lines: Vec<&str> = sample
+        let lines: Vec<std::borrow::Cow<'_, str>> = sample
             .iter()
             .filter(|l| detect(l) == Some(LineKind::ImtaMail))
-            .filter_map(|l| std::str::from_utf8(l).ok())
+            .map(|l| String::from_utf8_lossy(l))
             .collect();
+        let lines: Vec<&str> = lines.iter().map(|l| l.as_ref()).collect();
         self.imta.begin_file(&lines);
     }
 
@@ -63,6 +67,7 @@ impl Parser {
             Family::Ec => self.ec.line(kind, line, out)?,
             Family::Postfix => self.pf.line(line, out)?,
             Family::Imta => self.imta.line(kind, line, out)?,
+            Family::Json => json::read::line(line, out)?,
         }
         Ok(kind)
     }
@@ -80,6 +85,7 @@ impl Parser {
             LineKind::Postfix => postfix::read::ids(line),
             LineKind::ImtaMail => self.imta.ids(line),
             LineKind::ImtaService => Ids::default(),
+            LineKind::Json => json::read::ids(line),
             _ => ec::read::ids(kind, line),
         }
     }
@@ -89,6 +95,7 @@ impl Parser {
         match detect(line)? {
             LineKind::Postfix => self.pf.time(line).ok().map(|t| t.0),
             kind @ (LineKind::ImtaMail | LineKind::ImtaService) => imta::read::time(kind, line),
+            LineKind::Json => json::read::time(line),
             _ => ec::read::time(line),
         }
     }

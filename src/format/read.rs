@@ -1,9 +1,9 @@
-//! What the readers of the three formats share: the kinds of line they recognise, the
+//! What the readers of the four formats share: the kinds of line they recognise, the
 //! record a line becomes, and small byte helpers.
 //!
-//! Each format's reader (`ec::read`, `postfix::read`, `imta::read`) turns its lines back
-//! into the crate's [`Event`]s, what the library would have been given to write them;
-//! [`Parser`](crate::format::parser::Parser) puts the three together. Readers are pure:
+//! Each format's reader (`ec::read`, `postfix::read`, `imta::read`, `json::read`) turns its
+//! lines back into the crate's [`Event`]s, what the library would have been given to write
+//! them; [`Parser`](crate::format::parser::Parser) puts them together. Readers are pure:
 //! bytes in, records out, with no files and no threads.
 //!
 //! Every line is recognised on its own by how it starts, so a file (or standard input)
@@ -17,6 +17,7 @@
 //! | `Mmm dd hh:mm:ss HOST ` / `YYYY-MM-DDThh:mm:ss` | Postfix syslog line |
 //! | `DD-Mon-YYYY hh:mm:ss.cc ` | Sun mail.log / connection.log |
 //! | `[DD/Mon/YYYY:hh:mm:ss ±zzzz] ` | Sun service log |
+//! | `{` | json_logger record |
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -43,9 +44,11 @@ pub enum LineKind {
     ImtaMail,
     /// Sun service log.
     ImtaService,
+    /// json_logger record.
+    Json,
 }
 
-/// The three formats.
+/// The four formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// Momentum ec_logger.
@@ -54,6 +57,8 @@ pub enum Family {
     Postfix,
     /// Sun Messaging Server.
     Imta,
+    /// json_logger.
+    Json,
 }
 
 impl LineKind {
@@ -67,6 +72,7 @@ impl LineKind {
             | LineKind::EcImport => Family::Ec,
             LineKind::Postfix => Family::Postfix,
             LineKind::ImtaMail | LineKind::ImtaService => Family::Imta,
+            LineKind::Json => Family::Json,
         }
     }
 
@@ -81,6 +87,7 @@ impl LineKind {
             LineKind::Postfix => "Postfix log",
             LineKind::ImtaMail => "Sun mail.log",
             LineKind::ImtaService => "Sun service log",
+            LineKind::Json => "json_logger record",
         }
     }
 }
@@ -132,7 +139,7 @@ pub(crate) fn secs_2dp(s: &[u8]) -> Option<u64> {
         scale /= 10;
         frac += (d - b'0') as u64 * scale;
     }
-    Some(whole * 1_000_000 + frac)
+    whole.checked_mul(1_000_000)?.checked_add(frac)
 }
 
 /// Sets the reception time of `ev` to `micros` before its time.

@@ -44,11 +44,43 @@ pub fn reply_code(note: &[u8]) -> Option<u16> {
     }
 }
 
+/// The enhanced status code (`X.Y.Z`, RFC 3463: class 2, 4 or 5, then one to three digits
+/// twice) at the start of `t`, ending at a space or the end.
+pub fn enhanced_code(t: &[u8]) -> Option<&[u8]> {
+    if !matches!(t, [b'2' | b'4' | b'5', b'.', ..]) {
+        return None;
+    }
+    let mut i = 2;
+    for part in 0..2 {
+        let start = i;
+        while i < t.len() && t[i].is_ascii_digit() && i - start < 4 {
+            i += 1;
+        }
+        if !(1..=3).contains(&(i - start)) {
+            return None;
+        }
+        if part == 0 {
+            if t.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    matches!(t.get(i), None | Some(b' ')).then_some(&t[..i])
+}
+
 // ---------------------------------------------------------------------------------------
 // Numbers
 
 /// Appends the decimal form of `n`.
-pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+pub fn push_u64(buf: &mut Vec<u8>, n: u64) {
+    let (digits, start) = u64_digits(n);
+    buf.extend_from_slice(&digits[start..]);
+}
+
+/// The decimal form of `n`: `digits[start..]`.
+#[inline(always)]
+pub fn u64_digits(mut n: u64) -> ([u8; 20], usize) {
     let mut tmp = [0u8; 20];
     let mut i = tmp.len();
     // Two digits per division, from a table: half the dependent divisions of a digit loop.
@@ -66,7 +98,7 @@ pub fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
         i -= 1;
         tmp[i] = b'0' + n as u8;
     }
-    buf.extend_from_slice(&tmp[i..]);
+    (tmp, i)
 }
 
 /// "00" to "99", back to back.
@@ -104,12 +136,15 @@ pub fn push_secs_2dp(buf: &mut Vec<u8>, micros: u64) {
     push_padded(buf, centis % 100, 2);
 }
 
-/// Parses a run of ASCII digits (at most 19, so that it fits); `None` for anything else.
+/// Parses a run of ASCII digits (any `u64`, up to 18446744073709551615); `None` for
+/// anything else, or a larger number.
 pub fn num(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64))
+    b.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// Upper-case hex digits.
@@ -286,6 +321,25 @@ mod tests {
         let mut v = Vec::new();
         f(&mut v);
         String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn enhanced_codes() {
+        for (t, want) in [
+            (&b"5.1.1 user unknown"[..], Some(&b"5.1.1"[..])),
+            (b"2.0.0", Some(b"2.0.0")),
+            (b"4.123.999 x", Some(b"4.123.999")),
+            (b"4.1234.1 x", None),
+            (b"3.1.1 x", None),
+            (b"5.1.1x", None),
+            (b"5.1.1.2", None),
+            (b"5..1", None),
+            (b"5.1", None),
+            (b"5.1.", None),
+            (b"", None),
+        ] {
+            assert_eq!(enhanced_code(t), want, "{}", String::from_utf8_lossy(t));
+        }
     }
 
     #[test]

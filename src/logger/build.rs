@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use crossbeam_channel::bounded;
 
 use super::{Core, Error, NEW, Pipeline, RUNNING};
-use crate::config::{self, Entry, Options, Overflow};
+use crate::config::{self, ConfigError, Entry, Options, Overflow};
 use crate::file::syslog::{Endpoint, LineStyle, Syslog};
 use crate::file::{SharedFile, rotate};
-use crate::format::{FormatContext, Target};
+use crate::format::{FormatContext, KindSetup, LoggerKind, Target};
 use crate::pipeline::pool::Pool;
 use crate::pipeline::settings::Settings;
 use crate::pipeline::writer::{Destinations, Writer};
@@ -50,33 +50,31 @@ impl Core {
     /// A new pipeline from the configuration: the files open, the writer running. In a
     /// forked child (`in_child`) nothing waits on the network.
     pub(super) fn build(&self, entries: &[Entry], in_child: bool) -> Result<Pipeline, Error> {
-        let mut o = Options::new(entries);
-        let mut settings = Settings::parse(&mut o)?;
-        let ctx = FormatContext::current(settings.error_default_level);
-        let setup = self.kind.setup(&mut o, &ctx)?;
-        settings.rotation = rotate::parse(&mut o, self.kind.sun_rotation())?;
-        o.finish()?;
+        let (mut settings, setup, ctx) =
+            read_options(self.kind, &self.name, &mut Options::new(entries))?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
         for f in &setup.files {
             settings.targets[f.target as usize] = true;
         }
         let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
-        let mut syslogs: Vec<(String, Vec<Target>, Endpoint)> = Vec::new();
+        // Per syslog destination: its value, the targets it receives, the endpoint and
+        // the first option that names it (for errors).
+        let mut syslogs: Vec<(String, Vec<Target>, Endpoint, &'static str)> = Vec::new();
         for spec in &setup.files {
             // A value naming a syslog endpoint instead of a path (see `file::syslog`).
             if let Some(ep) = spec.path.to_str().and_then(Endpoint::parse) {
-                let ep =
-                    ep.map_err(|e| Error::Invalid(format!("{}: {e}", spec.target.file_key())))?;
+                let ep = ep.map_err(|e| at_entry(entries, spec.key, Error::Invalid(e)))?;
                 let name = spec.path.to_string_lossy().into_owned();
                 match syslogs.iter_mut().find(|s| s.0 == name) {
                     Some(s) => s.1.push(spec.target),
-                    None => syslogs.push((name, vec![spec.target], ep)),
+                    None => syslogs.push((name, vec![spec.target], ep, spec.key)),
                 }
                 continue;
             }
             let rot = &settings.rotation[spec.target as usize];
-            let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)?;
+            let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)
+                .map_err(|e| at_entry(entries, spec.key, e.into()))?;
             files.push((spec.target, f));
         }
         let style = LineStyle {
@@ -85,8 +83,9 @@ impl Core {
             hostname: ctx.hostname.clone(),
         };
         let mut dests = Vec::with_capacity(syslogs.len());
-        for (name, targets, ep) in syslogs {
-            let d = Syslog::open(&name, &ep, &settings.syslog, style.clone(), !in_child)?;
+        for (name, targets, ep, key) in syslogs {
+            let d = Syslog::open(&name, &ep, &settings.syslog, style.clone(), !in_child)
+                .map_err(|e| at_entry(entries, key, e))?;
             dests.push((targets, d));
         }
         let dests = Destinations::new(dests, settings.error_default_level);
@@ -94,7 +93,8 @@ impl Core {
         self.shared.failed.store(false, Ordering::Relaxed);
         let settings = Arc::new(settings);
         let control_key = match &settings.control_socket {
-            Some(path) => crate::control::prepare(path)?,
+            Some(path) => crate::control::prepare(path)
+                .map_err(|e| at_entry(entries, "control_socket", e.into()))?,
             None => None,
         };
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
@@ -114,18 +114,15 @@ impl Core {
             files,
         )
         .with_destinations(dests);
-        let handle = std::thread::Builder::new()
-            .name("mtalog-writer".into())
-            .spawn(move || w.run())
-            .map_err(|e| {
-                if let Some(k) = &control_key {
-                    crate::control::release(k);
-                }
-                Error::Os(
-                    e.raw_os_error().unwrap_or(libc::EAGAIN),
-                    format!("cannot start the writer thread: {e}"),
-                )
-            })?;
+        let handle = crate::sys::spawn("mtalog-writer", move || w.run()).map_err(|e| {
+            if let Some(k) = &control_key {
+                crate::control::release(k);
+            }
+            Error::Os(
+                e.raw_os_error().unwrap_or(libc::EAGAIN),
+                format!("cannot start the writer thread: {e}"),
+            )
+        })?;
         let port = Port {
             tx,
             thread: handle.thread().clone(),
@@ -148,5 +145,40 @@ impl Core {
             fields: self.kind.fields_used(),
             control,
         })
+    }
+}
+
+/// Reads every option of a logger of `kind` from `o`: the ones every kind has, the kind's
+/// own, rotation; then rejects the keys none of them read. Opens nothing. With them, the
+/// facts the formats were set up with (the syslog messages' host name and PROCID).
+pub(super) fn read_options(
+    kind: LoggerKind,
+    name: &str,
+    o: &mut Options<'_>,
+) -> Result<(Settings, KindSetup, FormatContext), ConfigError> {
+    let mut settings = Settings::parse(o)?;
+    let ctx = FormatContext::current(settings.error_default_level);
+    let setup = kind.setup(o, &ctx, name)?;
+    settings.rotation = rotate::parse(o, kind.sun_rotation())?;
+    o.finish()?;
+    Ok((settings, setup, ctx))
+}
+
+/// The option keys a logger of `kind` knows (every name of each, aliases included), in the
+/// order they are read.
+pub fn option_keys(kind: LoggerKind) -> Vec<String> {
+    let mut o = Options::new(&[]);
+    // The defaults of every option are valid: this fails on nothing.
+    let _ = read_options(kind, "keys", &mut o);
+    o.keys().to_vec()
+}
+
+/// `e`, an error about the value of option `key`, naming the line and key of its entry (a
+/// default value has none).
+fn at_entry(entries: &[Entry], key: &str, e: Error) -> Error {
+    match (entries.iter().rev().find(|x| x.key == key), e) {
+        (Some(entry), Error::Os(code, m)) => Error::Os(code, format!("{}: {m}", entry.place())),
+        (Some(entry), Error::Invalid(m)) => Error::Invalid(format!("{}: {m}", entry.place())),
+        (_, e) => e,
     }
 }

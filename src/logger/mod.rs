@@ -27,6 +27,7 @@ use crate::pipeline::settings::Settings;
 use crate::pipeline::stats::Shared;
 use crate::sync::{ForkGuard, ForkMutex};
 use crate::sys::SwapCell;
+pub use build::option_keys;
 
 /// One running pipeline: the channel, the event pool, the writer thread.
 pub struct Pipeline {
@@ -195,9 +196,9 @@ impl Core {
         *self.last_error.lock() = c;
     }
 
-    /// Clears the last error (a call that succeeded after one that failed).
+    /// Clears the text of an earlier failed call (a `log_init` that succeeded after one
+    /// that failed). A problem the new writer met meanwhile is newer, and stays.
     fn clear_last_error(&self) {
-        *self.shared.writer_error.lock() = None;
         *self.last_error.lock() = CString::default();
     }
 

@@ -37,7 +37,7 @@ impl Core {
         let p = {
             let _g = self.ctl()?;
             if self.state.load(Ordering::Acquire) != RUNNING {
-                self.input_error();
+                self.shared.stats.add(Counter::input_errors, 1);
                 return Err(Error::NotRunning);
             }
             self.state.store(CLOSED, Ordering::Release);

@@ -27,7 +27,7 @@ impl Core {
     #[inline]
     pub fn begin(&self, kind: Kind) -> Option<Box<Event>> {
         if self.state.load(Ordering::Acquire) != RUNNING {
-            self.input_error();
+            self.refused_not_running(kind);
             return None;
         }
         let p = self.pipe.get()?;
@@ -58,7 +58,7 @@ impl Core {
     #[inline]
     pub fn submit(&self, ev: Box<Event>) -> bool {
         let Some(p) = self.pipe.get() else {
-            self.input_error();
+            self.refused_not_running(ev.kind);
             return false;
         };
         let kind = ev.kind;
@@ -88,9 +88,24 @@ impl Core {
         }
     }
 
-    /// Counts a bad call from the host.
-    pub fn input_error(&self) {
+    /// A bad call from the host: counted in `input_errors`, and `why` is kept for
+    /// `mtalog_last_error` (a rare path: the text is made only when a call is refused).
+    pub fn input_error(&self, why: &str) {
         self.shared.stats.add(Counter::input_errors, 1);
+        self.set_last_error(&format!("{} '{}': {why}", self.kind, self.name));
+    }
+
+    /// A hook called while the logger is not running.
+    #[cold]
+    fn refused_not_running(&self, kind: Kind) {
+        let when = match self.state.load(Ordering::Acquire) {
+            super::NEW => "before log_init",
+            _ => "after log_close",
+        };
+        self.input_error(&format!(
+            "a {} event was refused: the hook was called {when}",
+            kind.name()
+        ));
     }
 
     /// A panic caught at the C boundary: counted, kept for `mtalog_last_error`, and written

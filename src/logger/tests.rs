@@ -259,3 +259,248 @@ fn console_commands() {
     assert!(l.console("frobnicate").is_err());
     l.close().unwrap();
 }
+
+/// A bad value (or several, one per way of being wrong) for every option key of every
+/// kind; the test checks that this table and the keys the kinds read agree.
+const BAD_VALUES: &[(&str, &[&str])] = &[
+    ("queue_size", &["8", "lots"]),
+    ("overflow", &["sometimes"]),
+    ("block_timeout", &["soon"]),
+    ("close_timeout", &["0", "later"]),
+    ("flush_interval", &["often"]),
+    ("fsync", &["always"]),
+    ("max_field", &["8", "wide"]),
+    ("error_default_level", &["loud"]),
+    ("log_receptions", &["maybe"]),
+    ("log_attempts", &["maybe"]),
+    ("log_transient_failures", &["maybe"]),
+    ("log_permanent_failures", &["maybe"]),
+    ("log_deliveries", &["maybe"]),
+    ("log_rejections", &["maybe"]),
+    ("log_errors", &["maybe"]),
+    ("follow_symlinks", &["maybe"]),
+    ("log_owner", &["no-such-user-mtalog"]),
+    ("log_group", &["no-such-group-mtalog"]),
+    ("reopen_on_rename", &["maybe"]),
+    ("control_socket", &["\"\"", "jlog://x"]),
+    ("mainlog", &["\"\""]),
+    ("mainlog_mode", &["0899"]),
+    ("rejectlog", &["\"\""]),
+    ("rejectlog_mode", &["0899"]),
+    ("paniclog", &["\"\""]),
+    ("paniclog_mode", &["0899"]),
+    ("acctlog", &["\"\""]),
+    ("acctlog_mode", &["0899"]),
+    ("acctlog_log_mode", &["0899"]),
+    ("importlog", &["\"\""]),
+    ("importlog_mode", &["0899"]),
+    ("connection_log", &["\"\""]),
+    ("connection_log_mode", &["0899"]),
+    ("logdir", &["\"\""]),
+    ("heartbeat", &["often"]),
+    ("log_hires_timestamp", &["maybe"]),
+    ("myhostname", &["\"mx 1\""]),
+    ("syslog_name", &["\"post fix\""]),
+    ("timestamp_style", &["iso"]),
+    ("pid", &["-1", "4294967296"]),
+    ("error_severity", &["fatal"]),
+    ("error_service", &["a_b"]),
+    ("long_queue_ids", &["maybe"]),
+    ("log_expired_line", &["maybe"]),
+    ("utc", &["maybe"]),
+    ("log_connection", &["-1"]),
+    ("log_filename", &["maybe"]),
+    ("log_message_id", &["maybe"]),
+    ("log_notary", &["maybe"]),
+    ("log_envelope_id", &["maybe"]),
+    ("log_queue_time", &["maybe"]),
+    ("legacy_codes", &["maybe"]),
+    ("log_process", &["maybe"]),
+    ("log_username", &["maybe"]),
+    ("log_node", &["maybe"]),
+    ("log_reason", &["maybe"]),
+    ("log_diagnostics", &["maybe"]),
+    ("log_format", &["4"]),
+    ("log_reception_note", &["maybe"]),
+    ("separate_connection_log", &["maybe"]),
+    ("log_sensitivity", &["1"]),
+    ("log_priority", &["1"]),
+    ("log_intermediate", &["1"]),
+    ("log_filter", &["1"]),
+    ("block_size", &["0"]),
+    ("inbound_channel", &["+"]),
+    ("auth_channel", &["\"\""]),
+    ("outbound_channel", &["-"]),
+    ("loglevel", &["loud"]),
+    ("service_loglevel", &["loud"]),
+    ("service_default_level", &["Nolog"]),
+    ("service_name", &["\"\"", "a/b", ".."]),
+    ("process_name", &["\"\""]),
+    ("max_file_size", &["big"]),
+    ("maxlogfilesize", &["big"]),
+    ("service_maxlogfilesize", &["big"]),
+    ("rollover_time", &["noon", "24:00"]),
+    ("rollovertime", &["noon"]),
+    ("service_rollovertime", &["noon"]),
+    ("max_files", &["many"]),
+    ("maxlogfiles", &["many"]),
+    ("service_maxlogfiles", &["many"]),
+    ("max_total_size", &["big"]),
+    ("maxlogsize", &["big"]),
+    ("service_maxlogsize", &["big"]),
+    ("min_free_disk", &["big"]),
+    ("minfreediskspace", &["big"]),
+    ("service_minfreediskspace", &["big"]),
+    ("max_age", &["old"]),
+    ("expirytime", &["old"]),
+    ("service_expirytime", &["old"]),
+    ("compress", &["maybe"]),
+];
+
+#[test]
+fn a_bad_value_of_any_option_names_its_line_and_key() {
+    use crate::config::{Options, parse_init};
+    use crate::format::LoggerKind;
+
+    let mut known = std::collections::BTreeSet::new();
+    for kind in LoggerKind::ALL {
+        let keys = super::option_keys(kind);
+        assert!(keys.len() > 30, "{kind}: {keys:?}");
+        for key in keys {
+            let (_, bad) = BAD_VALUES
+                .iter()
+                .find(|(k, _)| *k == key)
+                .unwrap_or_else(|| panic!("no bad value for {kind}'s key '{key}' in the table"));
+            for v in *bad {
+                // The key on line 4, after another (good) option and a comment; a key
+                // may be given only once.
+                let good = if key == "queue_size" {
+                    "overflow = block"
+                } else {
+                    "queue_size = 64"
+                };
+                let text = format!("{good}\n# a comment\n\n{key} = {v}\n");
+                let entries = parse_init(&text, kind.name(), "t").unwrap();
+                let e = match super::build::read_options(kind, "t", &mut Options::new(&entries)) {
+                    Ok(_) => panic!("{kind}: {key} = {v} accepted"),
+                    Err(e) => e,
+                };
+                let shown = e.to_string();
+                assert!(
+                    shown.starts_with(&format!("config line 4, key '{key}': ")),
+                    "{kind}: {key} = {v}: {shown}"
+                );
+                assert_eq!((e.line, e.key.as_deref()), (4, Some(key.as_str())));
+            }
+            known.insert(key);
+        }
+    }
+    // Every key of the table is one a kind reads (no stale rows).
+    for (k, _) in BAD_VALUES {
+        assert!(
+            known.contains(*k),
+            "'{k}' is in the table but no kind reads it"
+        );
+    }
+    // Through the whole of log_init too.
+    let e = Logger::open("imta_logger", "t", "\n\nservice_name = \"\"\n").unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL);
+    assert_eq!(
+        e.to_string(),
+        "config line 3, key 'service_name': must be a non-empty file name"
+    );
+}
+
+#[test]
+fn a_file_that_cannot_be_opened_names_the_line_and_key_of_its_path() {
+    let d = dir("unopenable");
+    let missing = d.join("no-such-dir");
+    let cases = [
+        (
+            "ec_logger",
+            // The other paths first (a key may be given only once).
+            format!(
+                "mainlog = \"{0}/m\"\npaniclog = \"{0}/p\"\nheartbeat = 0\n\nrejectlog = \"{1}/r\"\n",
+                d.display(),
+                missing.display()
+            ),
+            5,
+            "rejectlog",
+        ),
+        (
+            "ec_logger",
+            format!(
+                "{}control_socket = \"{}/s\"\n",
+                cfg(&d, ""),
+                missing.display()
+            ),
+            5,
+            "control_socket",
+        ),
+        (
+            "postfix_logger",
+            format!("utc = true\n\nmainlog = \"{}/m\"\n", missing.display()),
+            3,
+            "mainlog",
+        ),
+        // A file named after a directory option: the message names that option.
+        (
+            "imta_logger",
+            format!("loglevel = nolog\nlogdir = \"{}\"\n", missing.display()),
+            2,
+            "logdir",
+        ),
+    ];
+    for (kind, text, line, key) in cases {
+        let e = Logger::open(kind, "t", &text).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("config line {line}, key '{key}': ")),
+            "{kind}: {e}"
+        );
+        assert_ne!(e.errno(), libc::EINVAL, "{e}");
+    }
+}
+
+#[test]
+fn a_snapshot_never_counts_more_outcomes_than_events_accepted() {
+    // Producers log while readers take snapshots as fast as they can: no snapshot shows
+    // more events written (or dropped after being accepted) than accepted.
+    let d = dir("snapshot");
+    let l = Arc::new(Logger::open("ec_logger", "t", &cfg(&d, "queue_size = 64\n")).unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (l, stop) = (Arc::clone(&l), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let s = l.stats();
+                    assert!(s.written + s.dropped <= s.accepted, "{s:?}");
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..3)
+        .map(|t| {
+            let l = Arc::clone(&l);
+            std::thread::spawn(move || {
+                for i in 0..30_000 {
+                    delivery(&l, t * 100_000 + i);
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+    l.close().unwrap();
+    let s = l.stats();
+    assert_eq!((s.accepted, s.written, s.dropped), (90_000, 90_000, 0));
+}

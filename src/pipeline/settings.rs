@@ -12,7 +12,8 @@ use crate::format::{Level, TARGET_COUNT};
 /// Options every logger kind has (beyond its own paths and format options).
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// Channel capacity in events (`queue_size`, default 65536).
+    /// Channel capacity in events (`queue_size`, default 65536); each slot costs 64 bytes
+    /// of memory from the start (docs/queue-memory.md).
     pub queue_size: usize,
     /// What a full queue does (`overflow`, default `block`).
     pub overflow: Overflow,

@@ -62,6 +62,8 @@ macro_rules! for_each_counter {
             rotations,
             /// Internal errors caught.
             panics,
+            /// Byte sequences that were not UTF-8, written as U+FFFD (json_logger).
+            invalid_utf8,
             /// Messages sent again to a syslog receiver after a connection broke (RELP:
             /// those not acknowledged; TCP/TLS: those the receiver's host had not
             /// acknowledged). The receiver may hold them twice.
@@ -91,7 +93,9 @@ macro_rules! counters {
             }
         }
 
-        /// A consistent copy of the counters: `written + dropped <= accepted` always.
+        /// A consistent copy of the counters (see [`Stats::snapshot`]): `written <=
+        /// accepted` always, and `written + dropped <= accepted` while no event was dropped
+        /// before it was accepted (`overflow = drop`, `block_timeout`).
         #[repr(C)]
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct StatsSnapshot {
@@ -162,10 +166,18 @@ impl Stats {
         &self.counts[c as usize]
     }
 
-    /// Adds `n` to `c`.
+    /// Adds `n` to `c`. (Release: a snapshot that sees the count also sees what was done
+    /// before it, e.g. the event taken off the queue before it was written.)
     #[inline]
     pub fn add(&self, c: Counter, n: u64) {
-        self.counts[c as usize].fetch_add(n, Ordering::Relaxed);
+        self.counts[c as usize].fetch_add(n, Ordering::Release);
+    }
+
+    /// Counts `n` events of `kind` dropped by the writer after it took them off the queue
+    /// (it gave up on them). See [`Stats::add`].
+    #[inline]
+    pub fn drop_taken(&self, kind: Kind, n: u64) {
+        self.dropped(kind).fetch_add(n, Ordering::Release);
     }
 
     /// The drop count of events of `kind`.
@@ -230,9 +242,14 @@ impl Stats {
     }
 
     /// A copy of the counters; `len` reads the queue's length.
+    ///
+    /// Consistent: an event is accepted before it is written or dropped by the writer, and
+    /// those counts are read before the accepted count (each with Acquire, against the
+    /// writer's Release), so a snapshot never shows more events written, or dropped after
+    /// being accepted, than accepted. (Events dropped by a hook were never accepted.)
     pub fn snapshot(&self, len: impl Fn() -> u64) -> StatsSnapshot {
         let mut v: [u64; COUNTER_COUNT] =
-            std::array::from_fn(|i| self.counts[i].load(Ordering::Relaxed));
+            std::array::from_fn(|i| self.counts[i].load(Ordering::Acquire));
         let (accepted, depth) = self.accepted(len);
         let first = Counter::dropped_reception as usize;
         v[Counter::dropped as usize] = v[first..first + KIND_COUNT].iter().sum();

@@ -8,6 +8,9 @@
 //! Faults: a failed write keeps the bytes and is retried with back-off; while it lasts the
 //! writer takes nothing off the queue, so the overflow policy applies to the producers. The
 //! fault is reported once to the paniclog and the stats, and once more when it clears.
+//! An event counts as written once all its lines are in their files (`writer/ledger.rs`);
+//! when the writer gives up (a close that timed out), the rest count as dropped, and a line
+//! that a short write cut is cut off the file again, so that no file ends in part of a line.
 //!
 //! Rotation: files rotate inside their writes (between whole lines) and, when due by time,
 //! from the timers after everything buffered was written; compression and removal of old
@@ -28,12 +31,13 @@ use super::stats::{Counter, Shared};
 use super::{Control, Msg};
 use crate::config::Fsync;
 use crate::error::{Error, errno_of};
-use crate::event::{Event, Field, KIND_COUNT, Kind, Timestamp};
+use crate::event::{Event, Field, Kind, Timestamp};
 use crate::file::rotate::{self, Helper};
 use crate::file::{RotateCtx, SharedFile};
 use crate::format::{Formatter, Out, TARGET_COUNT, Target};
 pub use destinations::Destinations;
 use destinations::abort_flag;
+use ledger::Ledger;
 use rotation::sweep_job;
 
 /// Size at which a buffer is written out even when more events are waiting.
@@ -47,8 +51,10 @@ const AHEAD: usize = 16;
 /// How long the writer polls after the last event before it parks.
 const POLL_PHASE: Duration = Duration::from_millis(20);
 /// How often old files are checked against `max_age` and `min_free_disk` between
-/// rotations.
+/// rotations (and rotated files left uncompressed are compressed).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often an idle writer looks whether another process rotated its files.
+const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Writes the rest of a line that a short write left in any of `files` (see
 /// `SharedFile::write`); the first failure goes to `result`.
@@ -89,7 +95,8 @@ pub struct Writer {
     files: Vec<(Target, Arc<SharedFile>)>,
     route: [Option<usize>; TARGET_COUNT],
     out: Out,
-    unflushed: [u64; KIND_COUNT],
+    /// The events formatted and not yet wholly in their files.
+    ledger: Ledger,
     fault: Option<String>,
     /// The last fsync failure reported (reported again only when it changes).
     sync_fault: Option<String>,
@@ -100,6 +107,8 @@ pub struct Writer {
     last_flush: Instant,
     last_sync: Instant,
     last_rename_check: Instant,
+    /// The last look at whether another process rotated a file (see `SharedFile::follow`).
+    last_follow: Instant,
     next_heartbeat: Option<Instant>,
     synced: bool,
     helper: Option<Helper>,
@@ -144,7 +153,7 @@ impl Writer {
             files,
             route,
             out: Out::default(),
-            unflushed: [0; KIND_COUNT],
+            ledger: Ledger::default(),
             fault: None,
             sync_fault: None,
             in_reopen: false,
@@ -153,6 +162,7 @@ impl Writer {
             last_flush: now,
             last_sync: now,
             last_rename_check: now,
+            last_follow: now,
             synced: true,
             helper: None,
             rotation_problems: Vec::new(),
@@ -189,10 +199,10 @@ impl Writer {
                 b"critical: mtalog: the writer thread failed; this logger stopped writing",
                 usize::MAX,
             );
-            self.out.clear();
-            self.dests.clear();
+            self.give_up_buffered();
             self.formatter.format(&ev, &mut self.out);
             let _ = self.try_write_all();
+            self.give_up_buffered();
         }
     }
 
@@ -329,6 +339,10 @@ impl Writer {
         for ev in ahead.iter() {
             self.event(ev);
         }
+        let replaced = self.formatter.take_replaced();
+        if replaced > 0 {
+            self.shared.stats.add(Counter::invalid_utf8, replaced);
+        }
         // The boxes go back together, after the pass: the pool's cache lines move to this
         // core once for the lot, not once per event between formatting steps. The count
         // is published after them: a hook waiting for a box polls it (`Pool::wait`).
@@ -364,13 +378,14 @@ impl Writer {
         if !self.dests.is_empty() {
             self.dests.mark_event(&lens, &self.out, ev);
         }
-        self.unflushed[kind.index()] += 1;
+        let lens = std::array::from_fn(|i| self.out.bufs[i].len());
+        self.ledger.formatted(kind, lens);
     }
 
     fn format_failed(&mut self, kind: Kind, payload: &(dyn std::any::Any + Send)) {
         let stats = &self.shared.stats;
         stats.add(Counter::panics, 1);
-        stats.dropped(kind).fetch_add(1, Ordering::Relaxed);
+        stats.drop_taken(kind, 1);
         if !self.format_failure_reported {
             self.format_failure_reported = true;
             let why = payload
@@ -504,6 +519,7 @@ impl Writer {
                     if f.is_empty().unwrap_or(false) {
                         let mut head = Vec::new();
                         self.formatter.file_header(t, Timestamp::now(), &mut head);
+                        self.ledger.put_ahead(t, head.len());
                         self.out.buf(t).splice(0..0, head);
                     }
                 }
@@ -550,14 +566,26 @@ impl Writer {
                 let _ = self.reopen();
             }
         }
+        if now.duration_since(self.last_follow) >= FOLLOW_INTERVAL {
+            // A file another process rotated is left even while this one has nothing to
+            // write, so that it can be compressed or removed.
+            self.last_follow = now;
+            for (_, f) in &self.files {
+                self.rotation_problems.extend(f.follow());
+            }
+        }
         self.rotate_due(rotate::unix_now());
         if now.duration_since(self.last_sweep) >= SWEEP_INTERVAL {
             self.last_sweep = now;
             for i in 0..self.files.len() {
                 let f = Arc::clone(&self.files[i].1);
                 let p = f.rotation();
-                if p.retains() && (p.max_age.is_some() || p.min_free_disk > 0) {
-                    self.job(sweep_job(&f, false));
+                let aged = p.retains() && (p.max_age.is_some() || p.min_free_disk > 0);
+                // A rotated file whose compression waited for a process that exited before
+                // it let go is compressed by a later sweep.
+                let left = p.compress && p.has_jobs();
+                if aged || left {
+                    self.job(sweep_job(&f, left));
                 }
             }
         }
@@ -632,6 +660,7 @@ impl Writer {
             shared,
             rotation_problems,
             dests,
+            ledger,
             ..
         } = self;
         let give_up = abort_flag(shared);
@@ -641,14 +670,16 @@ impl Writer {
                 continue;
             }
             if dests.routes(t) {
-                if let (Err(e), true) =
-                    (dests.write(t, buf, &give_up, &shared.stats), result.is_ok())
-                {
+                let before = buf.len();
+                let r = dests.write(t, buf, &give_up, &shared.stats);
+                ledger.taken(t, before - buf.len());
+                if let (Err(e), true) = (r, result.is_ok()) {
                     result = Err(e);
                 }
                 continue;
             }
             let Some(i) = route[t as usize] else {
+                ledger.taken(t, buf.len());
                 buf.clear();
                 continue;
             };
@@ -658,12 +689,14 @@ impl Writer {
                 header: &mut header,
                 rotated: Vec::new(),
                 errors: Vec::new(),
+                cut: None,
             };
             while !buf.is_empty() {
                 match f.write_rotating(buf, &mut ctx) {
                     Ok(n) => {
                         shared.stats.add(Counter::bytes_written, n as u64);
                         buf.drain(..n);
+                        ledger.taken(t, n);
                     }
                     Err(e) => {
                         // The other files are still written (a fault of the mainlog must
@@ -674,6 +707,9 @@ impl Writer {
                         break;
                     }
                 }
+            }
+            if let Some(cut) = ctx.cut {
+                ledger.set_cut(t, cut);
             }
             done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));
             rotation_problems.extend(ctx.errors);
@@ -687,6 +723,7 @@ impl Writer {
         finish_pending(files, &mut result);
         dests.finish_pending(&give_up, &shared.stats, &mut result);
         rotation_problems.extend(dests.take_problems());
+        self.count_written();
         self.rotated(done);
         // Files that grew past what max_total_size leaves them: older files go now, not
         // only at the next rotation.
@@ -694,6 +731,48 @@ impl Writer {
             self.job(sweep_job(&f, false));
         }
         result
+    }
+
+    /// Counts the events now wholly in their files as written (a cut line whose rest was
+    /// written since no longer holds its event back).
+    fn count_written(&mut self) {
+        for t in Target::ALL {
+            if let (Some(id), Some(i)) = (self.ledger.cut(t), self.route[t as usize]) {
+                if !self.files[i].1.is_cut(id) {
+                    self.ledger.clear_cut(t);
+                }
+            }
+        }
+        let n = self.ledger.complete();
+        if n > 0 {
+            self.shared.stats.add(Counter::written, n);
+        }
+    }
+
+    /// Gives up every buffered line: what is wholly in the files is counted written, the
+    /// rest of the events dropped; a line a short write cut (whose rest waits, see
+    /// `SharedFile::write`) is tried once more, and when the file still does not take it,
+    /// cut off again (`SharedFile::take_back`), so that the file does not end in part of a
+    /// line. Then the buffers are emptied.
+    fn give_up_buffered(&mut self) {
+        let mut r = Ok(());
+        finish_pending(&self.files, &mut r);
+        self.count_written();
+        for t in Target::ALL {
+            if let (Some(id), Some(i)) = (self.ledger.cut(t), self.route[t as usize]) {
+                let _ = self.files[i].1.take_back(id);
+            }
+            self.ledger.clear_cut(t);
+            self.ledger.taken(t, self.out.bufs[t as usize].len());
+        }
+        self.out.clear();
+        self.dests.clear();
+        let lost = self.ledger.forget();
+        for k in Kind::ALL {
+            if lost[k.index()] > 0 {
+                self.shared.stats.drop_taken(k, lost[k.index()]);
+            }
+        }
     }
 
     /// Writes every buffer out, retrying with back-off on faults. Returns false only when
@@ -765,9 +844,6 @@ impl Writer {
                 }
             }
         }
-        let written: u64 = self.unflushed.iter().sum();
-        self.shared.stats.add(Counter::written, written);
-        self.unflushed = [0; KIND_COUNT];
         self.last_flush = Instant::now();
         self.synced = false;
         true
@@ -807,19 +883,12 @@ impl Writer {
     fn abandon(&mut self) {
         self.finish_helper();
         self.rotation_problems.clear();
-        for k in Kind::ALL {
-            let n = self.unflushed[k.index()];
-            self.shared.stats.dropped(k).fetch_add(n, Ordering::Relaxed);
-        }
-        self.unflushed = [0; KIND_COUNT];
+        self.give_up_buffered();
         let mut lost = 0u64;
         while let Ok(m) = self.recv() {
             match m {
                 Msg::Event(ev) => {
-                    self.shared
-                        .stats
-                        .dropped(ev.kind)
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.shared.stats.drop_taken(ev.kind, 1);
                     lost += 1;
                 }
                 Msg::Control(Control::Flush(a) | Control::Reopen(a) | Control::Shutdown(a)) => {
@@ -827,17 +896,17 @@ impl Writer {
                 }
             }
         }
-        self.out.clear();
-        self.dests.clear();
         self.report(
             "critical",
             &format!("closing without writing {lost} queued events and the buffered lines"),
         );
         let _ = self.try_write_all();
+        self.give_up_buffered();
     }
 }
 
 mod destinations;
+mod ledger;
 mod rotation;
 #[cfg(test)]
 mod tests;

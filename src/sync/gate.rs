@@ -31,6 +31,10 @@ static GATE: Mutex<GateState> = Mutex::new(GateState {
     closed: false,
 });
 
+/// A fork is being prepared: a thread inside the gate that waits for something other than
+/// this process's threads (another process's file lock) stops waiting.
+static FORKING: AtomicBool = AtomicBool::new(false);
+
 /// This process is a child forked while a thread was still inside the gate: a lock may be
 /// held by a thread that does not exist here, so no logger runs in it.
 static UNCLEAN: AtomicBool = AtomicBool::new(false);
@@ -89,6 +93,7 @@ pub(crate) struct Closed {
 pub(crate) fn close_for_fork() -> Closed {
     let mut g = gate_lock();
     g.closed = true;
+    FORKING.store(true, Ordering::Relaxed);
     let start = Instant::now();
     while g.inside > 0 && start.elapsed() < PREPARE_WAIT {
         drop(g);
@@ -103,17 +108,24 @@ impl Closed {
     /// *parent*: opens the gate again.
     pub(crate) fn reopen_in_parent(mut self) {
         self.guard.closed = false;
+        FORKING.store(false, Ordering::Relaxed);
     }
 
     /// *child*: opens the gate; the threads that were inside are gone. Marks the process
     /// unclean when the gate had not emptied.
     pub(crate) fn reopen_in_child(mut self) {
         self.guard.closed = false;
+        FORKING.store(false, Ordering::Relaxed);
         self.guard.inside = 0;
         if !self.clean {
             UNCLEAN.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// Whether a fork is being prepared (see [`FORKING`]).
+pub(crate) fn fork_pending() -> bool {
+    FORKING.load(Ordering::Relaxed)
 }
 
 /// Whether this process was forked while a lock was held (see [`UNCLEAN`]).

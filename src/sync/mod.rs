@@ -20,7 +20,7 @@ pub(crate) mod gate;
 use std::sync::{Mutex, MutexGuard};
 
 pub use gate::PREPARE_WAIT;
-pub(crate) use gate::unclean;
+pub(crate) use gate::{fork_pending, unclean};
 
 /// A mutex that a fork respects (see the module documentation). Poisoning is ignored:
 /// what it guards stays consistent across a panic (every holder writes whole values).

@@ -85,7 +85,7 @@ pub fn run_example(dir: &Path, messages: u32) -> BTreeMap<String, u64> {
         .current_dir(dir)
         .arg("-c")
         .arg(root().join("examples_c/mtalog.conf"))
-        .args(["-t", "2", "-n", &messages.to_string(), "-l"])
+        .args(["-j", "2", "-n", &messages.to_string(), "-l"])
         .arg(cdylib())
         .output()
         .unwrap();

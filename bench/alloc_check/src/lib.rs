@@ -85,7 +85,24 @@ pub fn ec_config(dir: &str, extra: &str) -> CString {
     ))
 }
 
-/// Removes the files of [`ec_config`].
+/// The configuration of a json_logger writing into `dir` (the files of [`ec_config`]),
+/// plus `extra` lines.
+pub fn json_config(dir: &str, extra: &str) -> CString {
+    cs(&format!(
+        "mainlog = \"{dir}/main.log\"\npaniclog = \"{dir}/panic.log\"\nfsync = none\n{extra}"
+    ))
+}
+
+/// The configuration of a logger of `kind` (`ec_logger` or `json_logger`) writing into
+/// `dir`, plus `extra` lines.
+pub fn config(kind: &str, dir: &str, extra: &str) -> CString {
+    match kind {
+        "json_logger" => json_config(dir, extra),
+        _ => ec_config(dir, extra),
+    }
+}
+
+/// Removes the files of [`ec_config`] and [`json_config`].
 pub fn clean(dir: &str) {
     for f in ["main.log", "reject.log", "panic.log"] {
         let _ = std::fs::remove_file(format!("{dir}/{f}"));

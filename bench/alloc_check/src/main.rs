@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use alloc_check::{Host, clean, cs, deliver, ec_config, host};
+use alloc_check::{Host, clean, config, cs, deliver, host};
 use mtalog::ffi::{MtalogStatsC, logging_infrastructure, mtalog_free, mtalog_new, mtalog_stats};
 
 /// The queue size of the default configuration.
@@ -57,12 +57,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
-/// Runs one case; returns the allocations counted on the producer thread.
-fn case(dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
+/// Runs one case of a logger of `kind`; returns the allocations counted on the producer
+/// thread.
+fn case(kind: &str, dir: &str, extra: &str, calls: u64, burst: bool) -> u64 {
     clean(dir);
-    let kind = cs("ec_logger");
+    let cfg = config(kind, dir, extra);
+    let kind = cs(kind);
     let name = cs("alloc");
-    let cfg = ec_config(dir, extra);
     // SAFETY: valid NUL-terminated strings; the logger is used on this thread and freed
     // at the end; the host structs outlive every call.
     unsafe {
@@ -126,14 +127,23 @@ fn main() {
         .unwrap_or(1_000_000);
     std::fs::create_dir_all(&dir).expect("out dir");
     let mut bad = false;
-    for (label, extra, burst) in [
-        ("full load, overflow = block", "", false),
-        ("full load, overflow = drop", "overflow = drop\n", false),
-        ("bursts of 100 with pauses", "", true),
+    for (kind, label, extra, burst) in [
+        ("ec_logger", "full load, overflow = block", "", false),
+        (
+            "ec_logger",
+            "full load, overflow = drop",
+            "overflow = drop\n",
+            false,
+        ),
+        ("ec_logger", "bursts of 100 with pauses", "", true),
+        ("json_logger", "full load, overflow = block", "", false),
+        ("json_logger", "bursts of 100 with pauses", "", true),
     ] {
         let n = if burst { calls / 10 } else { calls };
-        let a = case(&dir, extra, n, burst);
-        println!("producer-side allocations, {label}: {a} in {n} log_delivery calls after warm-up");
+        let a = case(kind, &dir, extra, n, burst);
+        println!(
+            "producer-side allocations, {kind}, {label}: {a} in {n} log_delivery calls after warm-up"
+        );
         bad |= a != 0;
     }
     clean(&dir);

@@ -1,5 +1,5 @@
 //! `mtalog`: reports, message traces, format conversion and checks for the logs mtalog
-//! writes (Momentum ec_logger, Postfix, Sun Messaging Server), plus `ctl` to send a
+//! writes (Momentum ec_logger, Postfix, Sun Messaging Server, json_logger), plus `ctl` to send a
 //! console command to a running logger's control socket.
 
 mod input;
@@ -20,13 +20,13 @@ use mtalog::format::{FormatContext, Formatter, Level, Out};
 const USAGE: &str = "usage:
   mtalog report [-d today|yesterday|YYYY-MM-DD] [--top N] [--json|--html] [FILE...]
   mtalog trace ID [FILE...]
-  mtalog convert --to postfix|ec|imta [--host NAME] [--utc] [FILE...]
+  mtalog convert --to postfix|ec|imta|json [--host NAME] [--utc] [FILE...]
   mtalog check [FILE...]
   mtalog ctl [--timeout SECONDS] SOCKET COMMAND...
 
 FILE may be plain or gzip-compressed, '-' (or no FILE) is standard input. Formats are
 recognised by content: ec_logger mainlog/rejectlog/paniclog, Postfix syslog lines, Sun
-mail.log and service log. Options: --no-progress (no progress bar on standard error).";
+mail.log and service log, json_logger records. Options: --no-progress (no progress bar on standard error).";
 
 /// A command-line or input error: message and exit status.
 struct Fail(String, u8);
@@ -379,9 +379,10 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
                     "postfix" => Family::Postfix,
                     "ec" => Family::Ec,
                     "imta" | "sun" => Family::Imta,
+                    "json" => Family::Json,
                     _ => {
                         return Err(usage(&format!(
-                            "mtalog: --to wants postfix, ec or imta, not '{s}'"
+                            "mtalog: --to wants postfix, ec, imta or json, not '{s}'"
                         )));
                     }
                 });
@@ -398,7 +399,7 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
             _ => 0,
         })
     })?;
-    let to = to.ok_or_else(|| usage("mtalog: convert needs --to postfix|ec|imta"))?;
+    let to = to.ok_or_else(|| usage("mtalog: convert needs --to postfix|ec|imta|json"))?;
     let ctx = FormatContext::current(Level::Error);
     let mut fmt: Box<dyn Formatter> = match to {
         Family::Ec => Box::new(mtalog::format::ec::Ec::default()),
@@ -426,6 +427,15 @@ fn cmd_convert(args: &[String]) -> Result<(), Fail> {
             }
             Box::new(mtalog::format::imta::Imta::new(o))
         }
+        // Records of a logger called `convert`, on this host (or --host) and process.
+        Family::Json => Box::new(mtalog::format::json::Json::new(
+            "convert",
+            host.as_deref().unwrap_or(&ctx.hostname),
+            std::process::id(),
+            mtalog::sys::random_u64(),
+            mtalog::format::Target::Main,
+            Level::Error,
+        )),
     };
     let files = source::order(&c.files);
     let mut parser = Parser::new();

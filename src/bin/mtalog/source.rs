@@ -79,7 +79,7 @@ pub fn each_line(
                 .take(60)
                 .collect();
             return Err(format!(
-                "{name}: not an ec_logger, Postfix or Sun Messaging Server log (line 1: {first:?})"
+                "{name}: not an ec_logger, Postfix, Sun Messaging Server or json_logger log (line 1: {first:?})"
             ));
         }
         parser.begin_file(&sample);

@@ -92,6 +92,7 @@ fn built_in_rotation_of_a_followed_symlink_is_refused() {
         header: &mut header,
         rotated: Vec::new(),
         errors: Vec::new(),
+        cut: None,
     };
     let line = [b'x'; 99];
     for _ in 0..30 {
@@ -213,4 +214,218 @@ fn reopen_follows_a_rename_and_is_idempotent() {
     f.write(b"3\n").unwrap();
     assert_eq!(std::fs::read(d.join("m.log.1")).unwrap(), b"1\n2\n");
     assert_eq!(std::fs::read(&p).unwrap(), b"3\n");
+}
+
+/// What a test does to a path and its rotated name, before the rename.
+type RenameHook = Box<dyn FnMut(&Path, &Path)>;
+
+thread_local! {
+    /// What a test does between the choice of a rotated name and the rename.
+    static BEFORE_RENAME: std::cell::RefCell<Option<RenameHook>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Called by the rotation between the choice of a rotated name and the rename (a race
+/// made on purpose).
+pub(super) fn before_rename(path: &Path, to: &Path) {
+    BEFORE_RENAME.with(|h| {
+        if let Some(f) = h.borrow_mut().as_mut() {
+            f(path, to);
+        }
+    });
+}
+
+/// A file at `d/m.log` rotating at `max` bytes, and a context that keeps what happened.
+fn rotating(d: &Path, max: u64) -> Arc<SharedFile> {
+    let rot = Policy {
+        max_file_size: max,
+        ..Policy::default()
+    };
+    SharedFile::open_rotating(&d.join("m.log"), 0o644, &OpenPolicy::default(), &rot).unwrap()
+}
+
+/// Writes `lines` lines of 100 bytes (`tag`, a number, padding) through a rotating write;
+/// returns the rotations (current path, rotated name) and the problems met.
+fn write_lines(
+    f: &SharedFile,
+    tag: &str,
+    lines: std::ops::Range<usize>,
+) -> (Vec<(PathBuf, Option<PathBuf>)>, Vec<String>) {
+    let mut header = |_: Timestamp, _: &mut Vec<u8>| {};
+    let mut ctx = RotateCtx {
+        header: &mut header,
+        rotated: Vec::new(),
+        errors: Vec::new(),
+        cut: None,
+    };
+    for i in lines {
+        let line = format!("{tag}{i:<98}\n").replace(' ', "x");
+        assert_eq!(f.write_rotating(line.as_bytes(), &mut ctx).unwrap(), 100);
+    }
+    (ctx.rotated, ctx.errors)
+}
+
+#[test]
+fn a_file_another_process_rotated_is_left_for_the_new_one() {
+    let d = dir("follow");
+    let f = rotating(&d, 100_000);
+    write_lines(&f, "a", 0..3);
+    // Another process rotates the file: renames it and starts a new one.
+    std::fs::rename(d.join("m.log"), d.join("m.log.1.100")).unwrap();
+    std::fs::write(d.join("m.log"), b"theirs\n").unwrap();
+    let (rotated, errors) = write_lines(&f, "b", 0..2);
+    assert!(
+        rotated.is_empty() && errors.is_empty(),
+        "{rotated:?} {errors:?}"
+    );
+    let old = std::fs::read_to_string(d.join("m.log.1.100")).unwrap();
+    let new = std::fs::read_to_string(d.join("m.log")).unwrap();
+    assert_eq!(old.lines().count(), 3);
+    assert!(new.starts_with("theirs\nb0x"), "{new}");
+    assert_eq!(new.lines().count(), 3);
+}
+
+#[test]
+fn a_rotated_name_taken_meanwhile_is_never_replaced() {
+    let d = dir("noreplace");
+    let f = rotating(&d, 1000);
+    write_lines(&f, "a", 0..10);
+    // Between the choice of the name and the rename, another process takes the name.
+    BEFORE_RENAME.with(|h| {
+        let mut once = true;
+        *h.borrow_mut() = Some(Box::new(move |_: &Path, to: &Path| {
+            if std::mem::take(&mut once) {
+                std::fs::write(to, b"theirs\n").unwrap();
+            }
+        }))
+    });
+    let (rotated, errors) = write_lines(&f, "b", 0..1);
+    BEFORE_RENAME.with(|h| *h.borrow_mut() = None);
+    assert!(errors.is_empty(), "{errors:?}");
+    let names: Vec<_> = rotated.iter().map(|(_, to)| to.clone().unwrap()).collect();
+    assert_eq!(names.len(), 1);
+    let taken = d.join(format!(
+        "m.log.1.{}",
+        names[0].to_string_lossy().rsplit('.').next().unwrap()
+    ));
+    assert_eq!(std::fs::read(&taken).unwrap(), b"theirs\n");
+    assert!(names[0].to_string_lossy().contains("m.log.2."), "{names:?}");
+    assert_eq!(
+        std::fs::read_to_string(&names[0]).unwrap().lines().count(),
+        10
+    );
+}
+
+#[test]
+fn rotation_numbers_continue_past_any_found_next_to_the_file() {
+    let d = dir("seq");
+    let f = rotating(&d, 1000);
+    write_lines(&f, "a", 0..10);
+    // Another process (a forked child) rotated the file with the next number meanwhile.
+    std::fs::write(d.join("m.log.7.100.gz"), b"").unwrap();
+    let (rotated, _) = write_lines(&f, "b", 0..1);
+    let to = rotated[0].1.clone().unwrap();
+    assert!(to.to_string_lossy().contains("m.log.8."), "{to:?}");
+}
+
+#[test]
+fn a_rename_racing_a_rotation_does_not_pause_rotation() {
+    let d = dir("race");
+    let f = rotating(&d, 1000);
+    write_lines(&f, "a", 0..10);
+    // logrotate (or a person) renames the file between the check and the rename.
+    BEFORE_RENAME.with(|h| {
+        let moved = d.join("m.log.moved");
+        *h.borrow_mut() = Some(Box::new(move |path: &Path, _: &Path| {
+            if !moved.exists() {
+                std::fs::rename(path, &moved).unwrap();
+            }
+        }))
+    });
+    let (_, errors) = write_lines(&f, "b", 0..1);
+    BEFORE_RENAME.with(|h| *h.borrow_mut() = None);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("m.log.moved"))
+            .unwrap()
+            .lines()
+            .count(),
+        10
+    );
+    // Rotation goes on at once (no pause of a minute): the next full file rotates.
+    let (rotated, errors) = write_lines(&f, "c", 0..10);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(rotated.len(), 1, "{rotated:?}");
+    let first = std::fs::read_to_string(rotated[0].1.as_ref().unwrap()).unwrap();
+    assert!(
+        first.starts_with("b0x") && first.lines().count() == 10,
+        "{first}"
+    );
+}
+
+#[test]
+fn a_cut_line_given_up_is_cut_off_the_file() {
+    let d = dir("takeback");
+    let p = d.join("m.log");
+    let f = SharedFile::open(&p, 0o644, &OpenPolicy::default()).unwrap();
+    f.write(b"whole\n").unwrap();
+    // A short write (the disk filled) left "par" of "partial\n" in the file.
+    let id = {
+        let mut st = f.state.lock();
+        let mut file = st.file.take().unwrap();
+        let mut room = 3;
+        let r = write_through(&mut st, b"partial\n", &mut |b: &[u8]| {
+            if room == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = b.len().min(room);
+            room -= n;
+            file.write(&b[..n])
+        });
+        assert_eq!(r.unwrap(), 8);
+        st.torn_end = file.stream_position().unwrap();
+        st.file = Some(file);
+        st.pending_id
+    };
+    assert_eq!(std::fs::read(&p).unwrap(), b"whole\npar");
+    assert!(f.is_cut(id));
+    assert!(f.take_back(id).unwrap());
+    assert!(!f.is_cut(id));
+    assert_eq!(std::fs::read(&p).unwrap(), b"whole\n");
+    // Nothing of it is written later, and the next line starts at a line start.
+    f.write(b"next\n").unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"whole\nnext\n");
+}
+
+#[test]
+fn a_cut_line_others_wrote_after_stays() {
+    let d = dir("takeback-other");
+    let p = d.join("m.log");
+    let f = SharedFile::open(&p, 0o644, &OpenPolicy::default()).unwrap();
+    let id = {
+        let mut st = f.state.lock();
+        let mut file = st.file.take().unwrap();
+        let mut room = 3;
+        let _ = write_through(&mut st, b"partial\n", &mut |b: &[u8]| {
+            if room == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = b.len().min(room);
+            room -= n;
+            file.write(&b[..n])
+        });
+        st.torn_end = file.stream_position().unwrap();
+        st.file = Some(file);
+        st.pending_id
+    };
+    // Another process appended after it: cutting would take its line too.
+    OpenOptions::new()
+        .append(true)
+        .open(&p)
+        .unwrap()
+        .write_all(b"theirs\n")
+        .unwrap();
+    assert!(!f.take_back(id).unwrap());
+    assert_eq!(std::fs::read(&p).unwrap(), b"partheirs\n");
+    assert!(!f.is_cut(id));
 }

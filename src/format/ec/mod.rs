@@ -65,7 +65,12 @@ pub fn setup(o: &mut Options<'_>, _ctx: &FormatContext) -> Result<KindSetup, Con
             (None, Some(d)) => PathBuf::from(DEFAULT_DIR).join(d),
             (None, None) => continue,
         };
-        files.push(FileSpec { target, path, mode });
+        files.push(FileSpec {
+            target,
+            path,
+            mode,
+            key,
+        });
     }
     let heartbeat = o.duration(&["heartbeat"], Duration::from_secs(60))?;
     let hires = o.boolean("log_hires_timestamp", false)?;

@@ -11,21 +11,36 @@ use crate::format::read::{
 };
 use crate::format::text::num;
 
+/// What is wrong with a numeric field, in the words of the person reading the log:
+/// `what` names the field, `expected` says what belongs there.
+fn wrong_number(what: &str, v: &[u8], expected: &str) -> String {
+    let shown = lossy(v);
+    if v.is_empty() {
+        format!("the {what} is empty; expected {expected}")
+    } else if v.starts_with(b"-") {
+        format!("the {what} is negative ({shown}); expected {expected}")
+    } else {
+        format!("the {what} '{shown}' is not {expected}")
+    }
+}
+
 /// The kind of an ec_logger line (by how it starts), `None` for a line of another format.
 pub fn line_kind(line: &[u8]) -> Option<LineKind> {
     let digits = leading_digits(line);
-    if digits < 9 {
+    if digits == 0 {
         return None;
     }
     match line.get(digits) {
         Some(b'@') => {
             let rest = &line[digits + 1..];
-            // acctlog: `TS@T@...` with a one-letter type; importlog: `TS@ID@I@`.
-            if rest.len() >= 2 && rest[1] == b'@' && b"NTZ?".contains(&rest[0]) {
+            // acctlog: `TS@T@...` with a one-letter type, 6 to 8 fields; importlog:
+            // `TS@ID@I@...`, 6 fields. A mainlog line has 5, 12 or at least 14 (its ids
+            // may be one letter too).
+            let (ats, n) = separators(rest);
+            let acct_or_import = (4..=6).contains(&n);
+            if acct_or_import && ats[0] == 1 && b"NTZ?".contains(&rest[0]) {
                 Some(LineKind::EcAcct)
-            } else if split_at_unescaped(rest, 3).get(1).map(|f| f.as_slice()) == Some(b"I")
-                && !rest.starts_with(b"@")
-            {
+            } else if acct_or_import && ats[0] > 0 && &rest[ats[0]..ats[1]] == b"@I" {
                 Some(LineKind::EcImport)
             } else {
                 Some(LineKind::EcMain)
@@ -133,15 +148,18 @@ impl Reader {
             ]);
             fields
         };
-        let number = |i: usize, what: &str| -> Result<u64, String> {
-            num(&u[i]).ok_or_else(|| format!("{what} '{}' is not a number", lossy(&u[i])))
+        let number = |i: usize, what: &str, expected: &str| -> Result<u64, String> {
+            num(&u[i]).ok_or_else(|| wrong_number(what, &u[i], expected))
+        };
+        let queue_time = |i: usize| -> Result<u64, String> {
+            secs_2dp(&u[i]).ok_or_else(|| wrong_number("queue time", &u[i], "seconds, e.g. 12.34"))
         };
         let mut ev;
         match letter {
             b"R" => {
                 let rcpt = join_addr(&u[5], &u[6]);
                 let from = join_addr(&u[7], &u[8]);
-                let size = number(10, "size")?;
+                let size = number(10, "message size", "a number of bytes")?;
                 let mut fields: Vec<(Field, &[u8])> = ids.to_vec();
                 fields.extend([
                     (Field::MailFrom, &from[..]),
@@ -163,10 +181,9 @@ impl Reader {
                 self.msgs.insert(id, Msg { rcpt, from });
             }
             b"D" | b"X" | b"A" => {
-                let size = number(6, "size")?;
-                let retries = number(9, "retries")?;
-                let qt = secs_2dp(&u[10])
-                    .ok_or_else(|| format!("queue time '{}' is not a number", lossy(&u[10])))?;
+                let size = number(6, "message size", "a number of bytes")?;
+                let retries = number(9, "retry count", "a whole number")?;
+                let qt = queue_time(10)?;
                 let (rcpt, from) = self.envelope(&id, letter != b"A");
                 let fields = outbound(&rcpt, &from, &u[11], &[]);
                 let kind = if letter == b"A" {
@@ -188,11 +205,10 @@ impl Reader {
             }
             _ => {
                 // T / P
-                let bytes = number(6, "bytes")?;
-                let stage = number(9, "stage")?;
-                let retries = number(10, "retries")?;
-                let qt = secs_2dp(&u[11])
-                    .ok_or_else(|| format!("queue time '{}' is not a number", lossy(&u[11])))?;
+                let bytes = number(6, "bytes sent", "a number of bytes")?;
+                let stage = number(9, "connection stage", "a stage number from 0 to 21")?;
+                let retries = number(10, "retry count", "a whole number")?;
+                let qt = queue_time(11)?;
                 let text = unescape(&f[13]);
                 let (rcpt, from) = self.envelope(&id, letter == b"P");
                 let fields = outbound(&rcpt, &from, &u[12], &text);
@@ -271,6 +287,24 @@ pub fn time(line: &[u8]) -> Option<Timestamp> {
 
 /// Splits at `@` not preceded by a backslash escape, into at most `max` fields (the last
 /// one keeps the rest raw), unescaping every field but the last raw one.
+/// The positions of the first 8 unescaped `@` of `s`, and how many there are (8 for 8 or
+/// more).
+fn separators(s: &[u8]) -> ([usize; 8], usize) {
+    let (mut at, mut n, mut i) = ([0; 8], 0, 0);
+    while i < s.len() && n < at.len() {
+        match s[i] {
+            b'\\' => i += 1,
+            b'@' => {
+                at[n] = i;
+                n += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (at, n)
+}
+
 fn split_at_unescaped(s: &[u8], max: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(max.min(16));
     let mut cur = Vec::new();
@@ -500,6 +534,7 @@ fn import(line: &[u8]) -> Result<(), String> {
         ));
     }
     ec_time(&f[0])?;
-    num(&f[4]).ok_or("importlog result is not a number")?;
+    let result = f[4].strip_prefix(b"-").unwrap_or(&f[4]);
+    num(result).ok_or("importlog result is not a number")?;
     Ok(())
 }

@@ -48,7 +48,8 @@ fn timestamps_repeat_and_change() {
     for sec in [0, 0, 1_700_000_000, 1_700_000_000, 1_700_000_001, -5, -5, 0] {
         b.clear();
         f.push_ts(&mut b, Timestamp { sec, usec: 7 });
-        assert_eq!(b, sec.to_string().as_bytes());
+        // A time before the epoch is written as the epoch (no line starts with `-`).
+        assert_eq!(b, sec.max(0).to_string().as_bytes());
     }
 }
 
@@ -431,4 +432,44 @@ fn heartbeats_and_hires() {
         &mut out,
     );
     assert_eq!(out.bufs[Target::Main as usize], b"1700000060@@@@M1\n");
+}
+
+#[test]
+fn extreme_numbers_and_one_letter_ids_make_lines_the_reader_takes() {
+    use crate::format::read::LineKind;
+    let mut p = crate::format::parser::Parser::new();
+    let mut recs = Vec::new();
+    // A stage outside the table is "unknown state" (22); the largest size is a number.
+    let mut ev = msg(Kind::PermanentFailure, vec![(Field::Note, b"550 no")]);
+    ev.stage = -3;
+    ev.bytes_sent = u64::MAX;
+    let l = line(&ev);
+    assert!(
+        l.contains("@18446744073709551615@group-a@vip-1@22@0@"),
+        "{l}"
+    );
+    p.line(l.trim_end().as_bytes(), &mut recs).unwrap();
+    assert_eq!((recs[0].ev.stage, recs[0].ev.bytes_sent), (22, u64::MAX));
+    // Ids that look like acctlog's record types or importlog's `I` stay mainlog lines.
+    for id in [&b"Z"[..], b"N", b"?", b"I"] {
+        let mut ev = build(
+            Kind::Delivery,
+            vec![
+                (Field::MsgId, id),
+                (Field::BatchId, id),
+                (Field::DomainName, b"d"),
+            ],
+        );
+        ev.time.sec = 1_700_000_000;
+        let l = line(&ev);
+        let l = l.trim_end().as_bytes();
+        assert_eq!(crate::format::parser::detect(l), Some(LineKind::EcMain));
+        p.line(l, &mut recs).unwrap();
+    }
+    // A time before the epoch is the epoch, and still an ec line.
+    let mut ev = msg(Kind::Delivery, vec![]);
+    ev.time.sec = -62_135_596_800;
+    let l = line(&ev);
+    assert!(l.starts_with("0@60/00-31337-EF0F3556@"), "{l}");
+    p.line(l.trim_end().as_bytes(), &mut recs).unwrap();
 }

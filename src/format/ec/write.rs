@@ -205,8 +205,9 @@ impl Ec {
     }
 
     pub(super) fn push_ts(&self, buf: &mut Vec<u8>, t: Timestamp) {
+        let t = t.clamped();
         if self.hires {
-            let us = t.as_micros().max(0) as u64;
+            let us = t.as_micros() as u64;
             push_u64(buf, us);
         } else {
             let (sec, digits, len) = self.last_sec.get();
@@ -223,7 +224,7 @@ impl Ec {
         }
     }
 
-    fn push_ids(&self, buf: &mut Vec<u8>, ev: &Event) {
+    pub(crate) fn push_ids(&self, buf: &mut Vec<u8>, ev: &Event) {
         self.push_ts(buf, ev.time);
         buf.push(b'@');
         push_field(buf, or_null(ev.get(Field::MsgId)));
@@ -314,7 +315,13 @@ impl Ec {
         buf.push(b'@');
         push_field(buf, ev.get(Field::Binding));
         buf.push(b'@');
-        push_i64(buf, ev.stage as i64);
+        // The stage table runs 0 to 22, 22 being "unknown state".
+        let stage = if (0..=22).contains(&ev.stage) {
+            ev.stage
+        } else {
+            22
+        };
+        push_u64(buf, stage as u64);
         buf.push(b'@');
         push_u64(buf, ev.retries as u64);
         buf.push(b'@');

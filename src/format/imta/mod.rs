@@ -95,33 +95,37 @@ pub fn setup(o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, Conf
     let main_mode = o.mode(&["mainlog_mode"], 0o644)?;
     let panic_mode = o.mode(&["paniclog_mode"], 0o644)?;
     let conn_mode = o.mode(&["connection_log_mode"], 0o644)?;
-    let main = o
-        .path("mainlog")?
-        .unwrap_or_else(|| dir.join("mail.log_current"));
-    let panic = o
-        .path("paniclog")?
-        .unwrap_or_else(|| dir.join(&opts.service_name));
-    let conn = o
-        .path("connection_log")?
-        .unwrap_or_else(|| dir.join("connection.log_current"));
-    let mut files = vec![FileSpec {
-        target: Target::Main,
-        path: main,
-        mode: main_mode,
-    }];
+    // A path of its own, or a name in `logdir`.
+    let mut file = |target, key: &'static str, mode, name: &str| {
+        Ok::<_, ConfigError>(match o.path(key)? {
+            Some(path) => FileSpec {
+                target,
+                path,
+                mode,
+                key,
+            },
+            None => FileSpec {
+                target,
+                path: dir.join(name),
+                mode,
+                key: "logdir",
+            },
+        })
+    };
+    let main = file(Target::Main, "mainlog", main_mode, "mail.log_current")?;
+    let panic = file(Target::Panic, "paniclog", panic_mode, &opts.service_name)?;
+    let conn = file(
+        Target::Connection,
+        "connection_log",
+        conn_mode,
+        "connection.log_current",
+    )?;
+    let mut files = vec![main];
     if opts.separate_connection_log {
-        files.push(FileSpec {
-            target: Target::Connection,
-            path: conn,
-            mode: conn_mode,
-        });
+        files.push(conn);
     }
     if opts.loglevel.is_some() {
-        files.push(FileSpec {
-            target: Target::Panic,
-            path: panic,
-            mode: panic_mode,
-        });
+        files.push(panic);
     }
     Ok(KindSetup {
         files,

@@ -248,18 +248,19 @@ pub fn options(o: &mut Options<'_>, ctx: &FormatContext) -> Result<ImtaOptions, 
             }
         };
     }
-    if let Some(s) = o.string("service_name") {
-        x.service_name = s;
+    if let Some(e) = o.entry(&["service_name"]) {
+        // The service log's file name in `logdir`.
+        let v = e.value.as_str();
+        if v.is_empty() || v == "." || v == ".." || v.contains(['/', '\0']) {
+            return Err(err(e, "must be a non-empty file name"));
+        }
+        x.service_name = e.value.clone();
     }
-    if let Some(s) = o.string("process_name") {
-        x.process_name = s;
-    }
-    if x.service_name.is_empty() || x.service_name.contains(['/', '\0']) {
-        return Err(ConfigError {
-            line: 0,
-            key: Some("service_name".into()),
-            msg: "must be a non-empty file name".into(),
-        });
+    if let Some(e) = o.entry(&["process_name"]) {
+        if e.value.is_empty() {
+            return Err(err(e, "must not be empty"));
+        }
+        x.process_name = e.value.clone();
     }
     Ok(x)
 }

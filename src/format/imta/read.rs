@@ -77,8 +77,9 @@ impl Reader {
     }
 
     fn mail(&mut self, line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
-        let s = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
-        let e = parse_line(s, &self.opts)?;
+        // Bytes that are not UTF-8 are read as a lossy decoder shows them (the module doc).
+        let s = String::from_utf8_lossy(line);
+        let e = parse_line(&s, &self.opts)?;
         let time = imta_time(&e.date, &e.time)?;
         if let Some(ev) = self.event(&e, time) {
             out.push(Rec {
@@ -112,7 +113,7 @@ impl Reader {
             .as_deref()
             .map(|m| bare_address(m.as_bytes()).to_vec())
             .unwrap_or_default();
-        let size = e.size.unwrap_or(0) * self.opts.block_size;
+        let size = e.size.unwrap_or(0).saturating_mul(self.opts.block_size);
         let diag = e.diagnostic.clone().unwrap_or_default();
         // The message's id: its queue file name when logged, else its name and a number,
         // so that two recipients with the same address stay apart.
@@ -268,9 +269,7 @@ impl Reader {
     /// The ids a mail.log line carries (for `trace`): its queue file name and Message-ID.
     pub fn ids(&self, line: &[u8]) -> Ids {
         let mut ids = Ids::default();
-        if let Ok(s) = std::str::from_utf8(line)
-            && let Ok(e) = parse_line(s, &self.opts)
-        {
+        if let Ok(e) = parse_line(&String::from_utf8_lossy(line), &self.opts) {
             if let Some(f) = e.filename {
                 ids.ids.push(f.into_bytes());
             }
@@ -286,7 +285,7 @@ impl Reader {
 pub fn time(kind: LineKind, line: &[u8]) -> Option<Timestamp> {
     match kind {
         LineKind::ImtaMail => {
-            let s = std::str::from_utf8(line).ok()?;
+            let s = String::from_utf8_lossy(line);
             imta_time(s.get(..11)?, s.get(12..23)?).ok()
         }
         LineKind::ImtaService => {
@@ -299,8 +298,7 @@ pub fn time(kind: LineKind, line: &[u8]) -> Option<Timestamp> {
 }
 
 fn service(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
-    let s = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
-    let e = parse_service_line(s)?;
+    let e = parse_service_line(&String::from_utf8_lossy(line))?;
     let d = e.date.as_bytes();
     let bad = || format!("bad date '{}'", e.date);
     let n = |a: usize, b: usize| num(&d[a..b]).ok_or_else(bad);
@@ -468,16 +466,30 @@ fn plausible(e: &Entry) -> bool {
 /// optional fields (those that swallow the rest of a line last; ties go to the commoner
 /// options).
 pub fn infer_imta_options(lines: &[&str], base: &ImtaOptions) -> Option<ImtaOptions> {
+    // `N:` length prefixes: on the original To of a message entry (`N:rfc822;`), on the
+    // transport of a connection entry (`N:TCP|`). Free text may hold such a word too, so
+    // the other guess is tried when this one reads fewer than half the lines.
     let fmt3 = lines.iter().any(|l| {
-        // `N:` length prefixes after the size field
         l.split(' ').any(|w| {
             w.split_once(':').is_some_and(|(n, rest)| {
                 !n.is_empty()
                     && n.bytes().all(|b| b.is_ascii_digit())
-                    && rest.starts_with("rfc822;")
+                    && (rest.starts_with("rfc822;") || rest.starts_with("TCP|"))
             })
         })
     });
+    match infer_with(lines, base, fmt3) {
+        Some((bad, o)) if bad * 2 <= lines.len() => Some(o),
+        first => match (first, infer_with(lines, base, !fmt3)) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b.1 } else { a.1 }),
+            (a, b) => a.or(b).map(|x| x.1),
+        },
+    }
+}
+
+/// The options with `log_format = 3` or not (`fmt3`) that read the most sample lines, and
+/// how many they do not read (0 at the first candidate that reads them all).
+fn infer_with(lines: &[&str], base: &ImtaOptions, fmt3: bool) -> Option<(usize, ImtaOptions)> {
     let mut order: Vec<u32> = (0..(1u32 << IMTA_FLAGS)).collect();
     // A field that swallows the rest of the line (the reception note of `E`, or no
     // diagnostic at all) explains anything, so it comes last.
@@ -508,9 +520,9 @@ pub fn infer_imta_options(lines: &[&str], base: &ImtaOptions) -> Option<ImtaOpti
             }
         }
         if bad == 0 {
-            return Some(o);
+            return Some((0, o));
         }
         best = Some((bad, o));
     }
-    best.map(|b| b.1)
+    best
 }

@@ -1180,3 +1180,49 @@ fn parse_rejects_garbage() {
     );
     assert!(parse_service_line("07/Mar/2024 x").is_err());
 }
+
+#[test]
+fn the_reader_takes_every_line_the_formatter_writes() {
+    use crate::format::parser::Parser;
+    // Bytes that are not UTF-8 in a value; with log_format = 3, a connection log whose
+    // options (node, process id) are learnt from its lines alone.
+    let mut o = opts();
+    o.log_format = 3;
+    o.log_node = true;
+    o.log_process = true;
+    o.log_connection = CONN_ENTRIES;
+    o.separate_connection_log = true;
+    let mut f = Imta::new(o);
+    let mut out = Out::default();
+    let mut ev = at(
+        build(
+            Kind::Delivery,
+            vec![
+                (Field::MailFrom, b"a\xffb@x"),
+                (Field::RcptTo, b"c\xc3@y"),
+                (Field::DomainName, b"y"),
+                (Field::MxIp, b"192.0.2.1"),
+            ],
+        ),
+        0,
+    );
+    ev.size = u64::MAX;
+    f.format(&ev, &mut out);
+    // An attempt makes an `O` connection entry.
+    ev.kind = Kind::Attempt;
+    f.format(&ev, &mut out);
+    for t in [Target::Main, Target::Connection] {
+        let lines: Vec<Vec<u8>> = out.bufs[t as usize]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        assert!(!lines.is_empty(), "{t:?}");
+        let mut p = Parser::new();
+        p.begin_file(&lines);
+        for l in &lines {
+            p.line(l, &mut Vec::new())
+                .unwrap_or_else(|e| panic!("{t:?}: {e}: {}", String::from_utf8_lossy(l)));
+        }
+    }
+}

@@ -181,13 +181,14 @@ impl Imta {
     }
 
     fn push_date(&mut self, buf: &mut Vec<u8>, t: Timestamp) {
+        let t = t.clamped();
         let off = self.zone.offset_at(t.sec);
         let c = civil(t.sec, off);
         push_padded(buf, c.day as u64, 2);
         buf.push(b'-');
         buf.extend_from_slice(MONTHS[(c.month - 1) as usize].as_bytes());
         buf.push(b'-');
-        push_padded(buf, c.year.max(0) as u64, 4);
+        push_padded(buf, c.year as u64, 4);
         buf.push(b' ');
         push_padded(buf, c.hour as u64, 2);
         buf.push(b':');
@@ -498,6 +499,7 @@ impl Imta {
     }
 
     fn service_line(&mut self, t: Timestamp, rank: usize, text: &[u8], buf: &mut Vec<u8>) {
+        let t = t.clamped();
         let off = self.zone.offset_at(t.sec);
         let c = civil(t.sec, off);
         buf.push(b'[');
@@ -505,7 +507,7 @@ impl Imta {
         buf.push(b'/');
         buf.extend_from_slice(MONTHS[(c.month - 1) as usize].as_bytes());
         buf.push(b'/');
-        push_padded(buf, c.year.max(0) as u64, 4);
+        push_padded(buf, c.year as u64, 4);
         buf.push(b':');
         push_padded(buf, c.hour as u64, 2);
         buf.push(b':');
@@ -644,7 +646,7 @@ impl Formatter for Imta {
             return;
         }
         let mut text = b"Log created (".to_vec();
-        crate::format::push_i64(&mut text, now.sec);
+        crate::format::push_i64(&mut text, now.clamped().sec);
         text.push(b')');
         self.service_line(now, 3, &text, out);
     }

@@ -87,7 +87,7 @@ pub const DEFAULT_MAINLOG: &str = "/var/log/postfix/mainlog";
 /// Default paniclog path.
 pub const DEFAULT_PANICLOG: &str = "/var/log/postfix/paniclog";
 
-/// Reads postfix_logger's own options (see the README for the list and defaults).
+/// Reads postfix_logger's own options (docs/options.md lists them with their defaults).
 pub fn setup(o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, ConfigError> {
     let mut files = Vec::with_capacity(2);
     for (target, key, mode_key, default) in [
@@ -96,7 +96,12 @@ pub fn setup(o: &mut Options<'_>, ctx: &FormatContext) -> Result<KindSetup, Conf
     ] {
         let mode = o.mode(&[mode_key], 0o644)?;
         let path = o.path(key)?.unwrap_or_else(|| PathBuf::from(default));
-        files.push(FileSpec { target, path, mode });
+        files.push(FileSpec {
+            target,
+            path,
+            mode,
+            key,
+        });
     }
 
     let host = match o.entry(&["myhostname"]) {

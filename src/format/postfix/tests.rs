@@ -143,12 +143,14 @@ fn defaults_and_files() {
             FileSpec {
                 target: Target::Main,
                 path: DEFAULT_MAINLOG.into(),
-                mode: 0o644
+                mode: 0o644,
+                key: "mainlog",
             },
             FileSpec {
                 target: Target::Panic,
                 path: DEFAULT_PANICLOG.into(),
-                mode: 0o644
+                mode: 0o644,
+                key: "paniclog",
             },
         ]
     );

@@ -3,7 +3,7 @@
 use super::sanitize::{push_bracketed, push_client, push_host, push_text, push_token};
 use super::{QueueId, Settings, Stage, long_queue_id};
 use crate::event::{Event, Field, Kind, Timestamp, flags};
-use crate::format::text::{bare_address, reply_code};
+use crate::format::text::{bare_address, enhanced_code, reply_code};
 use crate::format::{
     Formatter, Level, MONTHS, Out, Target, Zone, civil, push_offset_hhmm, push_padded, push_u64,
     split_severity, strip_one_newline,
@@ -49,13 +49,14 @@ impl Postfix {
 
     /// Appends the time stamp of `t`.
     pub(super) fn push_stamp(&mut self, buf: &mut Vec<u8>, t: Timestamp) {
+        let t = t.clamped();
         if !self.stamp_valid || self.stamp_sec != t.sec {
             self.stamp.clear();
             let offset = self.zone.offset_at(t.sec);
             let c = civil(t.sec, offset);
             let st = &mut self.stamp;
             if self.s.rfc3339 {
-                push_padded(st, c.year.clamp(0, 9999) as u64, 4);
+                push_padded(st, c.year as u64, 4);
                 st.push(b'-');
                 push_padded(st, u64::from(c.month), 2);
                 st.push(b'-');
@@ -440,22 +441,6 @@ fn is_non_smtp(proto: &[u8]) -> bool {
     [&b"rest"[..], b"http", b"internal", b"local"]
         .iter()
         .any(|p| proto.eq_ignore_ascii_case(p))
-}
-
-/// The enhanced status code (`X.Y.Z`) at the start of `t`, ending at a space or the end.
-fn enhanced_code(t: &[u8]) -> Option<&[u8]> {
-    let end = t.iter().position(|&b| b == b' ').unwrap_or(t.len());
-    let code = &t[..end];
-    let mut parts = code.split(|&b| b == b'.');
-    let class = parts.next()?;
-    let subject = parts.next()?;
-    let detail = parts.next()?;
-    let ok = parts.next().is_none()
-        && matches!(class, [b'2' | b'4' | b'5'])
-        && (1..=3).contains(&subject.len())
-        && (1..=3).contains(&detail.len())
-        && subject.iter().chain(detail).all(u8::is_ascii_digit);
-    ok.then_some(code)
 }
 
 /// Does a permanent-failure note describe an expiry?

@@ -41,8 +41,8 @@ impl Writer {
         }
     }
 
-    /// Lets the helper finish its jobs (compression stops early on abort) and collects its
-    /// last reports.
+    /// Stops the helper (a close waits for no compression: the next start's sweep does what
+    /// is left; see [`Helper::finish`]) and collects its last reports.
     pub(super) fn finish_helper(&mut self) {
         if let Some(mut h) = self.helper.take() {
             let msgs = h.finish();
@@ -100,6 +100,7 @@ impl Writer {
                 header: &mut header,
                 rotated: Vec::new(),
                 errors: Vec::new(),
+                cut: None,
             };
             f.rotate_if_due(unix, &mut ctx);
             done.extend(ctx.rotated.into_iter().map(|(_, to)| (Arc::clone(f), to)));

@@ -1,11 +1,12 @@
-//! CPU nanoseconds the writer thread spends per event: `writer_cost DIR [N] [QUEUE]` queues
-//! N `log_delivery` calls (queue_size QUEUE, default 2^20, so that the producer never
-//! waits), waits until every line is written, and reads the writer thread's CPU time from
-//! /proc before closing.
+//! CPU nanoseconds the writer thread spends per event: `writer_cost DIR [N] [QUEUE] [KIND]`
+//! queues N `log_delivery` calls (queue_size QUEUE, default 2^20, so that the producer
+//! never waits) to a logger of KIND (`ec_logger`, the default, or `json_logger`), waits
+//! until every line is written, and reads the writer thread's CPU time from /proc before
+//! closing.
 
 use std::time::Duration;
 
-use alloc_check::{clean, cs, deliver, ec_config, host};
+use alloc_check::{clean, config, cs, deliver, host};
 use mtalog::ffi::{MtalogStatsC, mtalog_free, mtalog_new, mtalog_stats};
 
 /// CPU time of the thread named `mtalog-writer`, from /proc/self/task/*/schedstat.
@@ -33,11 +34,12 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
     let queue: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
+    let kind_name = args.next().unwrap_or_else(|| "ec_logger".into());
     std::fs::create_dir_all(&dir).expect("out dir");
     let mut h = host();
-    let kind = cs("ec_logger");
+    let kind = cs(&kind_name);
     let name = cs("writer");
-    let cfg = ec_config(&dir, &format!("queue_size = {queue}\n"));
+    let cfg = config(&kind_name, &dir, &format!("queue_size = {queue}\n"));
     // SAFETY: valid strings and structs that outlive every call; one producer thread.
     unsafe {
         let li = mtalog_new(kind.as_ptr(), name.as_ptr());
@@ -62,7 +64,7 @@ fn main() {
         assert_eq!(((*li).log_close.unwrap())(li), 0);
         mtalog_free(li);
         println!(
-            "writer: {:.1} CPU ns per event ({n} ec_logger D lines, queue_size {queue}, {:.2}M lines per writer CPU second)",
+            "writer: {:.1} CPU ns per event ({n} {kind_name} D lines, queue_size {queue}, {:.2}M lines per writer CPU second)",
             cpu as f64 / n as f64,
             n as f64 / cpu as f64 * 1e3
         );

@@ -232,7 +232,7 @@ impl Report {
         o
     }
 
-    /// JSON (one object; see the README for its keys).
+    /// JSON (one object; docs/command.md lists its keys).
     pub fn json(&self, top: usize) -> String {
         let mut o = String::from("{");
         let _ = write!(
