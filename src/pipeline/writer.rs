@@ -501,6 +501,8 @@ impl Writer {
                 }
             }
         }
+        // What the destinations held is sent.
+        self.count_written();
         // The reports (a fault, its end) go out now.
         if self.dirty() || self.fault.is_some() {
             self.write_out();
@@ -734,9 +736,13 @@ impl Writer {
     }
 
     /// Counts the events now wholly in their files as written (a cut line whose rest was
-    /// written since no longer holds its event back).
+    /// written since, or lines a syslog destination has sent since, no longer hold their
+    /// events back).
     fn count_written(&mut self) {
         for t in Target::ALL {
+            if self.dests.routes(t) {
+                self.ledger.set_held(t, self.dests.held(t));
+            }
             if let (Some(id), Some(i)) = (self.ledger.cut(t), self.route[t as usize]) {
                 if !self.files[i].1.is_cut(id) {
                     self.ledger.clear_cut(t);

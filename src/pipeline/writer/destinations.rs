@@ -20,6 +20,9 @@ pub struct Destinations {
     route: [Option<usize>; TARGET_COUNT],
     /// Per target: the end offset in its buffer of each event's lines, and their meta.
     marks: [Vec<(usize, Meta)>; TARGET_COUNT],
+    /// Per target: bytes of its lines that a destination took and may not have sent yet
+    /// (at most those taken since the destination last had nothing waiting).
+    held: [usize; TARGET_COUNT],
     /// Level of a `log_error` text without a prefix.
     default_level: Option<Level>,
 }
@@ -94,6 +97,7 @@ impl Destinations {
         let marks = &mut self.marks[t as usize];
         marks.retain(|m| m.0 <= buf.len());
         let d = &mut self.list[i];
+        let mut result = Ok(());
         while !buf.is_empty() {
             let r = d.write(t, buf, marks, give_up);
             stats.add(Counter::resent, d.take_resent());
@@ -101,16 +105,39 @@ impl Destinations {
                 Ok(0) => break,
                 Ok(n) => {
                     stats.add(Counter::bytes_written, n as u64);
+                    self.held[t as usize] += n;
                     buf.drain(..n);
                     marks.retain_mut(|m| {
                         m.0 = m.0.saturating_sub(n);
                         m.0 > 0
                     });
                 }
-                Err(e) => return Err((d.name().to_owned(), e)),
+                Err(e) => {
+                    result = Err((d.name().to_owned(), e));
+                    break;
+                }
             }
         }
-        Ok(())
+        self.settle();
+        result
+    }
+
+    /// Bytes of `t`'s lines that its destination took and may not have sent yet: the
+    /// writer does not count their events as written until they are sent.
+    pub(super) fn held(&self, t: Target) -> usize {
+        self.held[t as usize]
+    }
+
+    /// Forgets what was held for the targets of the destinations that have sent
+    /// everything they took.
+    fn settle(&mut self) {
+        for t in Target::ALL {
+            if let Some(i) = self.route[t as usize] {
+                if !self.list[i].pending() {
+                    self.held[t as usize] = 0;
+                }
+            }
+        }
     }
 
     /// Sends what the destinations took and have not sent yet (a fault shows at once).
@@ -129,6 +156,7 @@ impl Destinations {
                 }
             }
         }
+        self.settle();
     }
 
     /// Sends everything taken and waits for the acknowledgements of the destinations that
@@ -138,12 +166,17 @@ impl Destinations {
         give_up: &dyn Fn() -> bool,
         stats: &Stats,
     ) -> Result<(), (String, io::Error)> {
+        let mut result = Ok(());
         for d in &mut self.list {
             let r = d.drain(give_up);
             stats.add(Counter::resent, d.take_resent());
-            r.map_err(|e| (d.name().to_owned(), e))?;
+            if let Err(e) = r {
+                result = Err((d.name().to_owned(), e));
+                break;
+            }
         }
-        Ok(())
+        self.settle();
+        result
     }
 
     /// Reconnects every destination (`reopen logs`); the failures, as texts.
