@@ -202,7 +202,19 @@ impl SyslogOptions {
                 ));
             }
         };
-        let tls_server_name = o.string("syslog_tls_server_name");
+        let tls_server_name = match o.entry(&["syslog_tls_server_name"]) {
+            None => None,
+            Some(e) => {
+                // Refused here, with its line, rather than when a destination is opened.
+                if let Err(why) = rustls::pki_types::ServerName::try_from(e.value.as_str()) {
+                    return Err(config::err(
+                        e,
+                        format!("not a DNS name or IP address: {why}"),
+                    ));
+                }
+                Some(e.value.clone())
+            }
+        };
         Ok(SyslogOptions {
             facility,
             hostname,
