@@ -405,6 +405,31 @@ pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// Sends what it can of `buf` on the socket `fd`, waiting for room as long as the
+/// socket's send timeout (`SO_SNDTIMEO`) allows, and without SIGPIPE when the peer has
+/// gone (`EPIPE` is returned instead). For sockets written on a host's thread too (a TLS
+/// handshake in `log_init`), whose signal mask is the host's.
+pub fn send_wait_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for `buf.len()` bytes for the call.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Waits at most `timeout` (rounded up to whole milliseconds) until one of `fds` is ready:
 /// readable (or at end of file, or in error) for `false`, writable for `true`. Returns
 /// early on a signal; the caller tries its descriptors whatever this returns.
@@ -701,8 +726,14 @@ mod tests {
             super::send_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap(),
             1
         );
+        assert_eq!(
+            super::send_wait_nosignal(std::os::fd::AsFd::as_fd(&a), b"y").unwrap(),
+            1
+        );
         drop(b);
         let e = super::send_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
+        let e = super::send_wait_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
     }
 

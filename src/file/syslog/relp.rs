@@ -14,7 +14,7 @@
 //! holds those twice.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -185,7 +185,13 @@ impl Relp {
             env!("CARGO_PKG_VERSION")
         );
         push_frame(&mut open, 1, b"open", offers.as_bytes());
-        (&s).write_all(&open)?;
+        let mut at = 0;
+        while at < open.len() {
+            match crate::sys::send_wait_nosignal(s.as_fd(), &open[at..])? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => at += n,
+            }
+        }
         let deadline = Instant::now() + self.timeout;
         self.rx.clear();
         loop {

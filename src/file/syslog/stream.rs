@@ -67,7 +67,8 @@ impl Read for Counted<'_> {
 
 impl Write for Counted<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = (&*self.sock).write(buf)?;
+        // Never `write(2)`: the handshake of log_init runs on the host's thread.
+        let n = crate::sys::send_wait_nosignal(self.sock.as_fd(), buf)?;
         *self.written += n as u64;
         Ok(n)
     }
