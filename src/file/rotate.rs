@@ -403,11 +403,16 @@ pub fn scan(path: &Path) -> io::Result<Vec<RotatedFile>> {
 
 /// The first sequence number to use next to `path`: one more than the highest found
 /// (never more than `MAX_SEQ + 1`).
+///
+/// The directory is read twice. A compression (of another process's helper, which does
+/// not hold the file's lock) renames `NAME.gz.tmp` to `NAME.gz`, then removes `NAME`; a
+/// directory read while that happens may see neither name (the new one lands where the
+/// read has been, the old one is gone where it has not yet been), and the newest rotated
+/// file is the one being compressed just then. A second read, after the first, sees the
+/// `.gz` that the first missed, since the rename is done by then.
 pub fn next_seq(path: &Path) -> u64 {
-    scan(path)
-        .ok()
-        .and_then(|v| v.iter().map(|f| f.seq).max())
-        .map_or(1, |m| m + 1)
+    let highest = || scan(path).ok().and_then(|v| v.iter().map(|f| f.seq).max());
+    highest().max(highest()).map_or(1, |m| m + 1)
 }
 
 /// No size at which the current file makes the files outgrow `max_total_size`.
