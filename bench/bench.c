@@ -209,9 +209,12 @@ static logging_infrastructure *mtalog_open(const char *kind, const char *dir, co
         snprintf(own, sizeof own, "rejectlog = \"%s/reject.log\"\nheartbeat = 0\n", dir);
     else if (strcmp(kind, "postfix_logger") == 0)
         snprintf(own, sizeof own, "myhostname = mx.bench.example\npid = 4242\n");
-    /* fsync = none: no peer fsyncs either. */
-    snprintf(cfg, sizeof cfg,
-             "mainlog = \"%s/main.log\"\npaniclog = \"%s/panic.log\"\n%sfsync = none\n%s", dir,
+    /* A key may be given once: `extra` naming the mainlog (a syslog destination) replaces
+     * the file. fsync = none: no peer fsyncs either. */
+    char main_file[1100] = "";
+    if (!extra || strncmp(extra, "mainlog ", 8) != 0)
+        snprintf(main_file, sizeof main_file, "mainlog = \"%s/main.log\"\n", dir);
+    snprintf(cfg, sizeof cfg, "%spaniclog = \"%s/panic.log\"\n%sfsync = none\n%s", main_file,
              dir, own, extra ? extra : "");
     logging_infrastructure *l = p_new(kind, "bench");
     if (!l) {
