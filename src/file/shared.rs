@@ -26,213 +26,33 @@
 //! The lock is waited for at most [`LOCK_WAIT`] (a process holding it that long is
 //! stuck; later batches then try once without waiting, until the lock is had again), and
 //! not while this process is being forked (`fork()` waits for file operations under way
-//! only so long). A batch that goes on without the lock is still safe: a rotation may then
-//! move a file that another process has only just created, or give a number that another
-//! rotation gives too, but no name is replaced and no file that a process appends to is
-//! compressed or removed, so no line is lost or written twice.
+//! only so long). A batch that goes on without the lock is appended as it is, and this
+//! process rotates nothing until it has the lock again: the file may then grow past
+//! `max_file_size` for a while, but two rotations never run at once, so no sequence
+//! number is given twice. (On a file system without record locks, each process rotates
+//! as if it were alone: no name is replaced and nothing a process appends to is
+//! compressed or removed, but two processes may then give one number twice.)
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Seek, Write};
-use std::os::fd::AsFd;
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use once_cell::sync::Lazy;
 
-use super::open::{
-    OpenPolicy, Owners, open_file, open_own_to_append, open_own_to_read, registry_key,
-};
+use super::open::{OpenPolicy, Owners, open_own_to_append, open_own_to_read, registry_key};
 use super::rotate::{self, Policy, Scheme};
 use crate::error::{errno_error, errno_of};
 use crate::event::Timestamp;
 use crate::sync::ForkMutex;
 
-struct State {
-    file: Option<File>,
-    dev: u64,
-    ino: u64,
-    /// The open file's owner.
-    uid: u32,
-    /// The open file is a regular file (anything else is never rotated).
-    regular: bool,
-    /// Bytes in the open file (refreshed from the file before a size-limited write).
-    size: u64,
-    /// Something besides a file header was written since the file was created.
-    data: bool,
-    /// The last byte written ended a line (a rotation only happens there).
-    line_start: bool,
-    /// Creation time of the open file (Unix seconds), the `TIMESTAMP` of its rotated name.
-    created: i64,
-    /// The next `SEQ` of a rotated name.
-    next_seq: u64,
-    /// After a failed rotation, the next try is not before this (Unix seconds).
-    retry_after: i64,
-    /// The rest of a line that a write left unfinished (a short write: disk full, file
-    /// size limit): written before anything else, by whichever logger writes next, so that
-    /// no other line lands inside it.
-    pending: Vec<u8>,
-    /// Names the line whose rest is `pending` (a new number for each line cut).
-    pending_id: u64,
-    /// Bytes written since the last line end (the part of a cut line in the file).
-    partial: u64,
-    /// Where the file ended after the last write of a cut line (its rest is `pending`).
-    torn_end: u64,
-    /// The open file description is the parent's (this process was forked since it was
-    /// opened): its locks are shared with the parent, so a rotating write opens the file
-    /// anew first.
-    inherited: bool,
-    /// This process holds the file's write record lock (see the module documentation).
-    locked: bool,
-    /// A move to the file that now has the path failed, and was reported.
-    follow_failed: bool,
-    /// How long the next lock may be waited for: [`LOCK_WAIT`], or nothing after a wait
-    /// ran out (until a lock is had again).
-    lock_wait: Duration,
-}
-
-impl State {
-    /// A file not opened yet, created at `created`, whose next rotated name has `next_seq`.
-    fn new(created: i64, next_seq: u64) -> State {
-        State {
-            file: None,
-            dev: 0,
-            ino: 0,
-            uid: 0,
-            regular: true,
-            size: 0,
-            data: false,
-            line_start: true,
-            created,
-            next_seq,
-            retry_after: 0,
-            pending: Vec::new(),
-            pending_id: 0,
-            partial: 0,
-            torn_end: 0,
-            inherited: false,
-            locked: false,
-            follow_failed: false,
-            lock_wait: LOCK_WAIT,
-        }
-    }
-
-    /// Accounts for `bytes` written to the open file.
-    fn wrote(&mut self, bytes: &[u8]) {
-        if let Some(&last) = bytes.last() {
-            self.size += bytes.len() as u64;
-            self.data = true;
-            self.line_start = last == b'\n';
-            self.partial = match bytes.iter().rposition(|&b| b == b'\n') {
-                Some(i) => (bytes.len() - i - 1) as u64,
-                None => self.partial + bytes.len() as u64,
-            };
-        }
-    }
-
-    /// Makes `file` (this process's own opening, `locked` or not) the open file; the old
-    /// one's lock is released first (its description may live on in a forked child).
-    fn opened(&mut self, file: File, meta: &std::fs::Metadata, created: i64, locked: bool) {
-        self.unlock();
-        self.dev = meta.dev();
-        self.ino = meta.ino();
-        self.uid = meta.uid();
-        self.regular = meta.file_type().is_file();
-        self.size = meta.len();
-        self.data = meta.len() > 0;
-        self.line_start = self.pending.is_empty();
-        if self.pending.is_empty() {
-            self.partial = 0;
-        }
-        self.created = created;
-        self.file = Some(file);
-        self.inherited = false;
-        self.locked = locked;
-    }
-
-    /// Takes the open file's write record lock (see [`lock_file`]); not on a description
-    /// shared with the parent process, whose lock would not keep it out.
-    fn lock(&mut self) {
-        if !self.locked && !self.inherited {
-            let wait = &mut self.lock_wait;
-            self.locked = self.file.as_ref().is_some_and(|f| lock_file(f, wait));
-        }
-    }
-
-    /// Releases the lock [`State::lock`] took.
-    fn unlock(&mut self) {
-        if std::mem::take(&mut self.locked) {
-            if let Some(f) = &self.file {
-                let _ = crate::sys::ofd_lock(f.as_fd(), false);
-            }
-        }
-    }
-}
-
-/// Longest wait for a file's write record lock, which another process holds for one
-/// batch of lines (and a rotation); past it the batch goes on without (see the module
-/// documentation).
-pub const LOCK_WAIT: Duration = Duration::from_secs(5);
-
-/// Takes the write record lock of `file` for this open file description, waiting up to
-/// `wait`, and not while a fork is being prepared. False when not taken (held elsewhere
-/// all that time, or a file system without record locks). A wait that runs out sets
-/// `wait` to nothing; a lock had sets it back to [`LOCK_WAIT`].
-fn lock_file(file: &File, wait: &mut Duration) -> bool {
-    let start = Instant::now();
-    // Short naps: the lock is free only for moments while several processes write, and a
-    // waiter that sleeps long misses them.
-    let mut nap = Duration::from_micros(10);
-    loop {
-        match crate::sys::ofd_lock(file.as_fd(), true) {
-            Ok(true) => {
-                *wait = LOCK_WAIT;
-                return true;
-            }
-            Ok(false) if crate::sync::fork_pending() => return false,
-            Ok(false) if start.elapsed() < *wait => {
-                std::thread::sleep(nap);
-                nap = (nap * 2).min(Duration::from_micros(100));
-            }
-            Ok(false) => {
-                *wait = Duration::ZERO;
-                return false;
-            }
-            Err(_) => return false,
-        }
-    }
-}
-
-/// Opens `path` for this process's appends (see [`open_file`]) and takes the shared
-/// `flock` that keeps it from being compressed or removed. A file that some process holds
-/// exclusively is being compressed or removed: the path has moved on from it by then, and
-/// is opened again.
-fn open_appending(
-    path: &Path,
-    mode: u32,
-    policy: &OpenPolicy,
-) -> io::Result<(File, std::fs::Metadata)> {
-    let mut tries = 0;
-    loop {
-        let file = open_file(path, mode, policy)?;
-        let meta = file.metadata()?;
-        if !meta.file_type().is_file() {
-            return Ok((file, meta));
-        }
-        tries += 1;
-        let moved = || {
-            std::fs::metadata(path).map_or(true, |m| m.dev() != meta.dev() || m.ino() != meta.ino())
-        };
-        match crate::sys::flock(file.as_fd(), libc::LOCK_SH) {
-            Ok(false) if tries < 3 && moved() => continue,
-            // Held by something else than a rotation, or no flock here: appended to as it is.
-            _ => return Ok((file, meta)),
-        }
-    }
-}
+mod state;
+pub use state::LOCK_WAIT;
+use state::{Lock, State, creation_time, lock_file, open_appending, write_locked};
 
 /// One open log file, shared by every logger that names its path.
 pub struct SharedFile {
@@ -265,23 +85,6 @@ pub struct RotateCtx<'a> {
     /// names it (see [`SharedFile::is_cut`]) and how many of its bytes, counted as taken,
     /// are not in the file yet.
     pub cut: Option<(u64, usize)>,
-}
-
-/// Creation time of an open file: its birth time where the file system keeps one, else
-/// its modification time, else now; to the nearest second, so that a process that opens
-/// a file another one just created agrees with its creator (who takes the clock's second:
-/// file times come from a coarser clock, a few milliseconds behind).
-fn creation_time(meta: &std::fs::Metadata) -> i64 {
-    if meta.len() == 0 {
-        return rotate::unix_now();
-    }
-    meta.created()
-        .or_else(|_| meta.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or_else(rotate::unix_now, |d| {
-            d.as_secs() as i64 + i64::from(d.subsec_nanos() >= 500_000_000)
-        })
 }
 
 impl std::fmt::Debug for SharedFile {
@@ -359,7 +162,7 @@ impl SharedFile {
             1
         };
         let mut st = State::new(created, next_seq);
-        st.opened(file, &meta, created, false);
+        st.opened(file, &meta, created, Lock::Untaken);
         let shared = Arc::new(SharedFile {
             path: path.to_path_buf(),
             mode,
@@ -424,7 +227,9 @@ impl SharedFile {
         // A path that is not a regular file (a FIFO, a device) is used as it is, never
         // rotated: its period just starts again.
         let attached = !st.regular || self.attach(&mut st, &mut ctx.errors).is_ok();
-        if attached && self.due(now) {
+        // While another process holds the lock (see `State::busy`), that one rotates the
+        // file, or this one does later.
+        if attached && self.due(now) && !st.busy {
             if st.data && st.regular {
                 self.rotate_locked(&mut st, now, ctx);
             } else {
@@ -475,13 +280,13 @@ impl SharedFile {
             let moved = !self.names_open_file(st);
             match open_appending(&self.path, self.mode, &self.policy) {
                 Ok((file, meta)) => {
-                    let locked = lock_file(&file, &mut st.lock_wait);
+                    let lock = lock_file(&file, &mut st.lock_wait);
                     let created = creation_time(&meta);
-                    st.opened(file, &meta, created, locked);
+                    st.opened(file, &meta, created, lock);
                     st.follow_failed = false;
                     self.due
                         .store(self.rot.due_after(created), Ordering::Relaxed);
-                    if locked && self.names_open_file(st) {
+                    if lock == Lock::Had && self.names_open_file(st) {
                         return Ok(());
                     }
                 }
@@ -653,12 +458,12 @@ impl SharedFile {
         } else {
             creation_time(&meta)
         };
-        let locked = lock_file(&file, &mut st.lock_wait);
-        st.opened(file, &meta, created, locked);
+        let lock = lock_file(&file, &mut st.lock_wait);
+        st.opened(file, &meta, created, lock);
         st.retry_after = 0;
         self.due
             .store(self.rot.due_after(created), Ordering::Relaxed);
-        if !(locked && self.names_open_file(st)) {
+        if !(lock == Lock::Had && self.names_open_file(st)) {
             // Another process (moving to the new file as well) took its lock first, and
             // rotated it meanwhile: on to the file the path names now.
             let _ = self.attach(st, &mut ctx.errors);
@@ -744,10 +549,14 @@ impl SharedFile {
                 let now = rotate::unix_now();
                 let by_size = max > 0 && st.data && st.size + first_line as u64 > max;
                 let by_time = st.data && self.due(now);
-                if (by_size || by_time) && now >= st.retry_after {
+                // Not while another process holds the lock (see `State::busy`): the file
+                // then grows past `max_file_size` for a while rather than two rotations
+                // giving one sequence number.
+                let rotating = now >= st.retry_after && !st.busy;
+                if (by_size || by_time) && rotating {
                     self.rotate_locked(st, now, ctx);
                 }
-                if max > 0 && now >= st.retry_after {
+                if max > 0 && rotating {
                     let room = max.saturating_sub(st.size) as usize;
                     if room < n {
                         n = rest[..room]
@@ -791,7 +600,7 @@ impl SharedFile {
         // take goes to the new file (a torn line, rather than a lost one).
         let _ = write_locked(&mut st, &[]);
         let created = creation_time(&meta);
-        st.opened(file, &meta, created, false);
+        st.opened(file, &meta, created, Lock::Untaken);
         self.due
             .store(self.rot.due_after(created), Ordering::Relaxed);
         Ok(true)
@@ -873,78 +682,6 @@ impl SharedFile {
     pub fn is_empty(&self) -> io::Result<bool> {
         Ok(self.len()? == 0)
     }
-}
-
-/// Writes `buf` (retrying `EINTR`) to the open file; see [`write_through`].
-fn write_locked(st: &mut State, buf: &[u8]) -> io::Result<usize> {
-    let mut file = st.file.take().ok_or_else(|| io::Error::other("not open"))?;
-    let r = write_through(st, buf, &mut |b| file.write(b));
-    if !st.pending.is_empty() {
-        // Appending leaves the offset at the end of what was written: where the file
-        // ends while nobody appended after the cut line (see `SharedFile::take_back`).
-        st.torn_end = file.stream_position().unwrap_or(u64::MAX);
-    }
-    st.file = Some(file);
-    r
-}
-
-/// Writes `buf` with `raw` (one `write(2)`), keeping the state's size and line position.
-/// Returns the bytes of `buf` taken; a short count comes with the error on the next call.
-///
-/// A line that a short write leaves unfinished is taken whole: its rest is kept in the
-/// state and written first by the next write to the file, from whichever logger, so that
-/// loggers sharing a file never write into each other's lines.
-fn write_through(
-    st: &mut State,
-    buf: &[u8],
-    raw: &mut dyn FnMut(&[u8]) -> io::Result<usize>,
-) -> io::Result<usize> {
-    if !st.pending.is_empty() {
-        let pending = std::mem::take(&mut st.pending);
-        let (n, r) = write_all(raw, &pending);
-        st.wrote(&pending[..n]);
-        if n < pending.len() {
-            st.pending = pending[n..].to_vec();
-            return Err(r.err().unwrap_or_else(|| io::Error::other("short write")));
-        }
-    }
-    let (done, r) = write_all(raw, buf);
-    st.wrote(&buf[..done]);
-    match r {
-        Ok(()) => Ok(done),
-        Err(e) if done == 0 => Err(e),
-        Err(_) if st.line_start => Ok(done),
-        Err(_) => {
-            let end = buf[done..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(buf.len(), |i| done + i + 1);
-            st.pending = buf[done..end].to_vec();
-            st.pending_id += 1;
-            Ok(end)
-        }
-    }
-}
-
-/// Writes as much of `buf` as `raw` takes (retrying `EINTR`): the count, and the error that
-/// stopped it.
-fn write_all(
-    raw: &mut dyn FnMut(&[u8]) -> io::Result<usize>,
-    buf: &[u8],
-) -> (usize, io::Result<()>) {
-    let mut done = 0;
-    while done < buf.len() {
-        match raw(&buf[done..]) {
-            Ok(0) => {
-                let e = io::Error::new(io::ErrorKind::WriteZero, "write returned 0");
-                return (done, Err(e));
-            }
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (done, Err(e)),
-        }
-    }
-    (done, Ok(()))
 }
 
 fn is_symlink(path: &Path) -> bool {

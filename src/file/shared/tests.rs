@@ -1,5 +1,8 @@
+use super::state::write_through;
 use super::*;
 use std::fs::OpenOptions;
+use std::io::{Seek, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{PermissionsExt, symlink};
 
 fn dir(name: &str) -> PathBuf {
@@ -428,4 +431,38 @@ fn a_cut_line_others_wrote_after_stays() {
     assert!(!f.take_back(id).unwrap());
     assert_eq!(std::fs::read(&p).unwrap(), b"partheirs\n");
     assert!(!f.is_cut(id));
+}
+
+#[test]
+fn a_process_without_the_lock_rotates_nothing_until_it_has_it() {
+    let d = dir("busy");
+    let f = rotating(&d, 1000);
+    write_lines(&f, "a", 0..5);
+    // Another process holds the file's write record lock (stopped in a batch).
+    let other = File::options().append(true).open(d.join("m.log")).unwrap();
+    assert!(crate::sys::ofd_lock(other.as_fd(), true).unwrap());
+    // The first batch waits for it in vain, the next ones try once: all appended, past
+    // max_file_size, and no rotation (which could give a number another one gives).
+    let (rotated, errors) = write_lines(&f, "b", 0..10);
+    assert!(
+        rotated.is_empty() && errors.is_empty(),
+        "{rotated:?} {errors:?}"
+    );
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&d), ["m.log"]);
+    assert_eq!(std::fs::read(d.join("m.log")).unwrap().len(), 1500);
+    // Once the lock is free again, the next write rotates the full file.
+    assert!(crate::sys::ofd_lock(other.as_fd(), false).unwrap());
+    let (rotated, errors) = write_lines(&f, "c", 0..1);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(rotated.len(), 1, "{rotated:?}");
+    assert_eq!(names(&d).len(), 2, "{:?}", names(&d));
+    assert_eq!(std::fs::read(d.join("m.log")).unwrap().len(), 100);
 }
