@@ -40,7 +40,7 @@ int main(void) {
     CHECK_EQ_INT(sizeof(((shared_module_infrastructure *)0)->module_api_version), 4);
 
     if (sizeof(long) == 8 && sizeof(void *) == 8) {
-        CHECK_EQ_INT(sizeof(struct mtalog_stats), 8 + 22 * 8);
+        CHECK_EQ_INT(sizeof(struct mtalog_stats), 8 + 23 * 8);
         CHECK_EQ_INT(offsetof(struct mtalog_stats, struct_size), 0);
         CHECK_EQ_INT(offsetof(struct mtalog_stats, accepted), 8);
         CHECK_EQ_INT(offsetof(struct mtalog_stats, written), 16);
@@ -49,6 +49,7 @@ int main(void) {
         CHECK_EQ_INT(offsetof(struct mtalog_stats, input_errors), 8 + 16 * 8);
         CHECK_EQ_INT(offsetof(struct mtalog_stats, panics), 8 + 20 * 8);
         CHECK_EQ_INT(offsetof(struct mtalog_stats, invalid_utf8), 8 + 21 * 8);
+        CHECK_EQ_INT(offsetof(struct mtalog_stats, resent), 8 + 22 * 8);
     }
     /* The library agrees with the header at run time: stats fills exactly the struct. */
     {

@@ -1,6 +1,9 @@
 /* Drives a postfix_logger through the C ABI (dlopen) with a known traffic mix; the Rust
  * test tests/postfix_pflogsumm.rs runs pflogsumm on the result and checks its report.
- * Usage: traffic_postfix LIBPATH OUTDIR DAYSTART
+ * Usage: traffic_postfix LIBPATH OUTDIR DAYSTART [EXTRA]
+ * EXTRA: configuration lines added to the stanza; a key may be given only once, so a
+ * default line whose key EXTRA gives is left out (e.g. a mainlog that names a syslog
+ * destination; tests/syslog_tcp.rs).
  * Traffic: 20 messages, one per hour from DAYSTART (epoch seconds, local midnight), to
  * d0/d1/d2.example by i % 3; i % 5 == 0 bounces (550), i % 5 == 1 is deferred once (451)
  * then delivered, the rest are delivered; plus 4 rejections (RCPT, relaying denied). */
@@ -11,6 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mtalog.h"
+
+/* Does the configuration text `cfg` have a line that sets `key`? */
+static int sets_key(const char *cfg, const char *key) {
+    size_t n = strlen(key);
+    const char *p = cfg;
+    while (p != NULL && *p != 0) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (strncmp(p, key, n) == 0 && (p[n] == ' ' || p[n] == '\t' || p[n] == '=')) return 1;
+        p = strchr(p, '\n');
+        if (p != NULL) p++;
+    }
+    return 0;
+}
 
 static void reject(logging_infrastructure *li, struct timeval *tv, accept_construct *ac,
                    validate_context *v, int phase, const char *fmt, ...) {
@@ -29,16 +45,28 @@ int main(int argc, char **argv) {
     long day;
     int i, rc;
 
-    if (argc != 4) return 2;
+    if (argc != 4 && argc != 5) return 2;
     day = atol(argv[3]);
     lib = dlopen(argv[1], RTLD_NOW);
     if (lib == NULL) { fprintf(stderr, "dlopen: %s\n", dlerror()); return 1; }
     *(void **)&new_fn = dlsym(lib, "mtalog_new");
     *(void **)&free_fn = dlsym(lib, "mtalog_free");
     li = new_fn("postfix_logger", "pf");
-    snprintf(cfg, sizeof cfg,
-             "mainlog = \"%s/mainlog\"\npaniclog = \"%s/paniclog\"\nmyhostname = mx.example.test\npid = 4242\n",
-             argv[2], argv[2]);
+    {
+        const char *extra = argc == 5 ? argv[4] : "";
+        size_t len = 0;
+        cfg[0] = 0;
+        if (!sets_key(extra, "mainlog"))
+            len += (size_t)snprintf(cfg + len, sizeof cfg - len, "mainlog = \"%s/mainlog\"\n", argv[2]);
+        if (!sets_key(extra, "paniclog"))
+            len += (size_t)snprintf(cfg + len, sizeof cfg - len, "paniclog = \"%s/paniclog\"\n", argv[2]);
+        if (!sets_key(extra, "myhostname"))
+            len += (size_t)snprintf(cfg + len, sizeof cfg - len, "myhostname = mx.example.test\n");
+        if (!sets_key(extra, "pid"))
+            len += (size_t)snprintf(cfg + len, sizeof cfg - len, "pid = 4242\n");
+        if (len + strlen(extra) + 1 >= sizeof cfg) { fprintf(stderr, "EXTRA too long\n"); return 2; }
+        strcat(cfg, extra);
+    }
     rc = li->shared.log_init(li, cfg);
     if (rc != 0) { fprintf(stderr, "log_init: %d\n", rc); return 1; }
     for (i = 0; i < 20; i++) {

@@ -74,6 +74,8 @@ struct mtalog_stats {
   uint64_t panics;
   /** Byte sequences that were not UTF-8, written as U+FFFD (json_logger). */
   uint64_t invalid_utf8;
+  /** Messages sent again to a syslog receiver after a connection broke (RELP: those not acknowledged; TCP/TLS: those the receiver's host had not acknowledged). The receiver may hold them twice. */
+  uint64_t resent;
 };
 
 
@@ -254,8 +256,9 @@ typedef struct shared_module_infrastructure {
    * Initialises the logger from one configuration stanza (or its body; NULL or empty =
    * defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
    * `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
-   * created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a
-   * FIFO that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
+   * created), `-EACCES` (a file; or a `syslog+tls://` receiver whose certificate does
+   * not verify), `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a FIFO
+   * that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
    * (the `control_socket` path is taken), `-EALREADY` (already initialised),
    * `-ECANCELED` (closed: a closed logger is not started again; free it and create a
    * new one).

@@ -405,6 +405,31 @@ pub fn send_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// Sends what it can of `buf` on the socket `fd`, waiting for room as long as the
+/// socket's send timeout (`SO_SNDTIMEO`) allows, and without SIGPIPE when the peer has
+/// gone (`EPIPE` is returned instead). For sockets written on a host's thread too (a TLS
+/// handshake in `log_init`), whose signal mask is the host's.
+pub fn send_wait_nosignal(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for `buf.len()` bytes for the call.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// Waits at most `timeout` (rounded up to whole milliseconds) until one of `fds` is ready:
 /// readable (or at end of file, or in error) for `false`, writable for `true`. Returns
 /// early on a signal; the caller tries its descriptors whatever this returns.
@@ -519,6 +544,57 @@ pub fn close_in_child() {
             unsafe { libc::close(fd) };
         }
     }
+}
+
+/// Bytes of data the peer of the TCP socket `fd` has acknowledged on this connection
+/// (`tcpi_bytes_acked`: they reached its host), or `None` when the system does not say.
+pub fn tcp_bytes_acked(fd: BorrowedFd<'_>) -> Option<u64> {
+    // SAFETY: an all-zero `tcp_info` is a valid value of this plain C struct.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is valid for `len` bytes for the call, which writes at most that.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + 8;
+    (r == 0 && len as usize >= end).then_some(info.tcpi_bytes_acked)
+}
+
+/// Is the socket `fd` readable, at end of file or in error, now (without waiting)? For a
+/// socket the peer never writes to: has the peer closed it?
+pub fn readable_now(fd: BorrowedFd<'_>) -> bool {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: `p` is valid for one entry for the call.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & (libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// Asks the kernel to acknowledge what arrives on the TCP socket `fd` at once, for a while
+/// (`TCP_QUICKACK`; it lapses by itself, so a reader sets it again before each wait).
+/// Without it, a delayed acknowledgement holds back a peer whose small replies wait for
+/// it (Nagle): 40 ms per round trip.
+pub fn quickack(fd: BorrowedFd<'_>) {
+    let one: libc::c_int = 1;
+    // SAFETY: `one` is valid for the given length for the call.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 /// `flock(2)` on `fd` without waiting (`LOCK_NB` is added to `op`: `LOCK_SH`, `LOCK_EX` or
@@ -650,8 +726,14 @@ mod tests {
             super::send_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap(),
             1
         );
+        assert_eq!(
+            super::send_wait_nosignal(std::os::fd::AsFd::as_fd(&a), b"y").unwrap(),
+            1
+        );
         drop(b);
         let e = super::send_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
+        let e = super::send_wait_nosignal(std::os::fd::AsFd::as_fd(&a), b"x").unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
     }
 

@@ -93,8 +93,9 @@ pub struct shared_module_infrastructure {
     /// Initialises the logger from one configuration stanza (or its body; NULL or empty =
     /// defaults). Returns 0, `-EINVAL` (configuration; the text names key and line),
     /// `-EILSEQ` (the text is not UTF-8), `-ENOENT` (a log directory is missing; it is not
-    /// created), `-EACCES`, `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a
-    /// FIFO that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
+    /// created), `-EACCES` (a file; or a `syslog+tls://` receiver whose certificate does
+    /// not verify), `-ELOOP` (a symlink at a log path), `-ENXIO` (a log path is a FIFO
+    /// that no process reads: mtalog does not wait for one), `-EADDRINUSE` or `-EEXIST`
     /// (the `control_socket` path is taken), `-EALREADY` (already initialised),
     /// `-ECANCELED` (closed: a closed logger is not started again; free it and create a
     /// new one).

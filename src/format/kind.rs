@@ -99,12 +99,28 @@ impl LoggerKind {
 
     /// The file an `mtalog_acct_log` (`Kind::Acct`) or `mtalog_import_log`
     /// (`Kind::Import`) record goes to, for the kinds that accept them
-    /// ([`KindSetup::records`]): ec_logger's acctlog and importlog, json_logger's mainlog.
+    /// ([`KindSetup::records`]): ec_logger's acctlog and importlog, json_logger's mainlog
+    /// (bounce_logger takes none: its one file).
     pub fn record_target(self, kind: Kind) -> Target {
-        match (self, kind) {
-            (LoggerKind::Json, _) => Target::Main,
-            (_, Kind::Import) => Target::Import,
-            _ => Target::Acct,
+        match self {
+            LoggerKind::Json | LoggerKind::Bounce => Target::Main,
+            LoggerKind::Ec | LoggerKind::Postfix | LoggerKind::Imta => match kind {
+                Kind::Import => Target::Import,
+                _ => Target::Acct,
+            },
+        }
+    }
+
+    /// The APP-NAME of the kind's syslog messages (json_logger: `mtalog`, the program that
+    /// writes the records; bounce_logger: `ecelerity`, as Momentum's bouncelog); `None` when
+    /// each line carries its own syslog tag (postfix_logger: `postfix/smtp[PID]: `).
+    pub fn syslog_app(self) -> Option<&'static str> {
+        match self {
+            LoggerKind::Ec => Some("ecelerity"),
+            LoggerKind::Postfix => None,
+            LoggerKind::Imta => Some("imta"),
+            LoggerKind::Json => Some("mtalog"),
+            LoggerKind::Bounce => Some("ecelerity"),
         }
     }
 

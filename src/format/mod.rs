@@ -120,6 +120,20 @@ impl Target {
         Target::Import,
         Target::Connection,
     ];
+
+    /// The name of the file option that names the target's file (`mainlog`,
+    /// `rejectlog`, `paniclog`, `acctlog`, `importlog`, `connection_log`): a syslog
+    /// message's MSGID.
+    pub fn file_key(self) -> &'static str {
+        match self {
+            Target::Main => "mainlog",
+            Target::Reject => "rejectlog",
+            Target::Panic => "paniclog",
+            Target::Acct => "acctlog",
+            Target::Import => "importlog",
+            Target::Connection => "connection_log",
+        }
+    }
 }
 
 /// Line buffers, one per [`Target`].

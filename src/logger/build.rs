@@ -8,11 +8,12 @@ use crossbeam_channel::bounded;
 use super::{Core, Error, NEW, Pipeline, RUNNING};
 use crate::config::{self, ConfigError, Entry, Options, Overflow};
 use crate::event::Kind;
+use crate::file::syslog::{Endpoint, LineStyle, Syslog};
 use crate::file::{SharedFile, rotate};
 use crate::format::{FormatContext, KindSetup, LoggerKind, Target};
 use crate::pipeline::pool::Pool;
 use crate::pipeline::settings::Settings;
-use crate::pipeline::writer::Writer;
+use crate::pipeline::writer::{Destinations, Writer};
 use crate::pipeline::{Msg, Port};
 use crate::sync::ForkMutex;
 
@@ -39,7 +40,7 @@ impl Core {
             RUNNING => return Err(Error::AlreadyRunning),
             _ => return Err(Error::NotRunning),
         }
-        let pipe = self.build(&entries)?;
+        let pipe = self.build(&entries, false)?;
         let _ = self.entries.set(entries);
         self.pipe.set(pipe);
         self.state.store(RUNNING, Ordering::Release);
@@ -47,9 +48,10 @@ impl Core {
         Ok(())
     }
 
-    /// A new pipeline from the configuration: the files open, the writer running.
-    pub(super) fn build(&self, entries: &[Entry]) -> Result<Pipeline, Error> {
-        let (mut settings, setup) =
+    /// A new pipeline from the configuration: the files open, the writer running. In a
+    /// forked child (`in_child`) nothing waits on the network.
+    pub(super) fn build(&self, entries: &[Entry], in_child: bool) -> Result<Pipeline, Error> {
+        let (mut settings, setup, ctx) =
             read_options(self.kind, &self.name, &mut Options::new(entries))?;
         settings.heartbeat = setup.heartbeat;
         settings.records = setup.records;
@@ -62,12 +64,37 @@ impl Core {
             settings.targets[f.target as usize] = true;
         }
         let mut files: Vec<(Target, Arc<SharedFile>)> = Vec::new();
+        // Per syslog destination: its value, the targets it receives, the endpoint and
+        // the first option that names it (for errors).
+        let mut syslogs: Vec<(String, Vec<Target>, Endpoint, &'static str)> = Vec::new();
         for spec in &setup.files {
+            // A value naming a syslog endpoint instead of a path (see `file::syslog`).
+            if let Some(ep) = spec.path.to_str().and_then(Endpoint::parse) {
+                let ep = ep.map_err(|e| at_entry(entries, spec.key, Error::Invalid(e)))?;
+                let name = spec.path.to_string_lossy().into_owned();
+                match syslogs.iter_mut().find(|s| s.0 == name) {
+                    Some(s) => s.1.push(spec.target),
+                    None => syslogs.push((name, vec![spec.target], ep, spec.key)),
+                }
+                continue;
+            }
             let rot = &settings.rotation[spec.target as usize];
             let f = SharedFile::open_rotating(&spec.path, spec.mode, &settings.policy, rot)
                 .map_err(|e| at_entry(entries, spec.key, e.into()))?;
             files.push((spec.target, f));
         }
+        let style = LineStyle {
+            app: self.kind.syslog_app(),
+            pid: ctx.pid.to_string(),
+            hostname: ctx.hostname.clone(),
+        };
+        let mut dests = Vec::with_capacity(syslogs.len());
+        for (name, targets, ep, key) in syslogs {
+            let d = Syslog::open(&name, &ep, &settings.syslog, style.clone(), !in_child)
+                .map_err(|e| at_entry(entries, key, e))?;
+            dests.push((targets, d));
+        }
+        let dests = Destinations::new(dests, settings.error_default_level);
         self.shared.abort.store(false, Ordering::Relaxed);
         self.shared.failed.store(false, Ordering::Relaxed);
         let settings = Arc::new(settings);
@@ -91,7 +118,8 @@ impl Core {
             Arc::clone(&settings),
             setup.formatter,
             files,
-        );
+        )
+        .with_destinations(dests);
         let handle = crate::sys::spawn("mtalog-writer", move || w.run()).map_err(|e| {
             if let Some(k) = &control_key {
                 crate::control::release(k);
@@ -127,18 +155,19 @@ impl Core {
 }
 
 /// Reads every option of a logger of `kind` from `o`: the ones every kind has, the kind's
-/// own, rotation; then rejects the keys none of them read. Opens nothing.
+/// own, rotation; then rejects the keys none of them read. Opens nothing. With them, the
+/// facts the formats were set up with (the syslog messages' host name and PROCID).
 pub(super) fn read_options(
     kind: LoggerKind,
     name: &str,
     o: &mut Options<'_>,
-) -> Result<(Settings, KindSetup), ConfigError> {
+) -> Result<(Settings, KindSetup, FormatContext), ConfigError> {
     let mut settings = Settings::parse(o)?;
     let ctx = FormatContext::current(settings.error_default_level);
     let setup = kind.setup(o, &ctx, name)?;
     settings.rotation = rotate::parse(o, kind.sun_rotation())?;
     o.finish()?;
-    Ok((settings, setup))
+    Ok((settings, setup, ctx))
 }
 
 /// The option keys a logger of `kind` knows (every name of each, aliases included), in the

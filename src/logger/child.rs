@@ -27,7 +27,7 @@ impl AfterFork for Core {
             return;
         }
         let built = match self.entries.get() {
-            Some(entries) => self.build(entries),
+            Some(entries) => self.build(entries, true),
             None => Err(Error::NotRunning),
         };
         match built {

@@ -493,6 +493,15 @@ const BAD_VALUES: &[(&str, &[&str])] = &[
     ("expirytime", &["old"]),
     ("service_expirytime", &["old"]),
     ("compress", &["maybe"]),
+    ("syslog_facility", &["kernel"]),
+    ("syslog_hostname", &["\"mx 1\"", "\"\""]),
+    ("connect_timeout", &["0", "soon"]),
+    ("relp_window", &["0", "65537", "wide"]),
+    ("syslog_tls_ca", &["\"\""]),
+    // Each without the other.
+    ("syslog_tls_cert", &["\"\"", "/etc/mtalog/client.pem"]),
+    ("syslog_tls_key", &["\"\"", "/etc/mtalog/client.key"]),
+    ("syslog_tls_server_name", &["\"\"", "\"mx 1\""]),
 ];
 
 #[test]

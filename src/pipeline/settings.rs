@@ -6,6 +6,7 @@ use crate::config::{self, ConfigError, Fsync, Options, Overflow};
 use crate::event::{KIND_COUNT, Kind};
 use crate::file::OpenPolicy;
 use crate::file::rotate::Policy;
+use crate::file::syslog::SyslogOptions;
 use crate::format::{Level, TARGET_COUNT};
 
 /// Options every logger kind has (beyond its own paths and format options).
@@ -47,6 +48,8 @@ pub struct Settings {
     pub rotation: [Policy; TARGET_COUNT],
     /// Unix socket accepting console commands (`control_socket`, default none).
     pub control_socket: Option<std::path::PathBuf>,
+    /// Options of the syslog destinations (`syslog_facility`, ...).
+    pub syslog: SyslogOptions,
 }
 
 /// Default queue capacity.
@@ -126,6 +129,7 @@ impl Settings {
         let group = parse_id(o, "log_group", crate::sys::group_id)?;
         let reopen_on_rename = o.boolean("reopen_on_rename", false)?;
         let control_socket = o.path("control_socket")?;
+        let syslog = SyslogOptions::parse(o)?;
         Ok(Settings {
             queue_size,
             overflow,
@@ -148,6 +152,7 @@ impl Settings {
             targets: [false; TARGET_COUNT],
             rotation: Default::default(),
             control_socket,
+            syslog,
         })
     }
 }

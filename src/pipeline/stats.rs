@@ -64,6 +64,10 @@ macro_rules! for_each_counter {
             panics,
             /// Byte sequences that were not UTF-8, written as U+FFFD (json_logger).
             invalid_utf8,
+            /// Messages sent again to a syslog receiver after a connection broke (RELP:
+            /// those not acknowledged; TCP/TLS: those the receiver's host had not
+            /// acknowledged). The receiver may hold them twice.
+            resent,
         }
     };
 }

@@ -35,6 +35,8 @@ use crate::event::{Event, Field, Kind, Timestamp};
 use crate::file::rotate::{self, Helper};
 use crate::file::{RotateCtx, SharedFile};
 use crate::format::{Formatter, Out, TARGET_COUNT, Target};
+pub use destinations::Destinations;
+use destinations::abort_flag;
 use ledger::Ledger;
 use rotation::sweep_job;
 
@@ -112,6 +114,8 @@ pub struct Writer {
     helper: Option<Helper>,
     rotation_problems: Vec<String>,
     last_sweep: Instant,
+    /// Targets that go to syslog destinations instead of files.
+    dests: Destinations,
 }
 
 impl Writer {
@@ -163,6 +167,7 @@ impl Writer {
             helper: None,
             rotation_problems: Vec::new(),
             last_sweep: now,
+            dests: Destinations::default(),
         };
         for i in 0..w.files.len() {
             let f = Arc::clone(&w.files[i].1);
@@ -171,6 +176,12 @@ impl Writer {
             }
         }
         w
+    }
+
+    /// Sends the targets `dests` routes to them instead of to files.
+    pub fn with_destinations(mut self, dests: Destinations) -> Writer {
+        self.dests = dests;
+        self
     }
 
     /// The thread body: the loop inside a panic guard. A panic marks the logger failed and
@@ -364,6 +375,9 @@ impl Writer {
             self.format_failed(kind, payload.as_ref());
             return;
         }
+        if !self.dests.is_empty() {
+            self.dests.mark_event(&lens, &self.out, ev);
+        }
         let lens = std::array::from_fn(|i| self.out.bufs[i].len());
         self.ledger.formatted(kind, lens);
     }
@@ -395,7 +409,12 @@ impl Writer {
         match c {
             Control::Flush(ack) => {
                 let ok = self.write_out();
-                let _ = ack.send(if ok { Ok(()) } else { Err(self.fault_error()) });
+                let r = if ok {
+                    self.drain()
+                } else {
+                    Err(self.fault_error())
+                };
+                let _ = ack.send(r);
                 false
             }
             Control::Reopen(ack) => {
@@ -409,8 +428,12 @@ impl Writer {
                     self.finish_helper();
                     ok = self.write_out();
                 }
-                let mut r = if ok { Ok(()) } else { Err(self.fault_error()) };
-                if ok {
+                let mut r = if ok {
+                    self.drain()
+                } else {
+                    Err(self.fault_error())
+                };
+                if r.is_ok() {
                     if let Err(msg) = self.sync_all() {
                         // Written, but maybe not on disk: said in the paniclog, and to the
                         // caller.
@@ -442,7 +465,49 @@ impl Writer {
         }
         self.shared.reopen_asked.store(false, Ordering::Relaxed);
         self.shared.stats.add(Counter::reopens, 1);
-        self.reopen_files()
+        let r = self.reopen_files();
+        for msg in self.dests.reconnect() {
+            self.report("error", &msg);
+        }
+        r
+    }
+
+    /// Waits until the destinations that acknowledge messages (RELP) have acknowledged
+    /// every one sent (the files need nothing more). A fault is met as in
+    /// [`Writer::write_out`]: counted and reported once, retried with back-off (the
+    /// destination reconnects) until the control side gives up.
+    fn drain(&mut self) -> Result<(), Error> {
+        if self.dests.is_empty() {
+            return Ok(());
+        }
+        let give_up = abort_flag(&self.shared);
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            match self.dests.drain(&give_up, &self.shared.stats) {
+                Ok(()) => break,
+                Err((name, e)) => {
+                    if self.fault.is_none() {
+                        self.shared.stats.add(Counter::write_errors, 1);
+                        let msg =
+                            format!("write to {name} failed: {e}; keeping events and retrying");
+                        self.fault = Some(msg.clone());
+                        self.report("error", &msg);
+                    }
+                    if give_up() {
+                        return Err(self.fault_error());
+                    }
+                    std::thread::park_timeout(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+        // What the destinations held is sent.
+        self.count_written();
+        // The reports (a fault, its end) go out now.
+        if self.dirty() || self.fault.is_some() {
+            self.write_out();
+        }
+        Ok(())
     }
 
     /// Reopens every file by name; a new file gets its header ahead of the lines that wait
@@ -576,8 +641,12 @@ impl Writer {
         ev.push(Field::Note, text.as_bytes(), usize::MAX);
         let mut tmp = Out::default();
         self.formatter.format(&ev, &mut tmp);
+        let lens: [usize; TARGET_COUNT] = std::array::from_fn(|i| self.out.bufs[i].len());
         for (i, b) in tmp.bufs.iter().enumerate() {
             self.out.bufs[i].extend_from_slice(b);
+        }
+        if !self.dests.is_empty() {
+            self.dests.mark_event(&lens, &self.out, &ev);
         }
     }
 
@@ -592,12 +661,23 @@ impl Writer {
             formatter,
             shared,
             rotation_problems,
+            dests,
             ledger,
             ..
         } = self;
+        let give_up = abort_flag(shared);
         for t in Target::ALL {
             let buf = &mut out.bufs[t as usize];
             if buf.is_empty() {
+                continue;
+            }
+            if dests.routes(t) {
+                let before = buf.len();
+                let r = dests.write(t, buf, &give_up, &shared.stats);
+                ledger.taken(t, before - buf.len());
+                if let (Err(e), true) = (r, result.is_ok()) {
+                    result = Err(e);
+                }
                 continue;
             }
             let Some(i) = route[t as usize] else {
@@ -643,6 +723,8 @@ impl Writer {
         // an earlier one, is written now even when no new lines wait for its file: a flush
         // or close is not done before it is, and a fault shows at once.
         finish_pending(files, &mut result);
+        dests.finish_pending(&give_up, &shared.stats, &mut result);
+        rotation_problems.extend(dests.take_problems());
         self.count_written();
         self.rotated(done);
         // Files that grew past what max_total_size leaves them: older files go now, not
@@ -654,9 +736,13 @@ impl Writer {
     }
 
     /// Counts the events now wholly in their files as written (a cut line whose rest was
-    /// written since no longer holds its event back).
+    /// written since, or lines a syslog destination has sent since, no longer hold their
+    /// events back).
     fn count_written(&mut self) {
         for t in Target::ALL {
+            if self.dests.routes(t) {
+                self.ledger.set_held(t, self.dests.held(t));
+            }
             if let (Some(id), Some(i)) = (self.ledger.cut(t), self.route[t as usize]) {
                 if !self.files[i].1.is_cut(id) {
                     self.ledger.clear_cut(t);
@@ -686,6 +772,7 @@ impl Writer {
             self.ledger.taken(t, self.out.bufs[t as usize].len());
         }
         self.out.clear();
+        self.dests.clear();
         let lost = self.ledger.forget();
         for k in Kind::ALL {
             if lost[k.index()] > 0 {
@@ -824,6 +911,7 @@ impl Writer {
     }
 }
 
+mod destinations;
 mod ledger;
 mod rotation;
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! its lines end in each stream, and a stream advances as its file takes bytes. A line
 //! that a short write cut (disk full) is taken by the file whole, but its rest waits in
 //! the file (see [`SharedFile::is_cut`](crate::file::SharedFile::is_cut)): until that rest
-//! is written, the stream counts as not past the line.
+//! is written, the stream counts as not past the line. Likewise the bytes a syslog
+//! destination took but has not sent yet are held: the stream is not past them.
 
 use std::collections::VecDeque;
 
@@ -29,6 +30,8 @@ pub(super) struct Ledger {
     /// Per target: the line that a short write cut, named by its file, and how many of its
     /// bytes (taken from the buffer) are not in the file yet.
     cut: [Option<(u64, usize)>; TARGET_COUNT],
+    /// Per target: bytes taken from the buffer by a syslog destination, not sent yet.
+    held: [usize; TARGET_COUNT],
     marks: VecDeque<Mark>,
 }
 
@@ -66,10 +69,17 @@ impl Ledger {
         self.cut[t as usize] = None;
     }
 
+    /// Of the bytes taken from `t`'s buffer, the last `n` are not sent yet (a syslog
+    /// destination holds them).
+    pub(super) fn set_held(&mut self, t: Target, n: usize) {
+        self.held[t as usize] = n;
+    }
+
     /// Removes the events now wholly in their files; returns how many.
     pub(super) fn complete(&mut self) -> u64 {
-        let done: [i64; TARGET_COUNT] =
-            std::array::from_fn(|t| self.base[t] - self.cut[t].map_or(0, |(_, rest)| rest as i64));
+        let done: [i64; TARGET_COUNT] = std::array::from_fn(|t| {
+            self.base[t] - self.cut[t].map_or(0, |(_, rest)| rest as i64) - self.held[t] as i64
+        });
         let mut n = 0;
         while let Some(m) = self.marks.front() {
             if m.ends.iter().zip(&done).any(|(end, done)| end > done) {
@@ -132,6 +142,20 @@ mod tests {
         l.taken(Target::Main, 10);
         assert_eq!(l.complete(), 0);
         l.taken(Target::Main, 4);
+        assert_eq!(l.complete(), 1);
+    }
+
+    #[test]
+    fn what_a_destination_holds_is_not_written_yet() {
+        let mut l = Ledger::default();
+        l.formatted(Kind::Delivery, lens(10, 0));
+        l.formatted(Kind::Delivery, lens(20, 0));
+        l.taken(Target::Main, 20);
+        l.set_held(Target::Main, 15);
+        assert_eq!(l.complete(), 0);
+        l.set_held(Target::Main, 10);
+        assert_eq!(l.complete(), 1);
+        l.set_held(Target::Main, 0);
         assert_eq!(l.complete(), 1);
     }
 
