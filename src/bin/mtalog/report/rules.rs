@@ -93,19 +93,30 @@ fn split_client(s: &[u8]) -> Option<(&[u8], &[u8])> {
 /// the name has neither shape.
 fn short_domain(d: &[u8]) -> Option<Vec<u8>> {
     let labels: Vec<&[u8]> = d.split(|&b| b == b'.').collect();
+    let keep = kept_labels(&labels)?;
+    Some(
+        labels[labels.len() - keep..]
+            .join(&b'.')
+            .to_ascii_lowercase(),
+    )
+}
+
+/// How many of a domain's last labels pflogsumm keeps (`[^\.]+\.[^\.]{3}`: 2;
+/// `[^\.]+\.[^\.]{2,3}\.[^\.]{2}`: 3), with at least one label before them; `None`
+/// when the name has neither shape.
+pub fn kept_labels(labels: &[&[u8]]) -> Option<usize> {
     let n = labels.len();
-    let keep = if n >= 3 && labels[n - 1].len() == 3 && !labels[n - 2].is_empty() {
-        2
+    if n >= 3 && labels[n - 1].len() == 3 && !labels[n - 2].is_empty() {
+        Some(2)
     } else if n >= 4
         && labels[n - 1].len() == 2
         && (2..=3).contains(&labels[n - 2].len())
         && !labels[n - 3].is_empty()
     {
-        3
+        Some(3)
     } else {
-        return None;
-    };
-    Some(labels[n - keep..].join(&b'.').to_ascii_lowercase())
+        None
+    }
 }
 
 /// `normalize_host`: the sort key of a row (an IPv4 address as its four numbers, a name

@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use super::rules::normalize_host;
+use super::rules::{kept_labels, normalize_host};
 use super::{Conns, Counted, Counts, Nested2, Nested3, Options, Report};
 use mtalog::format::read::Map;
 
@@ -672,17 +672,7 @@ fn domain_user(sender: &[u8]) -> (Vec<u8>, Vec<u8>) {
     };
     let labels: Vec<&[u8]> = domain.split(|&b| b == b'.').collect();
     let n = labels.len();
-    let keep = if n >= 3 && labels[n - 1].len() == 3 && !labels[n - 2].is_empty() {
-        2
-    } else if n >= 4
-        && labels[n - 1].len() == 2
-        && (2..=3).contains(&labels[n - 2].len())
-        && !labels[n - 3].is_empty()
-    {
-        3
-    } else {
-        0
-    };
+    let keep = kept_labels(&labels).unwrap_or(0);
     let domain = if keep > 0 {
         let mut d = labels[n - keep..].join(&b'.');
         d.push(b'.');
