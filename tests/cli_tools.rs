@@ -391,6 +391,22 @@ fn bouncelog_is_checked_traced_and_reported() {
          {\"class\":10,\"name\":\"Invalid Recipient\",\"category\":\"Hard\",\"count\":1,\"share\":50.0,\"texts\":[{\"text\":\"550 5.1.1 <address>: Recipient address rejected: User unknown\",\"count\":1}]},\
          {\"class\":22,\"name\":\"Mailbox Full\",\"category\":\"Soft\",\"count\":1,\"share\":50.0,\"texts\":[{\"text\":\"552 5.2.2 <address>: mailbox full\",\"count\":1}]}]}"
     );
+    // -d keeps the bouncelog's records of that day only (here: none).
+    let json = ok(
+        &[
+            "report",
+            "-d",
+            "2001-02-03",
+            "--json",
+            "mainlog.ec",
+            "bouncelog.ec",
+        ],
+        &dir,
+    );
+    assert!(
+        json.contains(",\"bounce_classes\":{\"source\":\"logs\",\"bounces\":0,"),
+        "{json}"
+    );
     // The mainlog alone: its P line.
     let json = ok(&["report", "--json", "mainlog.ec"], &dir);
     assert!(

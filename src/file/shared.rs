@@ -291,15 +291,20 @@ impl SharedFile {
                     }
                 }
                 Err(e) => {
-                    // A parent's description works as well (only its lock is shared).
+                    // A parent's description works as well for appending.
                     if moved && !std::mem::replace(&mut st.follow_failed, true) {
                         errors.push(format!(
                             "{} was rotated by another process, but it cannot be opened: {e}; still writing to the rotated file",
                             self.path.display()
                         ));
                     }
-                    st.inherited = false;
-                    st.lock();
+                    if st.inherited {
+                        // The parent's description: its lock is the parent's too, so this
+                        // process appends through it but neither locks it nor rotates.
+                        st.busy = true;
+                    } else {
+                        st.lock();
+                    }
                     return Ok(());
                 }
             }

@@ -147,7 +147,7 @@ pub fn grand_totals(lines: &[String]) -> BTreeMap<String, String> {
 pub fn differences(ours: &str, theirs: &str) -> Vec<String> {
     let mut a = sections(ours);
     // mtalog's one section that pflogsumm does not have (compared in tests/cli_tools.rs).
-    a.retain(|s| s.0 != BOUNCE_CLASSES);
+    a.retain(|s| s.0.strip_suffix(": none").unwrap_or(&s.0) != BOUNCE_CLASSES);
     let b = sections(theirs);
     let mut diffs = Vec::new();
     let ta: Vec<&String> = a.iter().map(|s| &s.0).collect();

@@ -800,6 +800,13 @@ impl Events {
     /// bouncelog repeats the mainlog's bounces and deferrals.
     pub fn add(&mut self, rep: &mut Report, rec: &mtalog::format::read::Rec) {
         use mtalog::format::Formatter;
+        if rec.source == mtalog::format::bounce::read::BOUNCELOG {
+            // Never a Postfix line, so `-d` is applied here.
+            let day = crate::time::ymd(crate::time::local_day(rec.ev.time.sec).0);
+            if rep.o.day.is_some_and(|d| d != day) {
+                return;
+            }
+        }
         rep.bounce_classes.hold(rec);
         if rec.ev.kind == mtalog::event::Kind::Attempt
             || rec.source == mtalog::format::bounce::read::BOUNCELOG

@@ -466,3 +466,33 @@ fn a_process_without_the_lock_rotates_nothing_until_it_has_it() {
     assert_eq!(names(&d).len(), 2, "{:?}", names(&d));
     assert_eq!(std::fs::read(d.join("m.log")).unwrap().len(), 100);
 }
+
+#[test]
+fn a_child_that_cannot_open_the_file_appends_through_the_parents_without_locking_or_rotating() {
+    let d = dir("inherited");
+    let f = rotating(&d, 1000);
+    write_lines(&f, "a", 0..5);
+    // As after fork() in the child: the description and its lock are the parent's; the
+    // parent holds the lock right now (its own batch).
+    {
+        let mut st = f.state.lock();
+        st.inherited = true;
+        st.locked = false;
+        let fd = st.file.as_ref().unwrap().as_fd();
+        assert!(crate::sys::ofd_lock(fd, true).unwrap());
+    }
+    // The child cannot open the path (here: a symlink, which is refused).
+    std::fs::rename(d.join("m.log"), d.join("real.log")).unwrap();
+    symlink(d.join("real.log"), d.join("m.log")).unwrap();
+    let (rotated, errors) = write_lines(&f, "b", 0..10);
+    assert!(rotated.is_empty(), "{rotated:?}");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    {
+        let st = f.state.lock();
+        assert!(st.inherited && st.busy && !st.locked);
+    }
+    // Every line went to the parent's file; nothing was rotated away.
+    assert_eq!(std::fs::read(d.join("real.log")).unwrap().len(), 1500);
+    let names: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+    assert_eq!(names.len(), 2);
+}

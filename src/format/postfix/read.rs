@@ -673,10 +673,13 @@ pub fn reply_of(reason: &[u8]) -> (&[u8], &[u8]) {
         && let Some(p) = find(r, b" said: ")
     {
         let note = &r[p + 7..];
+        // `(in reply to command)` names no command: the two markers share a space.
         if let Some(q) = rfind(note, b" (in reply to")
-            && note.ends_with(b" command)")
+            && let Some(command) = note[q + 13..]
+                .strip_prefix(b" ")
+                .and_then(|c| c.strip_suffix(b" command)"))
         {
-            return (&note[..q], &note[q + 14..note.len() - 9]);
+            return (&note[..q], command);
         }
         return (note, b"");
     }

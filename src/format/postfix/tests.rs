@@ -499,3 +499,24 @@ fn reject_stage_names_and_phases_read_back() {
     }
     assert_eq!(Stage::parse(b"QUIT"), None);
 }
+
+#[test]
+fn the_reply_of_a_reason_names_its_command_when_there_is_one() {
+    use super::read::reply_of;
+    let (note, cmd) = reply_of(
+        b"host mx[192.0.2.1] said: 550 5.1.1 <a@b>: User unknown (in reply to RCPT TO command)",
+    );
+    assert_eq!(
+        (note, cmd),
+        (&b"550 5.1.1 <a@b>: User unknown"[..], &b"RCPT TO"[..])
+    );
+    // No command between the markers (they share a space): the whole text, no panic.
+    let (note, cmd) = reply_of(b"host h[192.0.2.1] said: 550 x (in reply to command)");
+    assert_eq!((note, cmd), (&b"550 x (in reply to command)"[..], &b""[..]));
+    let (note, cmd) = reply_of(b"connect to h[192.0.2.1]:25: Connection refused");
+    assert_eq!((note, cmd), (&b"Connection refused"[..], &b""[..]));
+    assert_eq!(
+        reply_of(b"unknown user: \"x\""),
+        (&b"unknown user: \"x\""[..], &b""[..])
+    );
+}

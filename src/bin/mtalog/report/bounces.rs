@@ -1,6 +1,6 @@
 //! The report's "bounces by class" section: every permanent failure it reads (an ec `P`
-//! line, a Postfix `status=bounced` or `expired` line, a Sun `R` or `K` entry, a bouncelog
-//! `B` record) in Momentum's bounce classes, read from the failure's text by the
+//! line, a Postfix `status=bounced` line — not `status=expired`, which pflogsumm does not
+//! count as bounced either — a Sun `R` or `K` entry, a bouncelog `B` record) in Momentum's bounce classes, read from the failure's text by the
 //! classifier bounce_logger writes with; per class the count, its share of the bounces and
 //! the most frequent reply texts.
 //!
@@ -16,7 +16,7 @@ use mtalog::format::bounce::{BounceClass, classify_reply, failure_class};
 use mtalog::format::read::{Map, Rec};
 
 use super::output::{esc, js};
-use super::text::{by_count, subsect};
+use super::text::{by_count, heading};
 
 /// Reply texts shown per class (fewer with a smaller `--top`).
 const TEXTS: usize = 5;
@@ -178,12 +178,11 @@ impl BounceClasses {
         rows
     }
 
-    /// The text section.
-    pub fn text(&self, o: &mut String, top: usize) {
-        subsect(o, "message bounces by class");
+    /// The text section (`message bounces by class: none` when there are none, as
+    /// pflogsumm words an empty section, and nothing then with `quiet`).
+    pub fn text(&self, o: &mut String, top: usize, quiet: bool) {
         let (source, by) = self.shown();
-        if by.total == 0 {
-            let _ = writeln!(o, "  none");
+        if !heading(o, "message bounces by class", by.total == 0, quiet) {
             return;
         }
         let _ = writeln!(o, " {:8}   bounces, read from the {source}\n", by.total);
@@ -307,7 +306,7 @@ mod tests {
         b.add(&rec(Kind::TransientFailure, b"451 4.7.1 later", ""));
         b.add(&rec(Kind::Delivery, b"250 ok", ""));
         let mut o = String::new();
-        b.text(&mut o, 20);
+        b.text(&mut o, 20, false);
         assert_eq!(
             o,
             concat!(
@@ -346,7 +345,10 @@ mod tests {
         );
         assert!(j.contains("\"class\":60,\"name\":\"Auto-Reply\""), "{j}");
         let mut o = String::new();
-        BounceClasses::default().text(&mut o, 20);
-        assert!(o.ends_with("------------------------\n  none\n"), "{o}");
+        BounceClasses::default().text(&mut o, 20, false);
+        assert_eq!(o, "\nmessage bounces by class: none\n");
+        let mut o = String::new();
+        BounceClasses::default().text(&mut o, 20, true);
+        assert_eq!(o, "");
     }
 }

@@ -138,12 +138,12 @@ fn hour_label(h: usize, iso: bool) -> String {
     }
 }
 
-pub(super) fn subsect(out: &mut String, t: &str) {
+fn subsect(out: &mut String, t: &str) {
     let _ = write!(out, "\n{t}\n{}\n", "-".repeat(t.len()));
 }
 
 /// A title with its underline, or `title: none` (nothing with `-q`) when empty.
-fn heading(out: &mut String, t: &str, empty: bool, quiet: bool) -> bool {
+pub(super) fn heading(out: &mut String, t: &str, empty: bool, quiet: bool) -> bool {
     if empty {
         if !quiet {
             let _ = writeln!(out, "\n{t}: none");
@@ -586,7 +586,7 @@ fn bounce_classes(r: &Report, out: &mut String) {
     let n = r.o.bounce_detail;
     if n != 0 {
         r.bounce_classes
-            .text(out, usize::try_from(n).unwrap_or(usize::MAX));
+            .text(out, usize::try_from(n).unwrap_or(usize::MAX), r.o.quiet);
     }
 }
 
