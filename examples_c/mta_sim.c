@@ -4,7 +4,8 @@
  *
  * It dlopens libmtalog, creates one logger per stanza of CONFIG with mtalog_load(), then
  * replays one simulated day of mail: receptions, deliveries, deferrals followed by
- * delivery, bounces, SMTP rejections and a few error-log lines. SIGHUP (and once, half-way
+ * delivery, bounces, out-of-band bounces (a DSN arriving after a delivery, through
+ * mtalog_bounce_log), SMTP rejections and a few error-log lines. SIGHUP (and once, half-way
  * through the day, the simulator itself) makes every logger reopen its files, as
  * logrotate's postrotate step would.
  *
@@ -61,6 +62,8 @@ static const char *(*p_last_error)(const logging_infrastructure *);
 static int (*p_console)(logging_infrastructure *, const char *, char *, size_t);
 static int (*p_stats)(const logging_infrastructure *, struct mtalog_stats *);
 static const char *(*p_version)(void);
+static int (*p_bounce_log)(logging_infrastructure *, const struct timeval *, abstract_message *,
+                           domain_record *, const char *, int);
 
 static int lookup(void *lib, const char *name, void **slot) {
     *slot = dlsym(lib, name);
@@ -89,7 +92,7 @@ static atomic_int failures;               /* failed library calls */
 /* What the simulator sent, summed over threads. */
 struct counts {
     unsigned long messages, recipients, receptions, deliveries, deferrals, bounces,
-        rejections, errors, reopens, hook_calls;
+        dsn_bounces, rejections, errors, reopens, hook_calls;
 };
 static struct counts totals;
 static pthread_mutex_t totals_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -159,6 +162,15 @@ static const char *const local_parts[] = {
 
 static const char *const sender_parts[] = {"news", "noreply", "billing", "info", "support"};
 #define N_SENDER_PARTS (sizeof sender_parts / sizeof sender_parts[0])
+
+/* Replies of out-of-band bounces: what a DSN that arrives after the delivery says. */
+static const char *const dsn_texts[] = {
+    "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table",
+    "552 5.2.2 <%s>: mailbox full",
+    "550 5.7.1 <%s>: Message rejected as spam by content filter",
+    "554 5.4.6 <%s>: Hop count exceeded - possible mail loop",
+};
+#define N_DSN_TEXTS (sizeof dsn_texts / sizeof dsn_texts[0])
 
 #define SIM_PID 4242u
 
@@ -238,6 +250,9 @@ struct message {
     int connect_fails[MAX_RCPTS];
     int bounces[MAX_RCPTS];
     int64_t at[MAX_RCPTS][MAX_ATTEMPTS];
+    /* per recipient delivered: when a DSN about it arrives (0 = none), and its text */
+    int64_t dsn_at[MAX_RCPTS];
+    unsigned dsn_text[MAX_RCPTS];
 };
 
 struct attempt {
@@ -245,6 +260,7 @@ struct attempt {
     uint64_t seq; /* order of planning: breaks ties between equal times */
     struct message *msg;
     unsigned r, n; /* recipient, attempt number */
+    int dsn;       /* not an attempt: the out-of-band bounce of a delivered recipient */
 };
 
 static pthread_mutex_t schedule = PTHREAD_MUTEX_INITIALIZER;
@@ -328,7 +344,7 @@ static struct message *plan(long i, int64_t arrival) {
     time_t t0 = (time_t)(arrival / 1000000);
     struct message *msg = xmalloc(sizeof *msg);
     unsigned r, octet, sender_dom, roll, deferrals;
-    uint64_t size;
+    uint64_t size, dsn_rng;
 
     memset(msg, 0, sizeof *msg);
     msg->i = i;
@@ -422,9 +438,19 @@ static struct message *plan(long i, int64_t arrival) {
             msg->attempts[0]++;
         }
     }
+    /* 1 in 200 delivered recipients bounce out of band: a DSN arrives 1-10 minutes after
+     * the delivery. A stream of its own, so the plan above stays what it was. */
+    dsn_rng = 0x64736E626F756EULL ^ ((uint64_t)i * 0x100000001B3ULL);
+    for (r = 0; r < msg->nrcpt; r++) {
+        unsigned when = 60 + pick(&dsn_rng, 540), text = pick(&dsn_rng, N_DSN_TEXTS);
+        if (!msg->bounces[r] && pick(&dsn_rng, 200) == 0) {
+            msg->dsn_at[r] = msg->at[r][msg->attempts[r] - 1] + 1000000 * (int64_t)when;
+            msg->dsn_text[r] = text;
+        }
+    }
     msg->pending = 0;
     for (r = 0; r < msg->nrcpt; r++) {
-        msg->pending += msg->attempts[r];
+        msg->pending += msg->attempts[r] + (msg->dsn_at[r] != 0);
     }
     return msg;
 }
@@ -489,9 +515,34 @@ static void arrive(long i, int64_t arrival, struct counts *c) {
     }
 }
 
+/* A DSN about recipient r, delivered earlier, arrives: an out-of-band bounce. Every logger
+ * is offered it; the kinds without a bounce record (all but bounce_logger) say -ENOTSUP. */
+static void bounce_out_of_band(struct message *msg, unsigned r, const struct timeval *now,
+                               struct counts *c) {
+    char text[192];
+    size_t k;
+    int n = snprintf(text, sizeof text, dsn_texts[msg->dsn_text[r]], msg->m[r].rcpt_to);
+
+    if (n >= (int)sizeof text) {
+        n = (int)sizeof text - 1;
+    }
+    for (k = 0; k < nloggers; k++) {
+        int rc = p_bounce_log(loggers[k], now, (abstract_message *)&msg->m[r],
+                              (domain_record *)&msg->d[r], text, n);
+        if (rc != 0 && rc != -ENOTSUP) {
+            fprintf(stderr, "mta_sim: %s: mtalog_bounce_log: %d: %s\n", logger_names[k], rc,
+                    p_last_error(loggers[k]));
+            atomic_fetch_add(&failures, 1);
+        }
+        c->hook_calls++;
+    }
+    c->dsn_bounces++;
+}
+
 /* One delivery attempt: a deferral (then the next attempt joins the schedule), or the final
- * delivery or bounce. A connection that fails is the delivery agent's to report, so it goes
- * with the attempt (the Postfix logger writes it under postfix/smtp, as Postfix does). */
+ * delivery or bounce; or, some minutes after a delivery, the DSN of an out-of-band bounce.
+ * A connection that fails is the delivery agent's to report, so it goes with the attempt
+ * (the Postfix logger writes it under postfix/smtp, as Postfix does). */
 static void deliver(struct attempt a, struct counts *c) {
     struct message *msg = a.msg;
     mtalog_message *m = &msg->m[a.r];
@@ -501,6 +552,13 @@ static void deliver(struct attempt a, struct counts *c) {
     size_t k;
     int n;
 
+    if (a.dsn) {
+        bounce_out_of_band(msg, a.r, &now, c);
+        if (--msg->pending == 0) {
+            free(msg);
+        }
+        return;
+    }
     m->retries = a.n;
     if (a.n + 1 < msg->attempts[a.r]) {
         if (a.n == 0 && msg->connect_fails[a.r]) {
@@ -549,6 +607,11 @@ static void deliver(struct attempt a, struct counts *c) {
             c->hook_calls++;
         }
         c->deliveries++;
+        if (msg->dsn_at[a.r] != 0) {
+            a.at = msg->dsn_at[a.r];
+            a.dsn = 1;
+            heap_push(a);
+        }
     }
     if (--msg->pending == 0) {
         free(msg);
@@ -746,7 +809,8 @@ int main(int argc, char **argv) {
         lookup(lib, "mtalog_last_error", (void **)&p_last_error) != 0 ||
         lookup(lib, "mtalog_console", (void **)&p_console) != 0 ||
         lookup(lib, "mtalog_stats", (void **)&p_stats) != 0 ||
-        lookup(lib, "mtalog_version", (void **)&p_version) != 0) {
+        lookup(lib, "mtalog_version", (void **)&p_version) != 0 ||
+        lookup(lib, "mtalog_bounce_log", (void **)&p_bounce_log) != 0) {
         dlclose(lib);
         return 1;
     }
@@ -810,6 +874,7 @@ int main(int argc, char **argv) {
         totals.deliveries += c->deliveries;
         totals.deferrals += c->deferrals;
         totals.bounces += c->bounces;
+        totals.dsn_bounces += c->dsn_bounces;
         totals.rejections += c->rejections;
         totals.errors += c->errors;
         totals.reopens += c->reopens;
@@ -833,9 +898,11 @@ int main(int argc, char **argv) {
     elapsed = seconds_since(&started);
 
     printf("sent: %lu messages, %lu recipients: %lu receptions, %lu deliveries, "
-           "%lu deferrals, %lu bounces, %lu rejections, %lu error lines, %lu reopens\n",
+           "%lu deferrals, %lu bounces, %lu out-of-band bounces, %lu rejections, "
+           "%lu error lines, %lu reopens\n",
            totals.messages, totals.recipients, totals.receptions, totals.deliveries,
-           totals.deferrals, totals.bounces, totals.rejections, totals.errors, totals.reopens);
+           totals.deferrals, totals.bounces, totals.dsn_bounces, totals.rejections,
+           totals.errors, totals.reopens);
     printf("%-16s %-20s %10s %10s %10s\n", "kind", "name", "accepted", "written", "dropped");
     for (k = 0; k < nloggers; k++) {
         struct mtalog_stats s;

@@ -1,7 +1,8 @@
-//! json_logger beside the three classic kinds: the example MTA writes all four at once;
-//! `mtalog report --json` gives the same grand totals on each, the JSON log's records are
-//! whole, in seq order with unique event ids, and pflogsumm on `mtalog convert --to
-//! postfix` of the JSON log gives the totals of the Postfix log the library wrote.
+//! json_logger beside the three classic kinds: the example MTA writes all four at once
+//! (and a bouncelog); `mtalog report --json` gives the same grand totals on each, the
+//! bouncelog changes none of them, the JSON log's records are whole, in seq order with
+//! unique event ids, and pflogsumm on `mtalog convert --to postfix` of the JSON log gives
+//! the totals of the Postfix log the library wrote.
 
 mod cli_support;
 
@@ -15,6 +16,7 @@ const EC: [&str; 3] = ["logs/mainlog.ec", "logs/rejectlog.ec", "logs/paniclog.ec
 const PF: [&str; 2] = ["logs/postfix/mainlog", "logs/postfix/paniclog"];
 const IMTA: [&str; 2] = ["logs/imta/mail.log_current", "logs/imta/imta"];
 const JSON: [&str; 1] = ["logs/events.json"];
+const BOUNCE: [&str; 1] = ["logs/bouncelog.ec"];
 
 /// The `totals` object of `mtalog report --json FILES`.
 fn totals(dir: &Path, files: &[&str]) -> BTreeMap<String, u64> {
@@ -73,6 +75,19 @@ fn four_kinds_same_totals_and_the_json_log_is_whole() {
             }
         }
     }
+
+    // The bouncelog beside the mainlog counts no bounce twice: the totals stay the
+    // mainlog's, and the bounces by class are the bouncelog's, in-band and out-of-band.
+    let with_bouncelog = [&EC[..], &BOUNCE[..]].concat();
+    assert_eq!(totals(&dir, &with_bouncelog), all[0].1);
+    let v: Value = serde_json::from_str(&ok(&["report", "--json", BOUNCE[0]], &dir))
+        .expect("report --json is JSON");
+    assert_eq!(v["bounce_classes"]["source"], "bouncelog", "{v}");
+    assert_eq!(
+        v["bounce_classes"]["bounces"].as_u64(),
+        Some(sent["bounces"] + sent["out-of-band bounces"]),
+        "{v}"
+    );
 
     let out = mtalog(&["check", JSON[0]], &dir);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));

@@ -129,11 +129,12 @@ fn run_example_day(dir: &Path, threads: &str) {
 }
 
 /// The example's log files, relative to the run's directory.
-const LOGS: [&str; 8] = [
+const LOGS: [&str; 9] = [
     "logs/mainlog.ec",
     "logs/rejectlog.ec",
     "logs/paniclog.ec",
     "logs/acctlog.ec",
+    "logs/bouncelog.ec",
     "logs/postfix/mainlog",
     "logs/postfix/paniclog",
     "logs/imta/mail.log_current",
