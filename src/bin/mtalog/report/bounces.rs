@@ -15,7 +15,7 @@ use mtalog::format::bounce::read::BOUNCELOG;
 use mtalog::format::bounce::{BounceClass, classify_reply, failure_class};
 use mtalog::format::read::{Map, Rec};
 
-use super::output::{esc, js};
+use super::output::{esc, js, thousands};
 use super::text::{by_count, heading};
 
 /// Reply texts shown per class (fewer with a smaller `--top`).
@@ -239,21 +239,25 @@ impl BounceClasses {
     /// The HTML section.
     pub fn html(&self, o: &mut String, top: usize) {
         let (source, by) = self.shown();
+        if by.total == 0 {
+            o.push_str("<h2>Bounces by class</h2>\n<p>none</p>\n");
+            return;
+        }
         let _ = write!(
             o,
             "<h2>Bounces by class</h2>\n<p>{} bounces, read from the {source}</p>\n<table><tr><th>count</th><th>share</th><th class=\"l\">class</th><th class=\"l\">top reply texts</th></tr>",
-            by.total
+            thousands(by.total)
         );
         for r in self.rows(top) {
             let texts: Vec<String> = r
                 .texts
                 .iter()
-                .map(|(t, k)| format!("{k} &times; {}", esc(t)))
+                .map(|(t, k)| format!("{} &times; {}", thousands(*k), esc(t)))
                 .collect();
             let _ = write!(
                 o,
                 "<tr><td>{}</td><td>{:.1}%</td><td class=\"l\">{} {} ({})</td><td class=\"l\">{}</td></tr>",
-                r.count,
+                thousands(r.count),
                 r.share,
                 r.class.code(),
                 esc(r.class.name()),
@@ -350,5 +354,8 @@ mod tests {
         let mut o = String::new();
         BounceClasses::default().text(&mut o, 20, true);
         assert_eq!(o, "");
+        let mut h = String::new();
+        BounceClasses::default().html(&mut h, 20);
+        assert_eq!(h, "<h2>Bounces by class</h2>\n<p>none</p>\n");
     }
 }

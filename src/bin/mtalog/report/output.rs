@@ -530,10 +530,12 @@ impl Report {
                     .collect(),
             );
         }
-        self.bounce_classes.html(
-            &mut h,
-            usize::try_from(o.bounce_detail).unwrap_or(usize::MAX),
-        );
+        if o.bounce_detail != 0 {
+            self.bounce_classes.html(
+                &mut h,
+                usize::try_from(o.bounce_detail).unwrap_or(usize::MAX),
+            );
+        }
         for (t, m) in [
             ("Rejects", &self.rejects),
             ("Reject warnings", &self.warns),
