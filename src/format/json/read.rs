@@ -293,19 +293,17 @@ impl Record<'_, '_> {
 
     /// A non-negative whole number (`None` when absent).
     fn uint(&self, key: &str) -> Result<Option<u64>, String> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Num(n)) => std::str::from_utf8(n)
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .map(Some)
-                .ok_or_else(|| format!("\"{key}\" is not a whole number: {}", lossy(n))),
-            Some(_) => Err(format!("\"{key}\" is not a number")),
-        }
+        self.whole(key)
     }
 
     /// A whole number (`None` when absent).
     fn int(&self, key: &str) -> Result<Option<i64>, String> {
+        self.whole(key)
+    }
+
+    /// A whole number of type `T` (`None` when absent): one that `T` cannot hold is an
+    /// error, as a fraction is.
+    fn whole<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, String> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Num(n)) => std::str::from_utf8(n)
