@@ -2,7 +2,9 @@
  * written once, by the parent only. Counted line by line from parent and child, with a
  * second parent thread logging while the fork happens. And a fork while another thread is
  * stuck inside log_init leaves the child a logger that answers (root only). */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -30,6 +32,22 @@
 #endif
 
 static logging_infrastructure *li;
+
+/* Entries of directory `dir` whose names are numbers below `below` (threads in
+ * /proc/self/task; descriptors in /proc/self/fd, below a memory checker's own). */
+static int count_entries(const char *dir, long below) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long v = strtol(e->d_name, &end, 10);
+        if (e->d_name[0] != '.' && *end == '\0' && v < below) n++;
+    }
+    closedir(d);
+    return n;
+}
 
 static void log_ids(const char *prefix, long from, long n) {
     mtalog_message m = ref_message();
@@ -273,7 +291,8 @@ int main(void) {
     CHECK_EQ_INT(dups, 0);
     free(text);
 
-    /* A child that only execs (or exits at once) costs nothing and writes nothing. */
+    /* A child that only execs (or exits at once) costs nothing and writes nothing: fork()
+     * starts no thread and opens no file in it. Its first event does, and is written. */
     li = mtalog_new("ec_logger", "fork2");
     remove(test_path("mainlog"));
     CHECK_EQ_INT(li->shared.log_init(li, ec_config(NULL)), 0);
@@ -281,9 +300,54 @@ int main(void) {
     pid = fork();
     if (pid == 0) _exit(0);
     CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK_EQ_INT(pipe(report), 0);
+    {
+        int fds_before = count_entries("/proc/self/fd", 1000);
+        pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            char verdict = 0;
+            if (count_entries("/proc/self/task", 1 << 30) != 1) verdict |= 1;
+            if (count_entries("/proc/self/fd", 1000) != fds_before) verdict |= 2;
+            s = get_stats(li);
+            if (s.accepted != 0 || s.written != 0) verdict |= 4;
+            log_ids("S", 0, 1);
+            if (count_entries("/proc/self/task", 1 << 30) != 2) verdict |= 8;
+            if (li->log_close(li) != 0) verdict |= 16;
+            s = get_stats(li);
+            if (s.accepted != 1 || s.written != 1) verdict |= 32;
+            verdict = (char)('A' + verdict);
+            if (write(report[1], &verdict, 1) != 1) _exit(3);
+            _exit(0);
+        }
+    }
+    close(report[1]);
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    child_verdict = 0;
+    CHECK_EQ_INT(read(report[0], &child_verdict, 1), 1);
+    CHECK_EQ_INT(child_verdict, 'A');
+    close(report[0]);
+    /* A child that closes its loggers without logging closes cleanly. */
+    CHECK_EQ_INT(pipe(report), 0);
+    pid = fork();
+    if (pid == 0) {
+        char verdict = (char)('A' + (li->log_close(li) != 0) + 2 * (li->log_reopen(li) == 0));
+        if (write(report[1], &verdict, 1) != 1) _exit(3);
+        _exit(0);
+    }
+    close(report[1]);
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    child_verdict = 0;
+    CHECK_EQ_INT(read(report[0], &child_verdict, 1), 1);
+    CHECK_EQ_INT(child_verdict, 'A');
+    close(report[0]);
     CHECK_EQ_INT(li->log_close(li), 0);
     mtalog_free(li);
-    CHECK_EQ_INT(count_lines(test_path("mainlog")), n3);
+    CHECK_EQ_INT(count_lines(test_path("mainlog")), n3 + 1);
+    text = read_file(test_path("mainlog"), &len);
+    CHECK(text != NULL && strstr(text, "@S-0@") != NULL);
+    free(text);
     fork_during_log_init();
     return check_summary();
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use crossbeam_channel::bounded;
 
-use super::{Core, Error, NEW, Pipeline, RUNNING};
+use super::{Core, Error, FORKED, NEW, Pipeline, RUNNING};
 use crate::config::{self, ConfigError, Entry, Options, Overflow};
 use crate::event::Kind;
 use crate::file::syslog::{Endpoint, LineStyle, Syslog};
@@ -37,7 +37,7 @@ impl Core {
         let _g = self.ctl()?;
         match self.state.load(Ordering::Acquire) {
             NEW => {}
-            RUNNING => return Err(Error::AlreadyRunning),
+            RUNNING | FORKED => return Err(Error::AlreadyRunning),
             _ => return Err(Error::NotRunning),
         }
         let pipe = self.build(&entries, false)?;

@@ -47,6 +47,10 @@ pub struct Pipeline {
 const NEW: u8 = 0;
 const RUNNING: u8 = 1;
 const CLOSED: u8 = 2;
+/// Running in a forked child whose pipeline is not built yet: it is built at the first
+/// call that needs it (see `child`), so a child that only execs or exits starts no thread
+/// and opens no file.
+const FORKED: u8 = 3;
 
 /// A logger instance. Its state lives in a shared [`Core`] so that the `fork()` handler
 /// (`atfork`) can reach every logger and give a child process its own writer.
@@ -146,20 +150,25 @@ impl Core {
 
     /// Is the logger running (initialised and not closed)?
     pub fn is_running(&self) -> bool {
-        self.state.load(Ordering::Acquire) == RUNNING
+        matches!(self.state.load(Ordering::Acquire), RUNNING | FORKED)
     }
 
     /// The settings in effect (after init).
     pub fn settings(&self) -> Option<&Settings> {
+        if self.state.load(Ordering::Acquire) == FORKED {
+            let _ = self.resume();
+        }
         self.pipe.get().map(|p| &*p.settings)
     }
 
-    /// The pipeline, while the logger runs.
+    /// The pipeline, while the logger runs (built first in a forked child).
     fn running(&self) -> Result<&Pipeline, Error> {
-        if self.is_running() {
-            self.pipe.get().ok_or(Error::NotRunning)
-        } else {
-            Err(Error::NotRunning)
+        match self.state.load(Ordering::Acquire) {
+            RUNNING => self.pipe.get().ok_or(Error::NotRunning),
+            FORKED => self
+                .resume()
+                .and_then(|()| self.pipe.get().ok_or(Error::NotRunning)),
+            _ => Err(Error::NotRunning),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{CLOSED, Core, Error, RUNNING};
+use super::{CLOSED, Core, Error, FORKED, RUNNING};
 use crate::console;
 use crate::pipeline::Control;
 use crate::pipeline::stats::{Counter, StatsSnapshot};
@@ -13,12 +13,20 @@ impl Core {
     /// `log_reopen` / `reopen logs`: ordered with the events queued before it; reopens every
     /// file by name.
     pub fn reopen(&self) -> Result<(), Error> {
+        if self.unbuilt_child() {
+            // No file is open in this process yet: the first use opens them by name.
+            return Ok(());
+        }
         let r = self.running().and_then(|p| p.port.reopen(None));
         self.record(r)
     }
 
     /// Writes out everything queued before this call (lines reach the files).
     pub fn flush(&self) -> Result<(), Error> {
+        if self.unbuilt_child() {
+            // Nothing was queued in this process.
+            return Ok(());
+        }
         let r = self
             .running()
             .and_then(|p| p.port.request(Control::Flush, None).and_then(|r| r));
@@ -36,9 +44,17 @@ impl Core {
     fn close_inner(&self) -> Result<(), Error> {
         let p = {
             let _g = self.ctl()?;
-            if self.state.load(Ordering::Acquire) != RUNNING {
-                self.shared.stats.add(Counter::input_errors, 1);
-                return Err(Error::NotRunning);
+            match self.state.load(Ordering::Acquire) {
+                RUNNING => {}
+                FORKED => {
+                    // A forked child that never logged: nothing to write, nothing open.
+                    self.state.store(CLOSED, Ordering::Release);
+                    return Ok(());
+                }
+                _ => {
+                    self.shared.stats.add(Counter::input_errors, 1);
+                    return Err(Error::NotRunning);
+                }
             }
             self.state.store(CLOSED, Ordering::Release);
             self.pipe.get().ok_or(Error::NotRunning)?
@@ -77,6 +93,11 @@ impl Core {
             }
         }
         result
+    }
+
+    /// Is this a forked child's logger whose pipeline is not built yet (see `child`)?
+    fn unbuilt_child(&self) -> bool {
+        self.state.load(Ordering::Acquire) == FORKED
     }
 
     /// A snapshot of the counters.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::TrySendError;
 
-use super::{Core, Pipeline, RUNNING};
+use super::{Core, FORKED, Pipeline, RUNNING};
 use crate::config::Overflow;
 use crate::event::{Event, Field, Kind, Timestamp, thread_token};
 use crate::pipeline::Msg;
@@ -37,7 +37,8 @@ impl Core {
         kind: Kind,
         wanted: impl FnOnce(&Settings) -> bool,
     ) -> Option<Box<Event>> {
-        if self.state.load(Ordering::Acquire) != RUNNING {
+        let state = self.state.load(Ordering::Acquire);
+        if state != RUNNING && (state != FORKED || self.resume().is_err()) {
             self.refused_not_running(kind);
             return None;
         }
@@ -125,10 +126,7 @@ impl Core {
         self.shared.stats.add(Counter::panics, 1);
         self.set_last_error(msg);
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if !self.is_running() {
-                return;
-            }
-            let Some(p) = self.pipe.get() else { return };
+            let Ok(p) = self.running() else { return };
             let mut ev = p.pool.take_now();
             ev.reset(Kind::Error);
             ev.thread = thread_token();
