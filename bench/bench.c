@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -1193,6 +1194,15 @@ int main(int argc, char **argv) {
     }
     if (N < 1000 || rounds < 1 || rounds > MAX_ROUNDS)
         return usage();
+    /* Absolute: the syslog rows give rsyslogd paths under it (its pid file, work
+     * directory and output), and rsyslogd does not take relative ones. */
+    static char out_abs[PATH_MAX];
+    mkdir(out_dir, 0755);
+    if (!realpath(out_dir, out_abs)) {
+        fprintf(stderr, "bench: %s: %s\n", out_dir, strerror(errno));
+        return 1;
+    }
+    out_dir = out_abs;
     make_jobs();
     const char *EC = "ec_logger";
     const char *Q4K = "queue_size = 4096\n";
