@@ -149,6 +149,12 @@ impl Out {
         &mut self.bufs[t as usize]
     }
 
+    /// The length of every buffer, by target.
+    #[inline]
+    pub fn lens(&self) -> [usize; TARGET_COUNT] {
+        std::array::from_fn(|i| self.bufs[i].len())
+    }
+
     /// Clears every buffer.
     pub fn clear(&mut self) {
         for b in &mut self.bufs {

@@ -362,7 +362,7 @@ impl Writer {
 
     fn event(&mut self, ev: &Event) {
         let kind = ev.kind;
-        let lens: [usize; TARGET_COUNT] = std::array::from_fn(|i| self.out.bufs[i].len());
+        let lens = self.out.lens();
         let formatted = catch_unwind(AssertUnwindSafe(|| {
             self.formatter.format(ev, &mut self.out)
         }));
@@ -378,8 +378,7 @@ impl Writer {
         if !self.dests.is_empty() {
             self.dests.mark_event(&lens, &self.out, ev);
         }
-        let lens = std::array::from_fn(|i| self.out.bufs[i].len());
-        self.ledger.formatted(kind, lens);
+        self.ledger.formatted(kind, self.out.lens());
     }
 
     fn format_failed(&mut self, kind: Kind, payload: &(dyn std::any::Any + Send)) {
@@ -547,7 +546,12 @@ impl Writer {
     fn timers(&mut self, now: Instant) {
         if let (Some(at), Some(every)) = (self.next_heartbeat, self.settings.heartbeat) {
             if now >= at {
-                self.formatter.heartbeat(Timestamp::now(), &mut self.out);
+                let (lens, time) = (self.out.lens(), Timestamp::now());
+                self.formatter.heartbeat(time, &mut self.out);
+                if !self.dests.is_empty() {
+                    // Sent as `info` of their own time, not as the event after them.
+                    self.dests.mark_own(&lens, &self.out, time);
+                }
                 self.next_heartbeat = Some(now + every);
             }
         }
@@ -641,7 +645,7 @@ impl Writer {
         ev.push(Field::Note, text.as_bytes(), usize::MAX);
         let mut tmp = Out::default();
         self.formatter.format(&ev, &mut tmp);
-        let lens: [usize; TARGET_COUNT] = std::array::from_fn(|i| self.out.bufs[i].len());
+        let lens = self.out.lens();
         for (i, b) in tmp.bufs.iter().enumerate() {
             self.out.bufs[i].extend_from_slice(b);
         }

@@ -95,12 +95,17 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// Lines the writer made without an event (heartbeats): `info`, now.
-    pub fn now() -> Meta {
+    /// Lines the writer made without an event (heartbeats) at `time`: `info`.
+    pub fn info(time: Timestamp) -> Meta {
         Meta {
             severity: severity::INFO,
-            time: Timestamp::now(),
+            time,
         }
+    }
+
+    /// [`Meta::info`], now: lines no mark names.
+    pub fn now() -> Meta {
+        Meta::info(Timestamp::now())
     }
 }
 

@@ -7,7 +7,7 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::event::{Event, Field};
+use crate::event::{Event, Field, Timestamp};
 use crate::file::syslog::Syslog;
 use crate::file::syslog::message::{self, Meta};
 use crate::format::{Level, Out, TARGET_COUNT, Target};
@@ -63,6 +63,11 @@ impl Destinations {
             time: ev.time,
         };
         self.mark(before, out, meta);
+    }
+
+    /// Records the meta of lines the writer made of its own at `time` (heartbeats): `info`.
+    pub(super) fn mark_own(&mut self, before: &[usize; TARGET_COUNT], out: &Out, time: Timestamp) {
+        self.mark(before, out, Meta::info(time));
     }
 
     /// Records `meta` for the lines added to `out` since the buffers' lengths were `before`.
