@@ -336,6 +336,11 @@ pub struct Event {
     pub mx_port: u16,
     /// [`flags`] bits.
     pub flags: u8,
+    /// The Momentum bounce class a log line read back gave the failure (a bouncelog
+    /// record's, a JSON record's `bounce_class`); 0 when none did. Hooks never set it: the
+    /// class of a failure from the host is read from its text
+    /// ([`failure_class`](crate::format::bounce::failure_class)).
+    pub class: u8,
     /// Microseconds the producer waited for this event's box (block mode): counted against
     /// `block_timeout` when the queue is full too.
     pub waited_us: u32,
@@ -401,6 +406,7 @@ impl Event {
             local_port: 0,
             mx_port: 0,
             flags: 0,
+            class: 0,
             waited_us: 0,
             thread: 0,
             last: 0,
@@ -432,6 +438,7 @@ impl Event {
         self.local_port = 0;
         self.mx_port = 0;
         self.flags = 0;
+        self.class = 0;
         self.waited_us = 0;
         self.thread = 0;
         self.last = 0;

@@ -422,6 +422,46 @@ fn bouncelog_is_checked_traced_and_reported() {
     );
 }
 
+/// A record that carries its class keeps it: a bouncelog whose `B` record says 25 (Admin
+/// Failure: a site's own rule, say) for a text the classifier reads as 22 (Mailbox Full)
+/// is reported in 25, and converted to JSON it stays 25, which the report of the JSON
+/// reads back.
+#[test]
+fn a_recorded_bounce_class_is_kept() {
+    let dir = scratch("bounce-class");
+    let b = "1700001000@30/00-31337-8E4F3556@30/00-31337-8E4F3556@@B@alice@dest.example@news@sender.example@@@21@25@4821@198.51.100.25@552 5.2.2 <alice@dest.example>: mailbox full\n";
+    std::fs::write(dir.join("bouncelog.ec"), b).unwrap();
+    let class_of = |json: &str| -> String {
+        let c = &json[json.find(",\"bounce_classes\":").unwrap()..];
+        c[..c.find(",\"texts\"").unwrap()].to_owned()
+    };
+    let report = ok(&["report", "--json", "bouncelog.ec"], &dir);
+    assert_eq!(
+        class_of(&report),
+        ",\"bounce_classes\":{\"source\":\"bouncelog\",\"bounces\":1,\"classes\":[\
+         {\"class\":25,\"name\":\"Admin Failure\",\"category\":\"Admin\",\"count\":1,\"share\":100.0"
+    );
+    let json = ok(&["convert", "--to", "json", "bouncelog.ec"], &dir);
+    assert!(
+        json.contains(",\"bounce_class\":25,\"bounce_category\":\"Admin\"}"),
+        "{json}"
+    );
+    std::fs::write(dir.join("events.json"), &json).unwrap();
+    let report = ok(&["report", "--json", "events.json"], &dir);
+    assert!(
+        class_of(&report).contains("{\"class\":25,\"name\":\"Admin Failure\""),
+        "{report}"
+    );
+    // Without the record's class, the classifier's reading.
+    let ec = ok(&["convert", "--to", "ec", "bouncelog.ec"], &dir);
+    std::fs::write(dir.join("mainlog.ec"), &ec).unwrap();
+    let report = ok(&["report", "--json", "mainlog.ec"], &dir);
+    assert!(
+        class_of(&report).contains("{\"class\":22,\"name\":\"Mailbox Full\""),
+        "{report}"
+    );
+}
+
 /// The "bounces by class" section on the logs real Postfix wrote (tests/corpus/postfix/):
 /// its six bounces (pflogsumm's "6 bounced") in their classes, the same in the three logs,
 /// and the same again when the log is converted to each other format and read back.

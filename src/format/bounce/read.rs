@@ -78,13 +78,12 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
     };
     let stage = number(11, "connection stage")?;
     let class = number(12, "bounce class")?;
-    if u8::try_from(class)
+    let Some(class) = u8::try_from(class)
         .ok()
-        .and_then(BounceClass::from_code)
-        .is_none()
-    {
+        .filter(|&c| BounceClass::from_code(c).is_some())
+    else {
         return Err(format!("the bounce class {class} is not one of Momentum's"));
-    }
+    };
     let size = number(13, "message size")?;
     let rcpt = join_addr(&u[5], &u[6]);
     let from = join_addr(&u[7], &u[8]);
@@ -106,6 +105,7 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
     ev.time = time;
     ev.stage = i32::try_from(stage).unwrap_or(i32::MAX);
     ev.size = size;
+    ev.class = class;
     out.push(Rec {
         ev,
         source: BOUNCELOG.to_owned(),
@@ -117,7 +117,7 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::event::{Event, Timestamp};
-    use crate::format::bounce::{Bounce, OUT_OF_BAND_STAGE};
+    use crate::format::bounce::{Bounce, OUT_OF_BAND_STAGE, failure_class};
     use crate::format::{Formatter, Out, Target};
 
     const B: &str = "1700001000@80/00-31337-8E4F3556@60/00-31337-EF0F3556@50/00-31337-6F0F3556@B@alice@dest.example@news@sender.example@group-a@vip-1@21@10@4821@198.51.100.25@550 5.1.1 user unknown";
@@ -176,6 +176,20 @@ mod tests {
         let mut out = Out::default();
         Bounce::default().format(&ev, &mut out);
         assert_eq!(out.bufs[Target::Main as usize], format!("{l}\n").as_bytes());
+    }
+
+    /// A record's class is the event's recorded class, which `failure_class` gives over
+    /// the classifier's reading of the text (here 10, Invalid Recipient).
+    #[test]
+    fn a_record_keeps_its_class() {
+        let ev = read(&B.replace("@21@10@", "@21@25@")).unwrap();
+        assert_eq!(ev.class, 25);
+        assert_eq!(failure_class(&ev), BounceClass::AdminFailure);
+        let ev = read(B).unwrap();
+        assert_eq!(failure_class(&ev), BounceClass::InvalidRecipient);
+        let mut ev = ev;
+        ev.class = 0;
+        assert_eq!(failure_class(&ev), BounceClass::InvalidRecipient);
     }
 
     #[test]

@@ -86,9 +86,13 @@ pub fn setup(o: &mut Options<'_>, _ctx: &FormatContext) -> Result<KindSetup, Con
     })
 }
 
-/// The class of a failure: the reply code and enhanced code found in its text (the
-/// event's own reply code when the text has none), then [`classify`].
+/// The class of a failure: the one a log line read back recorded ([`Event::class`]: what
+/// Momentum, with a site's own rules, decided), else the reply code and enhanced code found
+/// in its text (the event's own reply code when the text has none), then [`classify`].
 pub fn failure_class(ev: &Event) -> BounceClass {
+    if let Some(class) = BounceClass::from_code(ev.class) {
+        return class;
+    }
     let text = strip_one_newline(ev.get(Field::Note));
     let reply = parse_reply(text);
     let code = reply.code.or_else(|| {

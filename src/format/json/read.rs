@@ -486,7 +486,7 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
                 set_received(&mut ev, q);
             }
             if matches!(kind, Kind::TransientFailure | Kind::PermanentFailure) {
-                check_class(&r)?;
+                ev.class = class_of(&r)?.map_or(0, BounceClass::code);
             }
         }
     }
@@ -497,11 +497,11 @@ pub fn line(line: &[u8], out: &mut Vec<Rec>) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a failure's `bounce_class` and `bounce_category`, when there: one of Momentum's
-/// class codes, and its category. They make no field of the event: the class is the
-/// classifier's reading of `response`, and a reader that wants it (`mtalog report`) reads
-/// the text again, as it does for the other formats.
-fn check_class(r: &Record<'_, '_>) -> Result<(), String> {
+/// A failure's `bounce_class`, when there, checked with its `bounce_category`: one of
+/// Momentum's class codes, and its category. It becomes the event's recorded class
+/// ([`Event::class`]): a record converted from a Momentum bouncelog keeps the class
+/// Momentum gave it.
+fn class_of(r: &Record<'_, '_>) -> Result<Option<BounceClass>, String> {
     let class = match r.uint("bounce_class")? {
         None => None,
         Some(c) => Some(
@@ -513,10 +513,10 @@ fn check_class(r: &Record<'_, '_>) -> Result<(), String> {
     };
     let category = r.str("bounce_category")?;
     if category.is_empty() {
-        return Ok(());
+        return Ok(class);
     }
     match class {
-        Some(c) if c.category().name().as_bytes() == category => Ok(()),
+        Some(c) if c.category().name().as_bytes() == category => Ok(class),
         Some(c) => Err(format!(
             "\"bounce_category\" \"{}\" is not the category of class {} ({})",
             lossy(category),
@@ -533,7 +533,7 @@ fn check_class(r: &Record<'_, '_>) -> Result<(), String> {
         .iter()
         .any(|k| k.name().as_bytes() == category) =>
         {
-            Ok(())
+            Ok(None)
         }
         None => Err(format!(
             "\"bounce_category\" \"{}\" is not one of Momentum's",

@@ -823,3 +823,30 @@ fn ids_and_time_of_a_line() {
     );
     assert_eq!(read::time(l.as_bytes()), Some(Timestamp::new(T, 0)));
 }
+
+/// A failure's `bounce_class` is the event's recorded class (kept by a conversion and
+/// counted by the report), even where the classifier would read the text otherwise.
+#[test]
+fn a_failure_keeps_its_bounce_class() {
+    let mut out = Vec::new();
+    read::line(
+        br#"{"v":1,"time":"2026-11-23T11:08:57Z","type":"permanent_failure","response":"552 5.2.2 mailbox full","bounce_class":25,"bounce_category":"Admin"}"#,
+        &mut out,
+    )
+    .unwrap();
+    read::line(
+        br#"{"v":1,"time":"2026-11-23T11:08:57Z","type":"permanent_failure","response":"552 5.2.2 mailbox full"}"#,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out[0].ev.class, 25);
+    assert_eq!(
+        crate::format::bounce::failure_class(&out[0].ev),
+        crate::format::bounce::BounceClass::AdminFailure
+    );
+    assert_eq!(out[1].ev.class, 0);
+    assert_eq!(
+        crate::format::bounce::failure_class(&out[1].ev),
+        crate::format::bounce::BounceClass::MailboxFull
+    );
+}

@@ -1,8 +1,10 @@
 //! The report's "bounces by class" section: every permanent failure it reads (an ec `P`
 //! line, a Postfix `status=bounced` line — not `status=expired`, which pflogsumm does not
-//! count as bounced either — a Sun `R` or `K` entry, a bouncelog `B` record) in Momentum's bounce classes, read from the failure's text by the
-//! classifier bounce_logger writes with; per class the count, its share of the bounces and
-//! the most frequent reply texts.
+//! count as bounced either — a Sun `R` or `K` entry, a bouncelog `B` record, a JSON
+//! `permanent_failure`) in Momentum's bounce classes: the class the record gives (a
+//! bouncelog's field 12, a JSON `bounce_class`), else read from the failure's text by the
+//! classifier bounce_logger writes with ([`failure_class`]); per class the count, its share
+//! of the bounces and the most frequent reply texts.
 //!
 //! A bouncelog repeats the mainlog's in-band bounces and adds the out-of-band ones, so the
 //! bouncelog's records and the other logs' are counted apart, and the section shows the
