@@ -107,6 +107,26 @@ static long ids_once(const char *text, const char *prefix, long n, long *dups) {
     return once;
 }
 
+/* A forked child's verdict goes through a pipe (its exit status may be a memory
+ * checker's, see tests/c_tests.rs): 'A' plus the bits of the checks that failed. */
+static void send_verdict(int report[2], char failed) {
+    char verdict = (char)('A' + failed);
+    if (write(report[1], &verdict, 1) != 1) _exit(3);
+    _exit(0);
+}
+
+/* Waits for child `pid` and checks that its verdict says every check held. */
+static void expect_verdict(pid_t pid, int report[2]) {
+    int status = -1;
+    char verdict = 0;
+    close(report[1]);
+    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ_INT(read(report[0], &verdict, 1), 1);
+    CHECK_EQ_INT(verdict, 'A');
+    close(report[0]);
+}
+
 static logging_infrastructure *slow;
 static char slow_cfg[8192];
 
@@ -138,8 +158,7 @@ static int waits_for_fifo(pid_t tid) {
  * mounted over /etc/passwd, in a mount namespace of this test's own). Root only. */
 static int stuck_log_init(void) {
     char fifo[4096];
-    int report[2], status = -1, wfd;
-    char verdict = 0;
+    int report[2], wfd;
     void *rc = NULL;
     pthread_t th;
     pid_t pid;
@@ -180,16 +199,10 @@ static int stuck_log_init(void) {
         if (!fresh || fresh->shared.log_init(fresh, ec_config(NULL)) != -ECANCELED) v |= 8;
         if (fresh && !strstr(mtalog_last_error(fresh), "forked")) v |= 16;
         mtalog_free(fresh);
-        v = (char)('A' + v);
-        if (write(report[1], &v, 1) != 1) _exit(3);
-        _exit(0);
+        send_verdict(report, v);
     }
     CHECK(pid > 0);
-    close(report[1]);
-    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
-    CHECK_EQ_INT(read(report[0], &verdict, 1), 1);
-    CHECK_EQ_INT(verdict, 'A');
-    close(report[0]);
+    expect_verdict(pid, report);
     /* The user database answers (at its end, without the user; glibc cannot read a
      * FIFO's lines anyway): the parent's log_init finishes, with the error that names the
      * key. */
@@ -222,13 +235,53 @@ static void fork_during_log_init(void) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* log_reopen in a child before its first event reopens by name: a file renamed away in
+ * the child (a rotation) is not written again, the new one is. */
+static void reopen_in_child(void) {
+    char cfg[8192], moved[4096], verdict = 0;
+    logging_infrastructure *l3 = mtalog_new("ec_logger", "fork3"), *keep = li;
+    int report[2];
+    pid_t pid;
+    char *text;
+    size_t len;
+    snprintf(moved, sizeof moved, "%s", test_path("mainlog3.moved"));
+    remove(test_path("mainlog3"));
+    remove(moved);
+    snprintf(cfg, sizeof cfg,
+             "mainlog = \"%s\"\nrejectlog = \"%s\"\npaniclog = \"%s\"\nheartbeat = 0\n",
+             test_path("mainlog3"), test_path("rejectlog3"), test_path("paniclog3"));
+    CHECK(l3 != NULL);
+    if (!l3) return;
+    CHECK_EQ_INT(l3->shared.log_init(l3, cfg), 0);
+    CHECK_EQ_INT(pipe(report), 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (rename(test_path("mainlog3"), moved) != 0) verdict |= 1;
+        if (l3->log_reopen(l3) != 0) verdict |= 2;
+        li = l3;
+        log_ids("K", 0, 1);
+        li = keep;
+        if (l3->log_close(l3) != 0) verdict |= 4;
+        send_verdict(report, verdict);
+    }
+    expect_verdict(pid, report);
+    CHECK_EQ_INT(l3->log_close(l3), 0);
+    mtalog_free(l3);
+    CHECK_EQ_INT(count_lines(moved), 0);
+    CHECK_EQ_INT(count_lines(test_path("mainlog3")), 1);
+    text = read_file(test_path("mainlog3"), &len);
+    CHECK(text != NULL && strstr(text, "@K-0@") != NULL);
+    free(text);
+}
+
 int main(void) {
     long n1 = scale(20000), n2 = scale(5000), n3 = scale(10000), nt = scale(30000), dups;
+    long jailed = 0;
     first_n = scale(500);
     pthread_t th;
     pid_t pid;
     int status = -1, report[2];
-    char child_verdict = 0;
     char *text;
     size_t len;
     struct mtalog_stats s;
@@ -263,8 +316,6 @@ int main(void) {
     pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        /* The child's verdict goes through the pipe: its exit status may be a memory
-         * checker's (see tests/c_tests.rs). */
         char verdict = 0;
         log_ids("C", 0, n2);
         if (li->log_reopen(li) != 0) verdict |= 1;
@@ -274,18 +325,11 @@ int main(void) {
         if (s.accepted != (unsigned long long)n2 || s.written != (unsigned long long)n2)
             verdict |= 4;
         mtalog_free(li);
-        verdict = (char)('A' + verdict);
-        if (write(report[1], &verdict, 1) != 1) _exit(3);
-        _exit(0);
+        send_verdict(report, verdict);
     }
-    close(report[1]);
     log_ids("Q", 0, n3);
     if (!QUIET_FORK) CHECK_EQ_INT(pthread_join(th, NULL), 0);
-    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
-    CHECK(WIFEXITED(status));
-    CHECK_EQ_INT(read(report[0], &child_verdict, 1), 1);
-    CHECK_EQ_INT(child_verdict, 'A');
-    close(report[0]);
+    expect_verdict(pid, report);
     CHECK_EQ_INT(li->log_close(li), 0);
     s = get_stats(li);
     CHECK_EQ_INT(s.written, n1 + n3 + nt);
@@ -342,35 +386,42 @@ int main(void) {
             if (s.accepted != (unsigned long long)(FIRST_THREADS * first_n) ||
                 s.written != (unsigned long long)(FIRST_THREADS * first_n))
                 verdict |= 32;
-            verdict = (char)('A' + verdict);
-            if (write(report[1], &verdict, 1) != 1) _exit(3);
-            _exit(0);
+            send_verdict(report, verdict);
         }
     }
-    close(report[1]);
-    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
-    CHECK(WIFEXITED(status));
-    child_verdict = 0;
-    CHECK_EQ_INT(read(report[0], &child_verdict, 1), 1);
-    CHECK_EQ_INT(child_verdict, 'A');
-    close(report[0]);
+    expect_verdict(pid, report);
+    /* A child that gives up its view of the file system before it logs (chroot into an
+     * empty directory; root only) still writes to the same file: its logger was prepared
+     * inside fork(), where the parent's paths were. */
+    if (geteuid() == 0) {
+        const char *jail = test_path("jail");
+        mkdir(jail, 0700);
+        CHECK_EQ_INT(pipe(report), 0);
+        pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            char verdict = 0;
+            if (chroot(jail) != 0 || chdir("/") != 0) verdict |= 1;
+            log_ids("J", 0, 3);
+            if (li->log_close(li) != 0) verdict |= 2;
+            s = get_stats(li);
+            if (s.accepted != 3 || s.written != 3) verdict |= 4;
+            send_verdict(report, verdict);
+        }
+        expect_verdict(pid, report);
+        rmdir(jail);
+        jailed = 3;
+    }
     /* A child that closes its loggers without logging closes cleanly. */
     CHECK_EQ_INT(pipe(report), 0);
     pid = fork();
     if (pid == 0) {
-        char verdict = (char)('A' + (li->log_close(li) != 0) + 2 * (li->log_reopen(li) == 0));
-        if (write(report[1], &verdict, 1) != 1) _exit(3);
-        _exit(0);
+        send_verdict(report, (char)((li->log_close(li) != 0) + 2 * (li->log_reopen(li) == 0)));
     }
-    close(report[1]);
-    CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
-    child_verdict = 0;
-    CHECK_EQ_INT(read(report[0], &child_verdict, 1), 1);
-    CHECK_EQ_INT(child_verdict, 'A');
-    close(report[0]);
+    expect_verdict(pid, report);
     CHECK_EQ_INT(li->log_close(li), 0);
     mtalog_free(li);
-    CHECK_EQ_INT(count_lines(test_path("mainlog")), n3 + FIRST_THREADS * first_n);
+    CHECK_EQ_INT(count_lines(test_path("mainlog")), n3 + FIRST_THREADS * first_n + jailed);
     text = read_file(test_path("mainlog"), &len);
     CHECK(text != NULL);
     if (!text) return check_summary();
@@ -380,7 +431,10 @@ int main(void) {
         CHECK_EQ_INT(ids_once(text, prefix, first_n, &dups), first_n);
         CHECK_EQ_INT(dups, 0);
     }
+    CHECK_EQ_INT(ids_once(text, "J", jailed, &dups), jailed);
+    CHECK_EQ_INT(dups, 0);
     free(text);
+    reopen_in_child();
     fork_during_log_init();
     return check_summary();
 }

@@ -12,9 +12,9 @@
 //!   happened, and its queued events are written by its own writers, once.
 //! - *child*: opens the gate, closes its copies of the control sockets' descriptors (the
 //!   sockets stay the parent's), forgets the rest of a line the parent's last write left,
-//!   then calls [`AfterFork::after_fork_in_child`] on every logger, which gives itself a
-//!   pipeline of its own (new queue, new writer thread, the same shared log files,
-//!   appended to with whole lines). The parent's queued events are not in the child's
+//!   then calls [`AfterFork::after_fork_in_child`] on every logger, which prepares a
+//!   pipeline of its own (the same shared log files, appended to with whole lines) and
+//!   starts its queue and writer thread at its first use. The parent's queued events are not in the child's
 //!   queue and are never written by it. When a thread was still inside the gate at the
 //!   fork (the bounded wait ran out), the locks it held stay locked in the child: the
 //!   loggers close themselves there instead, and no logger starts in that process.

@@ -10,7 +10,7 @@ use crate::config::{self, ConfigError, Entry, Options, Overflow};
 use crate::event::Kind;
 use crate::file::syslog::{Endpoint, LineStyle, Syslog};
 use crate::file::{SharedFile, rotate};
-use crate::format::{FormatContext, KindSetup, LoggerKind, Target};
+use crate::format::{FormatContext, Formatter, KindSetup, LoggerKind, Target};
 use crate::pipeline::pool::Pool;
 use crate::pipeline::settings::Settings;
 use crate::pipeline::writer::{Destinations, Writer};
@@ -51,6 +51,14 @@ impl Core {
     /// A new pipeline from the configuration: the files open, the writer running. In a
     /// forked child (`in_child`) nothing waits on the network.
     pub(super) fn build(&self, entries: &[Entry], in_child: bool) -> Result<Pipeline, Error> {
+        let parts = self.prepare(entries, in_child)?;
+        self.start_parts(parts)
+    }
+
+    /// What a pipeline is made of from the configuration: the options read (owners and
+    /// groups looked up), the files open, the syslog destinations and the control socket
+    /// named; not yet its queue, event boxes or writer thread ([`Core::start_parts`]).
+    pub(super) fn prepare(&self, entries: &[Entry], in_child: bool) -> Result<Parts, Error> {
         let (mut settings, setup, ctx) =
             read_options(self.kind, &self.name, &mut Options::new(entries))?;
         settings.heartbeat = setup.heartbeat;
@@ -95,14 +103,33 @@ impl Core {
             dests.push((targets, d));
         }
         let dests = Destinations::new(dests, settings.error_default_level);
-        self.shared.abort.store(false, Ordering::Relaxed);
-        self.shared.failed.store(false, Ordering::Relaxed);
-        let settings = Arc::new(settings);
         let control_key = match &settings.control_socket {
             Some(path) => crate::control::prepare(path)
                 .map_err(|e| at_entry(entries, "control_socket", e.into()))?,
             None => None,
         };
+        Ok(Parts {
+            settings,
+            formatter: setup.formatter,
+            files,
+            dests,
+            control_key,
+        })
+    }
+
+    /// Starts a pipeline from its parts: the queue, the event boxes, the writer thread, the
+    /// control socket's listener.
+    pub(super) fn start_parts(&self, parts: Parts) -> Result<Pipeline, Error> {
+        let Parts {
+            settings,
+            formatter,
+            files,
+            dests,
+            control_key,
+        } = parts;
+        self.shared.abort.store(false, Ordering::Relaxed);
+        self.shared.failed.store(false, Ordering::Relaxed);
+        let settings = Arc::new(settings);
         let (tx, rx) = bounded::<Msg>(settings.queue_size);
         // The event boxes: a working set in circulation, and (block mode) a reserve for the
         // backlog of a stalled writer; see `pool`.
@@ -116,7 +143,7 @@ impl Core {
             Arc::clone(&pool),
             Arc::clone(&self.shared),
             Arc::clone(&settings),
-            setup.formatter,
+            formatter,
             files,
         )
         .with_destinations(dests);
@@ -152,6 +179,17 @@ impl Core {
             control,
         })
     }
+}
+
+/// A pipeline before it starts (see [`Core::prepare`]). A forked child makes its parts
+/// inside `fork()`, in the parent's environment (its directory and privileges, the
+/// descriptors of its files), and starts them at its first use.
+pub(super) struct Parts {
+    settings: Settings,
+    formatter: Box<dyn Formatter>,
+    files: Vec<(Target, Arc<SharedFile>)>,
+    dests: Destinations,
+    control_key: Option<std::path::PathBuf>,
 }
 
 /// Reads every option of a logger of `kind` from `o`: the ones every kind has, the kind's

@@ -8,12 +8,16 @@ use crate::atfork::AfterFork;
 impl AfterFork for Core {
     /// The parent's writer thread does not exist here. When the fork was clean, a running
     /// logger puts the parent's pipeline away (its queued events stay the parent's: it is
-    /// never touched again, and never dropped) and waits, `FORKED`, for its first use in
-    /// the child, which builds a pipeline of the child's own ([`Core::resume`]): no file
-    /// is opened, no thread started and no event pool allocated inside `fork()`, and a
-    /// child that execs or exits without logging does none of that at all. When the fork was not clean, a lock may be held by
-    /// a thread that is gone: the logger closes without taking any lock, and its calls
-    /// are refused (`mtalog_last_error` says why).
+    /// never touched again, and never dropped) and prepares one of the child's own: its
+    /// options, files and destinations, as they are now, in the environment the parent
+    /// had (its directory and privileges; the files are the descriptions it inherited). It
+    /// then waits, `FORKED`, for its first use in the child, which starts the pipeline's
+    /// queue, event boxes and writer thread ([`Core::resume`]): a child that execs or
+    /// exits without logging allocates no queue and starts no thread, and one that
+    /// changes directory, chroots or gives up privileges before it logs still writes to
+    /// the same files. When the fork was not clean, a lock may be held by a thread that
+    /// is gone: the logger closes without taking any lock, and its calls are refused
+    /// (`mtalog_last_error` says why).
     fn after_fork_in_child(&self, clean: bool) {
         self.shared.stats.reset();
         self.shared.parked.store(false, Ordering::Relaxed);
@@ -29,16 +33,26 @@ impl AfterFork for Core {
         if state != RUNNING && state != FORKED {
             return;
         }
+        let prepared = match self.entries.get() {
+            Some(entries) => self.prepare(entries, true),
+            None => Err(Error::NotRunning),
+        };
         self.pipe.retire();
-        self.state.store(FORKED, Ordering::Release);
+        match prepared {
+            Ok(parts) => {
+                *self.parts.lock() = Some(parts);
+                self.state.store(FORKED, Ordering::Release);
+            }
+            Err(e) => self.cannot_restart(&e),
+        }
     }
 }
 
 impl Core {
-    /// Builds the pipeline of a forked child at its first use (the first hook, or a call
-    /// that needs the writer). Once: concurrent first calls wait for the one that builds.
-    /// When it cannot be built, the logger closes: hooks of the child are refused
-    /// (counted) rather than queued to nobody, and `mtalog_last_error` says why.
+    /// Starts the pipeline of a forked child at its first use (the first hook, or a call
+    /// that needs the writer), from the parts prepared at the fork. Once: concurrent first
+    /// calls wait for the one that starts it. When it cannot be started, the logger
+    /// closes (see [`Core::cannot_restart`]).
     #[cold]
     #[inline(never)]
     pub(super) fn resume(&self) -> Result<(), Error> {
@@ -48,24 +62,36 @@ impl Core {
             RUNNING => return Ok(()),
             _ => return Err(Error::NotRunning),
         }
-        let built = match self.entries.get() {
-            Some(entries) => self.build(entries, true),
+        let parts = self.parts.lock().take();
+        let started = match parts {
+            Some(parts) => self.start_parts(parts),
             None => Err(Error::NotRunning),
         };
-        match built {
+        match started {
             Ok(p) => {
                 self.pipe.set(p);
                 self.state.store(RUNNING, Ordering::Release);
                 Ok(())
             }
             Err(e) => {
-                self.state.store(CLOSED, Ordering::Release);
-                self.set_last_error(&format!(
-                    "{} '{}': cannot restart after fork: {e}",
-                    self.kind, self.name
-                ));
+                self.cannot_restart(&e);
                 Err(e)
             }
         }
+    }
+
+    /// A forked child's logger that cannot have a pipeline closes: its hooks are refused
+    /// (counted) rather than queued to nobody, and `mtalog_last_error` says why.
+    fn cannot_restart(&self, e: &Error) {
+        self.state.store(CLOSED, Ordering::Release);
+        self.set_last_error(&format!(
+            "{} '{}': cannot restart after fork: {e}",
+            self.kind, self.name
+        ));
+    }
+
+    /// A forked child's logger closed before its first use: the parts prepared for it go.
+    pub(super) fn drop_parts(&self) {
+        self.parts.lock().take();
     }
 }

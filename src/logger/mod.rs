@@ -73,6 +73,9 @@ pub struct Core {
     last_error: ForkMutex<CString>,
     /// The configuration, kept for a forked child to rebuild its pipeline from.
     entries: std::sync::OnceLock<Vec<crate::config::Entry>>,
+    /// A forked child's pipeline, prepared inside `fork()` and started at its first use
+    /// (see `child`).
+    parts: ForkMutex<Option<build::Parts>>,
 }
 
 impl std::ops::Deref for Logger {
@@ -105,6 +108,7 @@ impl Logger {
             ctl: ForkMutex::new(()),
             last_error: ForkMutex::new(CString::default()),
             entries: std::sync::OnceLock::new(),
+            parts: ForkMutex::new(None),
         });
         // Known to the fork handlers from the start: a fork while another thread is inside
         // `log_init` still gives the child a consistent logger.

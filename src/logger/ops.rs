@@ -13,10 +13,6 @@ impl Core {
     /// `log_reopen` / `reopen logs`: ordered with the events queued before it; reopens every
     /// file by name.
     pub fn reopen(&self) -> Result<(), Error> {
-        if self.unbuilt_child() {
-            // No file is open in this process yet: the first use opens them by name.
-            return Ok(());
-        }
         let r = self.running().and_then(|p| p.port.reopen(None));
         self.record(r)
     }
@@ -47,8 +43,9 @@ impl Core {
             match self.state.load(Ordering::Acquire) {
                 RUNNING => {}
                 FORKED => {
-                    // A forked child that never logged: nothing to write, nothing open.
+                    // A forked child that never logged: nothing to write, nothing started.
                     self.state.store(CLOSED, Ordering::Release);
+                    self.drop_parts();
                     return Ok(());
                 }
                 _ => {

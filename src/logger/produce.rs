@@ -1,5 +1,7 @@
 //! The producer side, run on the MTA's threads: take a recycled event box from the pool,
-//! fill it, queue it. No formatting, I/O, locks or (in the steady state) allocation.
+//! fill it, queue it. No formatting, I/O, locks or (in the steady state) allocation; the one
+//! exception is a logger's first hook in a forked child, which starts its pipeline
+//! (`child`).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -38,9 +40,16 @@ impl Core {
         wanted: impl FnOnce(&Settings) -> bool,
     ) -> Option<Box<Event>> {
         let state = self.state.load(Ordering::Acquire);
-        if state != RUNNING && (state != FORKED || self.resume().is_err()) {
-            self.refused_not_running(kind);
-            return None;
+        if state != RUNNING {
+            if state != FORKED {
+                self.refused_not_running(kind);
+                return None;
+            }
+            if self.resume().is_err() {
+                // Refused and counted; `mtalog_last_error` keeps the reason `resume` gave.
+                self.shared.stats.add(Counter::input_errors, 1);
+                return None;
+            }
         }
         let p = self.pipe.get()?;
         if !wanted(&p.settings) {
