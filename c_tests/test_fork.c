@@ -33,6 +33,20 @@
 
 static logging_infrastructure *li;
 
+/* Under ASan (QUIET_FORK): waits until `l` has written all it took and its writer has
+ * gone idle, so that no thread is inside malloc when a child that allocates is forked. */
+static void quiet(logging_infrastructure *l) {
+    struct timespec idle = {0, 200 * 1000 * 1000}, tick = {0, 10 * 1000 * 1000};
+    int waits;
+    if (!QUIET_FORK) return;
+    for (waits = 0; waits < 6000; waits++) {
+        struct mtalog_stats s = get_stats(l);
+        if (s.written == s.accepted && s.queue_depth == 0) break;
+        nanosleep(&tick, NULL);
+    }
+    nanosleep(&idle, NULL);
+}
+
 /* Entries of directory `dir` whose names are numbers below `below` (threads in
  * /proc/self/task; descriptors in /proc/self/fd, below a memory checker's own). */
 static int count_entries(const char *dir, long below) {
@@ -253,6 +267,7 @@ static void reopen_in_child(void) {
     CHECK(l3 != NULL);
     if (!l3) return;
     CHECK_EQ_INT(l3->shared.log_init(l3, cfg), 0);
+    quiet(l3);
     CHECK_EQ_INT(pipe(report), 0);
     pid = fork();
     CHECK(pid >= 0);
@@ -273,6 +288,47 @@ static void reopen_in_child(void) {
     text = read_file(test_path("mainlog3"), &len);
     CHECK(text != NULL && strstr(text, "@K-0@") != NULL);
     free(text);
+}
+
+/* A child whose logger cannot be prepared at the fork (its log directory was renamed
+ * away after log_init) closes it there: hooks are refused and counted, and
+ * mtalog_last_error keeps saying why, hook after hook and after log_close. */
+static void closed_at_fork(void) {
+    char dir[2048], moved[2048], cfg[8192], verdict = 0;
+    logging_infrastructure *l4 = mtalog_new("ec_logger", "fork4"), *keep = li;
+    int report[2];
+    pid_t pid;
+    snprintf(dir, sizeof dir, "%s", test_path("sub"));
+    snprintf(moved, sizeof moved, "%s", test_path("sub.moved"));
+    mkdir(dir, 0755);
+    snprintf(cfg, sizeof cfg,
+             "mainlog = \"%s/mainlog\"\nrejectlog = \"%s/rejectlog\"\n"
+             "paniclog = \"%s/paniclog\"\nheartbeat = 0\n",
+             dir, dir, dir);
+    CHECK(l4 != NULL);
+    if (!l4) return;
+    CHECK_EQ_INT(l4->shared.log_init(l4, cfg), 0);
+    CHECK_EQ_INT(rename(dir, moved), 0);
+    quiet(l4);
+    CHECK_EQ_INT(pipe(report), 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        struct mtalog_stats s;
+        li = l4;
+        log_ids("F", 0, 2);
+        li = keep;
+        if (!strstr(mtalog_last_error(l4), "cannot restart after fork")) verdict |= 1;
+        if (l4->log_close(l4) == 0) verdict |= 2;
+        if (!strstr(mtalog_last_error(l4), "cannot restart after fork")) verdict |= 4;
+        s = get_stats(l4);
+        if (s.accepted != 0 || s.input_errors != 3) verdict |= 8;
+        send_verdict(report, verdict);
+    }
+    expect_verdict(pid, report);
+    CHECK_EQ_INT(l4->log_close(l4), 0);
+    mtalog_free(l4);
+    CHECK_EQ_INT(count_lines(test_path("sub.moved/mainlog")), 0);
 }
 
 int main(void) {
@@ -360,6 +416,7 @@ int main(void) {
     if (pid == 0) _exit(0);
     CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
     CHECK_EQ_INT(pipe(report), 0);
+    quiet(li);
     {
         int fds_before = count_entries("/proc/self/fd", 1000);
         pid = fork();
@@ -397,6 +454,7 @@ int main(void) {
         const char *jail = test_path("jail");
         mkdir(jail, 0700);
         CHECK_EQ_INT(pipe(report), 0);
+        quiet(li);
         pid = fork();
         CHECK(pid >= 0);
         if (pid == 0) {
@@ -414,6 +472,7 @@ int main(void) {
     }
     /* A child that closes its loggers without logging closes cleanly. */
     CHECK_EQ_INT(pipe(report), 0);
+    quiet(li);
     pid = fork();
     if (pid == 0) {
         send_verdict(report, (char)((li->log_close(li) != 0) + 2 * (li->log_reopen(li) == 0)));
@@ -435,6 +494,7 @@ int main(void) {
     CHECK_EQ_INT(dups, 0);
     free(text);
     reopen_in_child();
+    closed_at_fork();
     fork_during_log_init();
     return check_summary();
 }

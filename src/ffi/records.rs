@@ -16,9 +16,7 @@ fn record_arg(h: &Handle, kind: Kind, what: &str) -> Result<Box<crate::event::Ev
     let l = &h.logger;
     let target = l.logger_kind().record_target(kind);
     let Some(settings) = l.settings() else {
-        l.input_error(&format!(
-            "an {what} record was refused: called before log_init"
-        ));
+        l.refuse(&format!("an {what} record was refused: called"));
         return Err(-libc::ECANCELED);
     };
     if !settings.records {
@@ -216,7 +214,7 @@ pub unsafe extern "C" fn mtalog_bounce_log(
             return -libc::EINVAL;
         }
         let Some(settings) = l.settings() else {
-            l.input_error("a bounce record was refused: called before log_init");
+            l.refuse("a bounce record was refused: called");
             return -libc::ECANCELED;
         };
         if settings.bounces.is_none() {

@@ -9,13 +9,12 @@ impl AfterFork for Core {
     /// The parent's writer thread does not exist here. When the fork was clean, a running
     /// logger puts the parent's pipeline away (its queued events stay the parent's: it is
     /// never touched again, and never dropped) and prepares one of the child's own: its
-    /// options, files and destinations, as they are now, in the environment the parent
-    /// had (its directory and privileges; the files are the descriptions it inherited). It
-    /// then waits, `FORKED`, for its first use in the child, which starts the pipeline's
-    /// queue, event boxes and writer thread ([`Core::resume`]): a child that execs or
-    /// exits without logging allocates no queue and starts no thread, and one that
-    /// changes directory, chroots or gives up privileges before it logs still writes to
-    /// the same files. When the fork was not clean, a lock may be held by a thread that
+    /// options and files as the forking process has them (its directory and privileges;
+    /// the files are the descriptions the child inherited). It then waits, `FORKED`, for
+    /// its first use in the child, which starts the pipeline's queue, event boxes and
+    /// writer thread ([`Core::resume`]): a child that execs or exits without logging
+    /// allocates no queue and starts no thread, and one that changes directory, chroots
+    /// or gives up privileges after the fork still writes to the files it inherited. When the fork was not clean, a lock may be held by a thread that
     /// is gone: the logger closes without taking any lock, and its calls are refused
     /// (`mtalog_last_error` says why).
     fn after_fork_in_child(&self, clean: bool) {
@@ -33,11 +32,14 @@ impl AfterFork for Core {
         if state != RUNNING && state != FORKED {
             return;
         }
+        // Closed while it is prepared: a panic on the way (caught by the fork handler) leaves
+        // a logger that refuses its hooks, not one that queues them to nobody.
+        self.pipe.retire();
+        self.state.store(CLOSED, Ordering::Release);
         let prepared = match self.entries.get() {
             Some(entries) => self.prepare(entries, true),
             None => Err(Error::NotRunning),
         };
-        self.pipe.retire();
         match prepared {
             Ok(parts) => {
                 *self.parts.lock() = Some(parts);
@@ -84,6 +86,7 @@ impl Core {
     /// (counted) rather than queued to nobody, and `mtalog_last_error` says why.
     fn cannot_restart(&self, e: &Error) {
         self.state.store(CLOSED, Ordering::Release);
+        self.closed_at_fork.store(true, Ordering::Relaxed);
         self.set_last_error(&format!(
             "{} '{}': cannot restart after fork: {e}",
             self.kind, self.name

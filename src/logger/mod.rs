@@ -47,9 +47,9 @@ pub struct Pipeline {
 const NEW: u8 = 0;
 const RUNNING: u8 = 1;
 const CLOSED: u8 = 2;
-/// Running in a forked child whose pipeline is not built yet: it is built at the first
-/// call that needs it (see `child`), so a child that only execs or exits starts no thread
-/// and opens no file.
+/// Running in a forked child whose pipeline is prepared but not started: its queue and
+/// writer thread start at the first call that needs them (see `child`), so a child that
+/// only execs or exits starts no thread and allocates no queue.
 const FORKED: u8 = 3;
 
 /// A logger instance. Its state lives in a shared [`Core`] so that the `fork()` handler
@@ -76,6 +76,9 @@ pub struct Core {
     /// A forked child's pipeline, prepared inside `fork()` and started at its first use
     /// (see `child`).
     parts: ForkMutex<Option<build::Parts>>,
+    /// This process is a forked child whose logger could not restart (`mtalog_last_error`
+    /// keeps why; see `child`).
+    closed_at_fork: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for Logger {
@@ -109,6 +112,7 @@ impl Logger {
             last_error: ForkMutex::new(CString::default()),
             entries: std::sync::OnceLock::new(),
             parts: ForkMutex::new(None),
+            closed_at_fork: std::sync::atomic::AtomicBool::new(false),
         });
         // Known to the fork handlers from the start: a fork while another thread is inside
         // `log_init` still gives the child a consistent logger.
@@ -229,9 +233,14 @@ impl Core {
     }
 
     /// Keeps the text of a failed call for `mtalog_last_error`.
+    /// (A call refused because a forked child's logger could not restart leaves the
+    /// reason it gave.)
     fn record<T>(&self, r: Result<T, Error>) -> Result<T, Error> {
         if let Err(e) = &r {
-            self.set_last_error(&format!("{} '{}': {e}", self.kind, self.name));
+            let closed_at_fork = self.closed_at_fork.load(Ordering::Relaxed);
+            if !(closed_at_fork && matches!(e, Error::NotRunning)) {
+                self.set_last_error(&format!("{} '{}': {e}", self.kind, self.name));
+            }
         }
         r
     }

@@ -119,14 +119,26 @@ impl Core {
     /// A hook called while the logger is not running.
     #[cold]
     fn refused_not_running(&self, kind: Kind) {
+        self.refuse(&format!(
+            "a {} event was refused: the hook was called",
+            kind.name()
+        ));
+    }
+
+    /// A call refused because the logger is not running: counted in `input_errors`, and
+    /// said for `mtalog_last_error` as `what` then `before log_init` or `after log_close`;
+    /// in a forked child whose logger could not restart, the reason it gave stays.
+    #[cold]
+    pub fn refuse(&self, what: &str) {
+        if self.closed_at_fork.load(Ordering::Relaxed) {
+            self.shared.stats.add(Counter::input_errors, 1);
+            return;
+        }
         let when = match self.state.load(Ordering::Acquire) {
             super::NEW => "before log_init",
             _ => "after log_close",
         };
-        self.input_error(&format!(
-            "a {} event was refused: the hook was called {when}",
-            kind.name()
-        ));
+        self.input_error(&format!("{what} {when}"));
     }
 
     /// A panic caught at the C boundary: counted, kept for `mtalog_last_error`, and written
