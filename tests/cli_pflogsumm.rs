@@ -49,7 +49,7 @@ fn compare(ours: &str, theirs: &str) {
 fn report_equals_pflogsumm_on_the_known_traffic_mix() {
     let Some(pfl) = pflogsumm() else { return };
     let dir = scratch("pfl_mix");
-    traffic_postfix(&dir, local_midnight_today());
+    traffic_postfix(&dir, local_midnight_today(), "");
     let files = [dir.join("mainlog"), dir.join("paniclog")];
     let theirs = run_pflogsumm(&pfl, &files);
     let ours = ok(&["report", "mainlog", "paniclog"], &dir);

@@ -9,7 +9,7 @@ use mtalog::format::{FixedZone, Formatter, Out, Target};
 
 mod support;
 
-use support::{pflogsumm, run_pflogsumm};
+use support::{pfl_total, pflogsumm, run_pflogsumm};
 
 const GOLDEN_MAINLOG: &str = "\
 Nov  3 09:15:02 mta1 postfix/smtpd[4242]: 3F2A91C0B7: client=mail.sender.example[192.0.2.10]
@@ -547,22 +547,6 @@ fn summarize(name: &str, main: &str, panic: &str) -> Option<String> {
     Some(run_pflogsumm(&bin, &[m, p]))
 }
 
-/// The Grand Totals figure of `label` (e.g. `received`, `bytes delivered`).
-fn total(report: &str, label: &str) -> u64 {
-    report
-        .lines()
-        .find_map(|l| {
-            let l = l.trim();
-            let (num, rest) = l.split_once(char::is_whitespace)?;
-            let rest = rest.trim_start();
-            let is = rest == label
-                || rest.starts_with(&format!("{label} "))
-                || rest.starts_with(&format!("{label}("));
-            if is { num.parse().ok() } else { None }
-        })
-        .unwrap_or_else(|| panic!("no '{label}' in report:\n{report}"))
-}
-
 fn deferrals(report: &str) -> u64 {
     let l = report.lines().find(|l| l.contains(" deferrals)")).unwrap();
     let inner = l.split('(').nth(1).unwrap();
@@ -576,20 +560,20 @@ fn assert_golden_totals(
     extra_rej: u64,
     extra_bytes: u64,
 ) {
-    assert_eq!(total(report, "received"), 4 + extra_rcvd, "{report}");
-    assert_eq!(total(report, "delivered"), 2 + extra_dlv, "{report}");
-    assert_eq!(total(report, "forwarded"), 0, "{report}");
-    assert_eq!(total(report, "deferred"), 2, "{report}");
+    assert_eq!(pfl_total(report, "received"), 4 + extra_rcvd, "{report}");
+    assert_eq!(pfl_total(report, "delivered"), 2 + extra_dlv, "{report}");
+    assert_eq!(pfl_total(report, "forwarded"), 0, "{report}");
+    assert_eq!(pfl_total(report, "deferred"), 2, "{report}");
     assert_eq!(deferrals(report), 3, "{report}");
-    assert_eq!(total(report, "bounced"), 2, "{report}");
-    assert_eq!(total(report, "rejected"), 3 + extra_rej, "{report}");
+    assert_eq!(pfl_total(report, "bounced"), 2, "{report}");
+    assert_eq!(pfl_total(report, "rejected"), 3 + extra_rej, "{report}");
     assert_eq!(
-        total(report, "bytes received"),
+        pfl_total(report, "bytes received"),
         23314 + extra_bytes,
         "{report}"
     );
     assert_eq!(
-        total(report, "bytes delivered"),
+        pfl_total(report, "bytes delivered"),
         21714 + extra_bytes,
         "{report}"
     );
@@ -602,8 +586,8 @@ fn pflogsumm_counts_the_golden_traffic() {
         return;
     };
     assert_golden_totals(&report, 0, 0, 0, 0);
-    assert_eq!(total(&report, "senders"), 2, "{report}");
-    assert_eq!(total(&report, "recipient hosts/domains"), 2, "{report}");
+    assert_eq!(pfl_total(&report, "senders"), 2, "{report}");
+    assert_eq!(pfl_total(&report, "recipient hosts/domains"), 2, "{report}");
     assert!(report.contains("spool partition is 91% full"), "{report}");
     assert!(report.contains("cannot allocate memory"), "{report}");
     assert!(report.contains("Relay access denied"), "{report}");
@@ -693,5 +677,5 @@ fn hostile_text_does_not_change_what_pflogsumm_counts() {
         );
     }
     // Recipient domains: the golden two plus ok.example.
-    assert_eq!(total(&report, "recipient hosts/domains"), 3, "{report}");
+    assert_eq!(pfl_total(&report, "recipient hosts/domains"), 3, "{report}");
 }

@@ -16,18 +16,21 @@ use syslog_support::*;
 fn central_equals_local(dir: &Path, dest: &str, central: &Path) {
     let local = dir.join("local");
     std::fs::create_dir_all(&local).unwrap();
-    traffic_postfix(&local, "");
+    let day = local_midnight_today();
+    traffic_postfix(&local, day, "");
     let mut want = lines(&local.join("mainlog"));
     want.extend(lines(&local.join("paniclog")));
     want.sort();
     traffic_postfix(
         dir,
+        day,
         &format!("mainlog = \"{dest}\"\npaniclog = \"{dest}\"\n"),
     );
     let mut got = wait_lines(central, want.len(), Duration::from_secs(20));
     got.sort();
     assert_eq!(got, want);
-    let report = run_pflogsumm(&[central.to_path_buf()]);
+    let pfl = pflogsumm().expect("pflogsumm");
+    let report = run_pflogsumm(&pfl, &[central.to_path_buf()]);
     assert_traffic_report(&report);
 }
 

@@ -110,14 +110,16 @@ pub fn run_example(dir: &Path, messages: u32) -> BTreeMap<String, u64> {
     m
 }
 
-/// The C program that logs the known traffic mix of tests/postfix_pflogsumm.rs.
-pub fn traffic_postfix(dir: &Path, day: i64) {
+/// Runs the C program that logs the known traffic mix of tests/postfix_pflogsumm.rs in
+/// `dir` from `day` (a local midnight), with `extra` configuration lines.
+pub fn traffic_postfix(dir: &Path, day: i64, extra: &str) {
     let exe = dir.join("traffic_postfix");
     cc("c_tests/traffic_postfix.c", &exe, &["-ldl"]);
     let out = Command::new(&exe)
         .arg(cdylib())
         .arg(dir)
         .arg(day.to_string())
+        .arg(extra)
         .output()
         .unwrap();
     assert!(
@@ -135,22 +137,31 @@ pub fn local_midnight_today() -> i64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-/// pflogsumm, or None after a note (allowed only outside CI).
-pub fn pflogsumm() -> Option<PathBuf> {
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The program `name` from the usual places (or `also`), or `None` after a note; in CI a
+/// missing tool fails the test.
+pub fn tool(name: &str, also: &[PathBuf]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let p = ["/usr/sbin".into(), "/usr/bin".into()]
-        .into_iter()
+    let found = also
+        .iter()
+        .cloned()
+        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/sbin".into()])
         .chain(std::env::split_paths(&path))
-        .map(|d: PathBuf| d.join("pflogsumm"))
+        .map(|d: PathBuf| if d.ends_with(name) { d } else { d.join(name) })
         .find(|p| p.is_file());
-    if p.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "pflogsumm is required in CI"
-        );
-        eprintln!("note: pflogsumm not installed; skipping");
+    if found.is_none() {
+        assert!(!in_ci(), "{name} is required in CI (.ci/run installs it)");
+        eprintln!("note: {name} not installed; skipping");
     }
-    p
+    found
+}
+
+/// pflogsumm, or None after a note (see [`tool`]).
+pub fn pflogsumm() -> Option<PathBuf> {
+    tool("pflogsumm", &[])
 }
 
 pub fn run_pflogsumm(pfl: &Path, files: &[PathBuf]) -> String {
@@ -191,6 +202,39 @@ pub fn total(report: &str, label: &str) -> String {
                 .then(|| num.to_owned())
         })
         .unwrap_or_else(|| panic!("no '{label}' line in:\n{report}"))
+}
+
+/// The number before `label` in pflogsumm's Grand Totals, its `k` and `m` units counted
+/// out.
+pub fn pfl_total(report: &str, label: &str) -> u64 {
+    let (v, div) = pfl_number(&total(report, label));
+    v * div
+}
+
+/// Asserts that pflogsumm's `report` shows exactly the traffic of traffic_postfix.c.
+pub fn assert_traffic_report(report: &str) {
+    assert_eq!(pfl_total(report, "received"), 20, "{report}");
+    assert_eq!(pfl_total(report, "delivered"), 16, "{report}");
+    assert_eq!(pfl_total(report, "deferred"), 4, "{report}");
+    assert_eq!(pfl_total(report, "bounced"), 4, "{report}");
+    assert_eq!(pfl_total(report, "rejected"), 4, "{report}");
+    let received: u64 = (0..20).map(|i| 1000 + i).sum();
+    let delivered: u64 = (0..20).filter(|i| i % 5 != 0).map(|i| 1000 + i).sum();
+    assert_eq!(pfl_total(report, "bytes received"), received, "{report}");
+    assert_eq!(pfl_total(report, "bytes delivered"), delivered, "{report}");
+    // Per-hour traffic: one reception in each of the first 20 hours (the stamps came
+    // through unchanged).
+    let hours: Vec<&str> = report
+        .lines()
+        .skip_while(|l| !l.starts_with("Per-Hour Traffic"))
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains('-'))
+        .take(24)
+        .collect();
+    assert_eq!(hours.len(), 24, "{report}");
+    for (h, line) in hours.iter().enumerate() {
+        let received: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_eq!(received, u64::from(h < 20), "hour {h}: {line}");
+    }
 }
 
 /// The `Host/Domain Summary: Message Delivery` rows: domain → (sent, bytes, defers), as

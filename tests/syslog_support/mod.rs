@@ -8,6 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../support/mod.rs"]
+mod support;
+#[allow(unused_imports)] // each test crate uses some
+pub use support::{
+    assert_traffic_report, local_midnight_today, pflogsumm, root, run_pflogsumm, tool,
+    traffic_postfix,
+};
+
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -16,28 +24,6 @@ pub fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// The program `name` from the usual places (or `also`), or `None` after a note; in CI a
-/// missing tool fails the test.
-pub fn tool(name: &str, also: &[PathBuf]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = also
-        .iter()
-        .cloned()
-        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/sbin".into()])
-        .chain(std::env::split_paths(&path))
-        .map(|d: PathBuf| if d.ends_with(name) { d } else { d.join(name) })
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(!in_ci(), "{name} is required in CI (.ci/run installs it)");
-        eprintln!("note: {name} not installed; skipping");
-    }
-    found
 }
 
 /// A TCP port on 127.0.0.1 that nobody listens on now.
@@ -251,118 +237,6 @@ pub fn event(
     ev.push(Field::MxIp, b"192.0.2.25", 4096);
     ev.push(Field::Note, note.as_bytes(), 4096);
     assert!(l.submit(ev));
-}
-
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// libmtalog.so beside the test binary.
-pub fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    [deps, deps.parent().unwrap()]
-        .iter()
-        .map(|d| d.join("libmtalog.so"))
-        .find(|p| p.exists())
-        .expect("libmtalog.so next to the test")
-}
-
-/// Runs c_tests/traffic_postfix.c (the known traffic mix of tests/postfix_pflogsumm.rs)
-/// in `dir` from local midnight today, with `extra` configuration lines.
-pub fn traffic_postfix(dir: &Path, extra: &str) {
-    let exe = dir.join("traffic_postfix");
-    let st = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-O1",
-            "-I",
-        ])
-        .arg(root().join("include"))
-        .arg("-o")
-        .arg(&exe)
-        .arg(root().join("c_tests/traffic_postfix.c"))
-        .arg("-ldl")
-        .status()
-        .expect("cc");
-    assert!(st.success(), "compiling traffic_postfix.c failed");
-    let day = Command::new("date")
-        .args(["-d", "today 00:00", "+%s"])
-        .output()
-        .unwrap();
-    let day = String::from_utf8_lossy(&day.stdout).trim().to_owned();
-    let out = Command::new(&exe)
-        .arg(cdylib())
-        .arg(dir)
-        .arg(day)
-        .arg(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "traffic_postfix: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// pflogsumm, or `None` (see [`tool`]).
-pub fn pflogsumm() -> Option<PathBuf> {
-    tool("pflogsumm", &[])
-}
-
-/// pflogsumm's report on `files`.
-pub fn run_pflogsumm(files: &[PathBuf]) -> String {
-    let out = Command::new(pflogsumm().expect("pflogsumm"))
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "pflogsumm failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The number before `label` in pflogsumm's Grand Totals.
-pub fn pfl_total(report: &str, label: &str) -> u64 {
-    report
-        .lines()
-        .find_map(|l| {
-            let t = l.trim();
-            let (num, rest) = t.split_once(char::is_whitespace)?;
-            rest.trim_start().starts_with(label).then(|| {
-                let n = num.trim_end_matches('k');
-                n.parse::<u64>().unwrap() * if num.ends_with('k') { 1024 } else { 1 }
-            })
-        })
-        .unwrap_or_else(|| panic!("no '{label}' line in the report:\n{report}"))
-}
-
-/// Asserts that pflogsumm's `report` shows exactly the traffic of traffic_postfix.c.
-pub fn assert_traffic_report(report: &str) {
-    assert_eq!(pfl_total(report, "received"), 20, "{report}");
-    assert_eq!(pfl_total(report, "delivered"), 16, "{report}");
-    assert_eq!(pfl_total(report, "deferred"), 4, "{report}");
-    assert_eq!(pfl_total(report, "bounced"), 4, "{report}");
-    assert_eq!(pfl_total(report, "rejected"), 4, "{report}");
-    let received: u64 = (0..20).map(|i| 1000 + i).sum();
-    let delivered: u64 = (0..20).filter(|i| i % 5 != 0).map(|i| 1000 + i).sum();
-    assert_eq!(pfl_total(report, "bytes received"), received, "{report}");
-    assert_eq!(pfl_total(report, "bytes delivered"), delivered, "{report}");
-    // Per-hour traffic: one reception in each of the first 20 hours (the stamps came
-    // through the receiver unchanged).
-    let hours: Vec<&str> = report
-        .lines()
-        .skip_while(|l| !l.starts_with("Per-Hour Traffic"))
-        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains('-'))
-        .take(24)
-        .collect();
-    assert_eq!(hours.len(), 24, "{report}");
-    for (h, line) in hours.iter().enumerate() {
-        let received: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        assert_eq!(received, u64::from(h < 20), "hour {h}: {line}");
-    }
 }
 
 /// The rsyslog template that writes a Postfix log back from RFC 5424 messages.
