@@ -40,16 +40,10 @@ impl Core {
         wanted: impl FnOnce(&Settings) -> bool,
     ) -> Option<Box<Event>> {
         let state = self.state.load(Ordering::Acquire);
-        if state != RUNNING {
-            if state != FORKED {
-                self.refused_not_running(kind);
-                return None;
-            }
-            if self.resume().is_err() {
-                // Refused and counted; `mtalog_last_error` keeps the reason `resume` gave.
-                self.shared.stats.add(Counter::input_errors, 1);
-                return None;
-            }
+        if state != RUNNING && (state != FORKED || self.resume().is_err()) {
+            // (A forked child's logger that could not start keeps its reason: `refuse`.)
+            self.refused_not_running(kind);
+            return None;
         }
         let p = self.pipe.get()?;
         if !wanted(&p.settings) {
